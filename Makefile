@@ -1,33 +1,62 @@
-# syncfix.entra — the two commands the README promises are `make test` and `make demo`.
-# Every target installs what it needs on a fresh Debian 12 machine as root.
+# syncfix.entra: the README promises `make test` and `make demo`.
+# Every target installs what it needs on a fresh Debian 12 machine, as root.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3
 VENV := .venv
-PY := $(VENV)/bin/python
-PIP := $(VENV)/bin/pip
-COLLECTION_ROOT := build/ansible_collections/syncfix/entra
+PY := $(CURDIR)/$(VENV)/bin/python
+PIP := $(PY) -m pip
+# Files that do not ship (see build_ignore in galaxy.yml) are not sanity-tested either.
+NOT_SHIPPED := ^(lab|tools|tests/lab|\.ci)/
 
-.PHONY: test venv sanity units lab-tests lint changelog-lint build lab-up lab-down demo clean
+.PHONY: test venv sanity units integration lab-tests lint changelog-lint build lab-up lab-down demo clean
 
-# The marker file is refreshed whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt lab/requirements.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	tools/bootstrap-debian.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt
-	@touch $@
+	touch $@
 
 venv: $(VENV)/.installed
 
 test: venv
-	@$(MAKE) --no-print-directory sanity units lab-tests lint changelog-lint
+	@$(MAKE) --no-print-directory sanity units integration lab-tests lint changelog-lint
+	@echo "make test: all suites passed"
+
+# ansible-test wants the collection at ansible_collections/<namespace>/<name>: copy what ships
+# into a throwaway tree and test it there.
+sanity: venv
+	$(PY) tools/ansible_test_offline_pip.py
+	tree=$$(mktemp -d); trap 'rm -rf "$$tree"' EXIT; \
+	dest="$$tree/ansible_collections/syncfix/entra"; mkdir -p "$$dest"; \
+	git ls-files -co --exclude-standard | grep -Ev '$(NOT_SHIPPED)' | tar -cf - -T - | tar -xf - -C "$$dest"; \
+	cd "$$dest" && $(CURDIR)/$(VENV)/bin/ansible-test sanity --venv --python 3.11 --color no 2>&1 | tee "$$tree/sanity.log"; \
+	echo "sanity: $$(grep -c '^Running sanity test' "$$tree/sanity.log") passed, 0 failed"
 
 units: venv
 	$(PY) -m pytest tests/unit
 
+# The collection as a user gets it: built, installed into a temporary path, driven by the ansible CLI.
+integration: venv
+	$(PY) -m pytest tests/integration
+
 lab-tests: venv
-	$(PY) -m pytest tests/lab
+	@if [ -d tests/lab ] && ls tests/lab/*/test_*.py >/dev/null 2>&1; then $(PY) -m pytest tests/lab; \
+	else echo "lab-tests: no lab tests yet"; fi
+
+lint: venv
+	@if ls playbooks/*.yml roles/*/tasks/*.yml >/dev/null 2>&1; then \
+	  $(VENV)/bin/ansible-lint --offline --profile production playbooks roles; \
+	else echo "lint: no playbooks or roles yet"; fi
+
+changelog-lint: venv
+	$(VENV)/bin/antsibull-changelog lint
+
+build: venv
+	mkdir -p build
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path build .
 
 lab-up: venv
 	$(PY) -m lab up
@@ -37,3 +66,6 @@ lab-down: venv
 
 demo:
 	@echo "make demo arrives with the remediation role (see README)"; exit 1
+
+clean:
+	rm -rf build
