@@ -1,0 +1,126 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Tokens for Microsoft Graph, from azure-identity, for every way an automation signs in.
+
+Which credential is used: ``auth_method`` when given, else the first that the options (or
+azure-identity's own environment variables, through the argument spec's fallbacks) make
+possible: an access token, a client secret, a certificate, a federated token file
+(workload identity federation, as in CI and AWX).  Managed identity and the Azure CLI are
+never guessed; they are chosen by name.  No Azure subscription is needed for any of them.
+
+National clouds and the lab use the same seam: ``authority_host`` (azure-identity then needs
+``disable_instance_discovery``, since instance discovery asks the public cloud about the
+authority) and ``ca_path``/``validate_certs`` for the token requests.
+"""
+
+import time
+
+try:
+    import azure.identity as azure_identity
+except ImportError:  # reported by the module base with the package name and install hint
+    azure_identity = None
+
+AUTH_METHODS = (
+    "auto", "access_token", "client_secret", "certificate", "federated_token", "managed_identity", "azure_cli",
+)
+PUBLIC_AUTHORITY_HOST = "https://login.microsoftonline.com"
+# Refresh a little before expiry so a long bulk run never sends an expired token.
+TOKEN_REFRESH_MARGIN = 300
+
+
+class AuthError(Exception):
+    """The options do not make a usable credential; the message says what to set."""
+
+
+def choose_auth_method(params):
+    """The credential ``params`` ask for; pure, so the rules are testable without azure-identity."""
+    method = params.get("auth_method") or "auto"
+    if method == "auto":
+        if params.get("access_token"):
+            method = "access_token"
+        elif params.get("client_secret"):
+            method = "client_secret"
+        elif params.get("client_certificate_path"):
+            method = "certificate"
+        elif params.get("federated_token_file"):
+            method = "federated_token"
+        else:
+            raise AuthError(
+                "no Microsoft Graph credential given: set client_secret, client_certificate_path or "
+                "federated_token_file (with tenant_id and client_id), or access_token, or choose "
+                "auth_method=managed_identity or auth_method=azure_cli; the AZURE_* environment "
+                "variables of azure-identity are read as fallbacks"
+            )
+    needs = {
+        "client_secret": ("tenant_id", "client_id", "client_secret"),
+        "certificate": ("tenant_id", "client_id", "client_certificate_path"),
+        "federated_token": ("tenant_id", "client_id", "federated_token_file"),
+        "access_token": ("access_token",),
+        "managed_identity": (),
+        "azure_cli": (),
+    }[method]
+    missing = [name for name in needs if not params.get(name)]
+    if missing:
+        raise AuthError("auth_method %s needs %s" % (method, ", ".join(missing)))
+    return method
+
+
+def graph_scope(graph_endpoint):
+    """The application-permission scope of a Graph endpoint (``https://graph.microsoft.com/.default``)."""
+    return graph_endpoint.rstrip("/") + "/.default"
+
+
+class StaticToken:
+    """A pre-acquired access token (for example from ``az account get-access-token``)."""
+
+    def __init__(self, token):
+        self._token = token
+
+    def get(self):
+        return self._token
+
+
+class CredentialToken:
+    """One token per module run from an azure-identity credential, refreshed only near expiry."""
+
+    def __init__(self, credential, scope, clock=time.time):
+        self._credential = credential
+        self._scope = scope
+        self._clock = clock
+        self._token = None
+
+    def get(self):
+        if self._token is None or self._token.expires_on - TOKEN_REFRESH_MARGIN <= self._clock():
+            self._token = self._credential.get_token(self._scope)
+        return self._token.token
+
+
+def token_provider(params, verify=True):
+    """A token provider for ``params`` (the module's auth options); raises AuthError."""
+    method = choose_auth_method(params)
+    if method == "access_token":
+        return StaticToken(params["access_token"])
+    if azure_identity is None:
+        raise AuthError("auth_method %s needs the Python package azure-identity: pip install azure-identity" % method)
+    options = {"connection_verify": verify}
+    authority = params.get("authority_host")
+    if authority and authority.rstrip("/") != PUBLIC_AUTHORITY_HOST:
+        options.update(authority=authority, disable_instance_discovery=True)
+    if method == "client_secret":
+        credential = azure_identity.ClientSecretCredential(
+            params["tenant_id"], params["client_id"], params["client_secret"], **options)
+    elif method == "certificate":
+        credential = azure_identity.CertificateCredential(
+            params["tenant_id"], params["client_id"], params["client_certificate_path"],
+            password=params.get("client_certificate_password"), **options)
+    elif method == "federated_token":
+        credential = azure_identity.WorkloadIdentityCredential(
+            tenant_id=params["tenant_id"], client_id=params["client_id"],
+            token_file_path=params["federated_token_file"], **options)
+    elif method == "managed_identity":
+        credential = azure_identity.ManagedIdentityCredential(
+            client_id=params.get("managed_identity_client_id"), connection_verify=verify)
+    else:
+        credential = azure_identity.AzureCliCredential(tenant_id=params.get("tenant_id") or "")
+    return CredentialToken(credential, graph_scope(params["graph_endpoint"]))

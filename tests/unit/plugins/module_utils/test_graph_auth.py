@@ -1,0 +1,82 @@
+import collections
+
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils import graph_auth
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import (
+    AuthError,
+    CredentialToken,
+    choose_auth_method,
+    graph_scope,
+    token_provider,
+)
+
+APP = {"tenant_id": "t", "client_id": "c", "graph_endpoint": "https://graph.microsoft.com"}
+
+
+@pytest.mark.parametrize("extra,method", [
+    ({"access_token": "x", "client_secret": "s"}, "access_token"),
+    ({"client_secret": "s", "client_certificate_path": "/c.pem"}, "client_secret"),
+    ({"client_certificate_path": "/c.pem"}, "certificate"),
+    ({"federated_token_file": "/token"}, "federated_token"),
+    ({"auth_method": "managed_identity"}, "managed_identity"),
+    ({"auth_method": "azure_cli"}, "azure_cli"),
+])
+def test_auto_picks_what_the_options_make_possible(extra, method):
+    assert choose_auth_method(dict(APP, **extra)) == method
+
+
+def test_nothing_given_names_every_way_out():
+    with pytest.raises(AuthError) as e:
+        choose_auth_method(dict(APP))
+    for hint in ("client_secret", "client_certificate_path", "federated_token_file", "access_token",
+                 "managed_identity", "azure_cli", "AZURE_"):
+        assert hint in str(e.value)
+
+
+def test_explicit_method_lists_what_is_missing():
+    with pytest.raises(AuthError, match="auth_method client_secret needs tenant_id, client_secret"):
+        choose_auth_method({"auth_method": "client_secret", "client_id": "c"})
+
+
+def test_scope_follows_the_endpoint_for_national_clouds_and_the_lab():
+    assert graph_scope("https://graph.microsoft.us/") == "https://graph.microsoft.us/.default"
+
+
+def test_custom_authority_disables_instance_discovery(monkeypatch):
+    built = {}
+
+    class FakeSecretCredential:
+        def __init__(self, tenant, client, secret, **kwargs):
+            built.update(tenant=tenant, client=client, secret=secret, **kwargs)
+
+    monkeypatch.setattr(graph_auth.azure_identity, "ClientSecretCredential", FakeSecretCredential)
+    provider = token_provider(dict(APP, client_secret="s", authority_host="https://127.0.0.1:8443"), verify="/ca.pem")
+    assert built == {"tenant": "t", "client": "c", "secret": "s", "authority": "https://127.0.0.1:8443",
+                     "disable_instance_discovery": True, "connection_verify": "/ca.pem"}
+    assert provider._scope == "https://graph.microsoft.com/.default"
+
+
+def test_public_authority_keeps_instance_discovery(monkeypatch):
+    built = {}
+    monkeypatch.setattr(graph_auth.azure_identity, "ClientSecretCredential",
+                        lambda *a, **kwargs: built.update(kwargs))
+    token_provider(dict(APP, client_secret="s", authority_host="https://login.microsoftonline.com/"))
+    assert "disable_instance_discovery" not in built and "authority" not in built
+
+
+def test_one_token_per_run_refreshed_only_near_expiry():
+    Token = collections.namedtuple("Token", "token expires_on")
+    issued = []
+
+    class Credential:
+        def get_token(self, scope):
+            issued.append(scope)
+            return Token("t%d" % len(issued), now[0] + 3600)
+
+    now = [0.0]
+    provider = CredentialToken(Credential(), "s/.default", clock=lambda: now[0])
+    assert [provider.get() for dummy in range(50)] == ["t1"] * 50
+    now[0] = 3600 - graph_auth.TOKEN_REFRESH_MARGIN + 1
+    assert provider.get() == "t2"
+    assert issued == ["s/.default", "s/.default"]

@@ -1,0 +1,213 @@
+"""The Graph client's retry, pacing, paging, batching and error rules, against a fake transport.
+
+The real thing is exercised over HTTPS against the lab's Graph emulator in tests/integration.
+"""
+
+import json
+
+import httpx
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import (
+    GraphClient,
+    GraphError,
+    WritePacer,
+)
+
+ENDPOINT = "https://graph.test"
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Token:
+    def __init__(self):
+        self.calls = 0
+
+    def get(self):
+        self.calls += 1
+        return "tok"
+
+
+def make_client(handler, fake_time=None, **kwargs):
+    fake_time = fake_time or FakeTime()
+    client = GraphClient(ENDPOINT, Token(), transport=httpx.MockTransport(handler),
+                         clock=fake_time.clock, sleep=fake_time.sleep, **kwargs)
+    return client, fake_time
+
+
+def error(status, code, message, request_id="rid-1", headers=None):
+    return httpx.Response(status, json={"error": {"code": code, "message": message,
+                                                  "innerError": {"request-id": request_id}}}, headers=headers)
+
+
+def test_sends_bearer_token_and_json_to_v1():
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        return httpx.Response(200, json={"id": "u1"})
+
+    client = make_client(handler)[0]
+    assert client.request("PATCH", "/users/u1", body={"onPremisesImmutableId": None}) == {"id": "u1"}
+    assert str(seen[0].url) == ENDPOINT + "/v1.0/users/u1"
+    assert seen[0].headers["Authorization"] == "Bearer tok"
+    assert json.loads(seen[0].content) == {"onPremisesImmutableId": None}  # explicit JSON null
+
+
+def test_retry_after_is_honoured_then_succeeds():
+    answers = [error(429, "TooManyRequests", "slow down", headers={"Retry-After": "7"}), httpx.Response(204)]
+    client, fake = make_client(lambda request: answers.pop(0))
+    assert client.request("PATCH", "/users/u1", body={}) is None
+    assert fake.sleeps == [7.0]
+    assert client.stats["throttled"] == 1
+
+
+def test_throttling_beyond_the_deadline_fails_with_graph_details():
+    client, fake = make_client(lambda r: error(429, "TooManyRequests", "slow down", "rid-9", {"Retry-After": "100"}),
+                               deadline=250)
+    with pytest.raises(GraphError) as e:
+        client.request("GET", "/users/u1", operation="read user", target="ann@contoso.com")
+    assert fake.sleeps == [100.0, 100.0]
+    assert e.value.status == 429
+    assert str(e.value) == "read user ann@contoso.com: Graph answered 429 TooManyRequests: slow down (request-id rid-9)"
+
+
+@pytest.mark.parametrize("status", [503, 504])
+def test_transient_server_errors_are_retried_with_backoff(status):
+    answers = [httpx.Response(status), httpx.Response(status), httpx.Response(200, json={})]
+    client, fake = make_client(lambda r: answers.pop(0))
+    client.request("GET", "/users")
+    assert fake.sleeps == [1.0, 2.0]
+
+
+def test_dropped_connection_is_retried():
+    answers = [httpx.ConnectError("reset"), httpx.Response(200, json={"ok": True})]
+
+    def handler(request):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    client = make_client(handler)[0]
+    assert client.request("GET", "/users") == {"ok": True}
+
+
+def test_client_errors_are_not_retried_and_name_everything():
+    calls = []
+
+    def handler(request):
+        calls.append(1)
+        return error(400, "Request_BadRequest", "Property 'x' is read-only.", "rid-3")
+
+    client = make_client(handler)[0]
+    with pytest.raises(GraphError) as e:
+        client.request("PATCH", "/users/u1", body={}, operation="set onPremisesImmutableId", target="vp@contoso.com")
+    assert len(calls) == 1
+    assert (e.value.status, e.value.code, e.value.request_id) == (400, "Request_BadRequest", "rid-3")
+    assert "set onPremisesImmutableId vp@contoso.com" in str(e.value)
+
+
+def test_non_json_error_body_still_gives_a_message():
+    client = make_client(lambda r: httpx.Response(502, text="<html>bad gateway</html>"))[0]
+    with pytest.raises(GraphError, match="502 NonJsonResponse: <html>bad gateway"):
+        client.request("GET", "/users")
+
+
+def test_paging_follows_next_link_with_consistency_level_on_every_page():
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        if "skiptoken" in str(request.url):
+            return httpx.Response(200, json={"value": [{"id": "3"}]})
+        return httpx.Response(200, json={"value": [{"id": "1"}, {"id": "2"}],
+                                         "@odata.nextLink": ENDPOINT + "/v1.0/users?$skiptoken=abc"})
+
+    client = make_client(handler)[0]
+    items = list(client.iterate("/users", params={"$count": "true"}, advanced=True))
+    assert [i["id"] for i in items] == ["1", "2", "3"]
+    assert [r.headers.get("ConsistencyLevel") for r in seen] == ["eventual", "eventual"]
+    assert str(seen[1].url) == ENDPOINT + "/v1.0/users?$skiptoken=abc"
+
+
+def test_batch_chunks_by_twenty_and_keeps_order():
+    envelopes = []
+
+    def handler(request):
+        payload = json.loads(request.content)
+        envelopes.append(payload)
+        return httpx.Response(200, json={"responses": [
+            {"id": item["id"], "status": 200, "body": {"n": int(item["id"])}} for item in reversed(payload["requests"])]})
+
+    client = make_client(handler)[0]
+    answers = client.batch([{"method": "GET", "url": "/users/%d" % i} for i in range(45)])
+    assert [len(e["requests"]) for e in envelopes] == [20, 20, 5]
+    assert [a["body"]["n"] for a in answers] == list(range(45))
+
+
+def test_batch_retries_only_throttled_items_after_their_retry_after():
+    rounds = []
+
+    def handler(request):
+        items = json.loads(request.content)["requests"]
+        rounds.append([i["id"] for i in items])
+        out = []
+        for item in items:
+            if len(rounds) == 1 and item["id"] in ("1", "2"):
+                out.append({"id": item["id"], "status": 429, "headers": {"Retry-After": "3"}, "body": {}})
+            else:
+                out.append({"id": item["id"], "status": 204, "body": None})
+        return httpx.Response(200, json={"responses": out})
+
+    client, fake = make_client(handler)
+    answers = client.batch([{"method": "PATCH", "url": "/users/%d" % i, "body": {"a": i}} for i in range(4)])
+    assert rounds == [["0", "1", "2", "3"], ["1", "2"]]
+    assert fake.sleeps == [3.0]
+    assert [a["status"] for a in answers] == [204] * 4
+
+
+def test_batch_item_carries_body_and_content_type():
+    captured = {}
+
+    def handler(request):
+        captured.update(json.loads(request.content)["requests"][0])
+        return httpx.Response(200, json={"responses": [{"id": "0", "status": 204}]})
+
+    client = make_client(handler)[0]
+    client.batch([{"method": "patch", "url": "/users/u1", "body": {"onPremisesImmutableId": None}}])
+    assert captured == {"id": "0", "method": "PATCH", "url": "/users/u1", "body": {"onPremisesImmutableId": None},
+                        "headers": {"Content-Type": "application/json"}}
+
+
+def test_pacer_never_lets_a_window_hold_more_than_the_quota():
+    fake = FakeTime()
+    pacer = WritePacer(5, 10.0, clock=fake.clock, sleep=fake.sleep)
+    stamps = []
+    for dummy in range(17):
+        pacer.acquire()
+        stamps.append(fake.now)
+    for i, stamp in enumerate(stamps):
+        assert len([s for s in stamps if stamp <= s < stamp + 10.0]) <= 5, i
+    assert stamps[-1] - stamps[0] == pytest.approx(30.0)
+
+
+def test_writes_are_paced_and_reads_are_not():
+    client, fake = make_client(lambda r: httpx.Response(204), write_quota=(2, 6.0))
+    for dummy in range(4):
+        client.request("GET", "/users")
+    assert fake.sleeps == []
+    for dummy in range(3):
+        client.request("PATCH", "/users/u1", body={})
+    assert fake.sleeps == [6.0]
