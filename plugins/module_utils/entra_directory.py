@@ -1,0 +1,156 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Bulk reads and writes of Entra directory objects over Graph: the adapter the Entra modules use.
+
+Everything here reads many objects per request: ``$filter=... in (...)`` lists of up to 15
+values ("Use the $filter query parameter": ``in`` takes at most 15 values), sent 20 requests
+to a ``$batch``.  It returns plain dicts and GraphError; it knows nothing of Ansible options.
+"""
+
+import re
+
+from urllib.parse import urlencode
+
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
+
+IN_LIMIT = 15
+USER_SELECT = ",".join([
+    "id", "userPrincipalName", "displayName", "mail", "proxyAddresses", "accountEnabled",
+    "onPremisesImmutableId", "onPremisesSyncEnabled", "onPremisesObjectIdentifier",
+    "onPremisesDistinguishedName", "onPremisesLastSyncDateTime",
+])
+DELETED_USER_SELECT = "id,userPrincipalName,mail,proxyAddresses,onPremisesImmutableId,deletedDateTime"
+_OBJECT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def odata_string(value):
+    """An OData string literal: single quotes doubled ("OData URL conventions", 5.1.1.6.1)."""
+    return "'%s'" % value.replace("'", "''")
+
+
+def _get(path, params, advanced=False):
+    request = {"method": "GET", "url": "%s?%s" % (path, urlencode(params))}
+    if advanced:
+        request["headers"] = {"ConsistencyLevel": "eventual"}
+    return request
+
+
+def _chunks(values, size):
+    values = list(values)
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+def _collect(client, requests, operation):
+    """Run GET requests through $batch; every answer must be 2xx, else GraphError."""
+    values = []
+    for request, answer in zip(requests, client.batch(requests)):
+        if answer["status"] >= 400:
+            raise GraphError.from_response(answer["status"], answer.get("body"), answer.get("headers"),
+                                           operation, request["url"])
+        values.append((request, (answer.get("body") or {}).get("value", [])))
+    return values
+
+
+class UserLookup:
+    """Which cloud user each selector (object id, UPN or any SMTP address) names."""
+
+    def __init__(self):
+        self.found = {}
+        self.missing = []
+        self.ambiguous = {}
+
+
+def find_users(client, selectors, select=USER_SELECT):
+    """Resolve selectors in bulk: ids and UPNs with ``in`` filters, the rest by proxy address."""
+    lookup = UserLookup()
+    pending = list(dict.fromkeys(selectors))
+    ids = [s for s in pending if _OBJECT_ID.match(s)]
+    upns = [s for s in pending if "@" in s]
+    for field, values in (("id", ids), ("userPrincipalName", upns)):
+        requests = [_get("/users", {"$filter": "%s in (%s)" % (field, ",".join(odata_string(v) for v in chunk)),
+                                    "$select": select})
+                    for chunk in _chunks(values, IN_LIMIT)]
+        for request, users in _collect(client, requests, "find users by %s" % field):
+            for user in users:
+                for value in values:
+                    if (user.get(field) or "").lower() == value.lower():
+                        lookup.found[value] = user
+    rest = [s for s in upns if s not in lookup.found]
+    requests = [_get("/users", {"$filter": "proxyAddresses/any(p:p eq %s)" % odata_string("smtp:" + s),
+                                "$select": select}) for s in rest]
+    for selector, (request, users) in zip(rest, _collect(client, requests, "find users by proxy address")):
+        if len(users) == 1:
+            lookup.found[selector] = users[0]
+        elif len(users) > 1:
+            lookup.ambiguous[selector] = users
+    lookup.missing = [s for s in pending if s not in lookup.found and s not in lookup.ambiguous]
+    return lookup
+
+
+def anchor_holders(client, immutable_ids):
+    """Active users holding each ImmutableId: ``{immutable_id: [user, ...]}`` (advanced query)."""
+    holders = dict((value, []) for value in immutable_ids)
+    requests = [_get("/users", {"$filter": "onPremisesImmutableId in (%s)" % ",".join(odata_string(v) for v in chunk),
+                                "$select": "id,userPrincipalName,onPremisesImmutableId", "$count": "true"},
+                     advanced=True)
+                for chunk in _chunks(holders, IN_LIMIT)]
+    for request, users in _collect(client, requests, "find holders of immutable ids"):
+        for user in users:
+            if user.get("onPremisesImmutableId") in holders:
+                holders[user["onPremisesImmutableId"]].append(dict(user, deleted=False))
+    return holders
+
+
+def deleted_users(client, select=DELETED_USER_SELECT):
+    """Every soft-deleted user (the recycle bin), one paged read."""
+    return list(client.iterate("/directory/deletedItems/microsoft.graph.user",
+                               params={"$select": select, "$top": "999"}, operation="list deleted users"))
+
+
+def role_holdings(client, user_ids):
+    """Directory role definitions each user holds or is eligible for: ``{user_id: [role ids]}``."""
+    holdings = dict((user_id, set()) for user_id in user_ids)
+    requests, owners = [], []
+    for user_id in holdings:
+        principal = {"$filter": "principalId eq %s" % odata_string(user_id)}
+        for path in ("/roleManagement/directory/roleAssignments",
+                     "/roleManagement/directory/roleEligibilityScheduleInstances"):
+            requests.append(_get(path, principal))
+            owners.append(user_id)
+    for user_id, (request, grants) in zip(owners, _collect(client, requests, "read directory roles")):
+        holdings[user_id].update(g.get("roleDefinitionId") for g in grants if g.get("roleDefinitionId"))
+    return dict((user_id, sorted(roles)) for user_id, roles in holdings.items())
+
+
+class Domains:
+    """The tenant's domains: which are federated, which is the initial onmicrosoft.com one."""
+
+    def __init__(self, domains):
+        self.federated = sorted(d["id"].lower() for d in domains if (d.get("authenticationType") or "").lower() == "federated")
+        initial = [d["id"] for d in domains if d.get("isInitial")]
+        self.initial = initial[0] if initial else None
+
+
+def read_domains(client):
+    return Domains(list(client.iterate("/domains", operation="list domains")))
+
+
+def patch_users(client, patches, operation):
+    """PATCH many users through $batch: ``patches`` is ``[(user_id, body, label)]``.
+
+    Returns ``[(label, None or GraphError)]`` in order, so the caller can say which were done.
+    """
+    requests = [{"method": "PATCH", "url": "/users/%s" % user_id, "body": body} for user_id, body, label in patches]
+    outcome = []
+    for (user_id, body, label), answer in zip(patches, client.batch(requests)):
+        error = None
+        if answer is None or answer["status"] >= 400:
+            error = GraphError.from_response(answer["status"] if answer else "no answer", (answer or {}).get("body"),
+                                             (answer or {}).get("headers"), operation, label)
+        outcome.append((label, error))
+    return outcome
+
+
+def patch_user(client, user_id, body, operation, label):
+    client.request("PATCH", "/users/%s" % user_id, body=body, operation=operation, target=label)

@@ -1,0 +1,60 @@
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import UserFacts, plan_immutable_id
+
+VALUE = "BpazOkLGm0iEtljAONPvOQ=="
+OTHER = "RDHiRneDPkiofrZ2nbYu7Q=="
+
+
+def user(**graph):
+    base = {"id": "u1", "userPrincipalName": "vp@contoso.com", "onPremisesImmutableId": None,
+            "onPremisesSyncEnabled": None, "onPremisesObjectIdentifier": None}
+    base.update(graph)
+    roles = base.pop("roles", ())
+    return UserFacts(base, roles, federated_domains=["Fed.Contoso.com"])
+
+
+def test_cloud_only_user_without_value_is_stamped():
+    plan = plan_immutable_id(user(), VALUE)
+    assert plan.changed and plan.refusal is None and not plan.move_upn
+
+
+def test_user_that_already_has_the_value_is_left_alone_whatever_else_is_true():
+    plan = plan_immutable_id(user(onPremisesImmutableId=VALUE, onPremisesSyncEnabled=True, roles=["r"]), VALUE)
+    assert not plan.changed and plan.refusal is None
+
+
+@pytest.mark.parametrize("facts,holders,words", [
+    (dict(onPremisesSyncEnabled=True), (), ["synced from on-premises", "out of the sync scope", "source of authority"]),
+    (dict(roles=["62e90394-69f5-4237-9190-012177145e10"]), (), ["directory roles", "62e90394", "security hardening"]),
+    (dict(onPremisesObjectIdentifier="S-1-5-21-1"), (), ["onPremisesObjectIdentifier S-1-5-21-1", "security hardening"]),
+    ({}, [{"id": "u2", "userPrincipalName": "old@contoso.com", "deleted": True}],
+     ["already held by old@contoso.com (u2, soft-deleted", "state=purged"]),
+    ({}, [{"id": "u3", "userPrincipalName": "ann@contoso.com", "deleted": False}], ["already held by ann@contoso.com (u3)"]),
+    (dict(onPremisesImmutableId=OTHER), (), ["already has immutable id " + OTHER, "force: true"]),
+    (dict(userPrincipalName="vp@fed.contoso.com"), (), ["federated domain fed.contoso.com", "federated_upn_workaround"]),
+])
+def test_each_refusal_names_the_user_and_the_way_out(facts, holders, words):
+    plan = plan_immutable_id(user(**facts), VALUE, holders)
+    assert not plan.changed and plan.refusal
+    for word in words:
+        assert word in plan.refusal
+
+
+def test_holding_the_value_yourself_is_not_a_conflict():
+    assert plan_immutable_id(user(), VALUE, [{"id": "u1", "userPrincipalName": "vp@contoso.com"}]).refusal is None
+
+
+def test_force_replaces_a_different_value():
+    assert plan_immutable_id(user(onPremisesImmutableId=OTHER), VALUE, force=True).changed
+
+
+def test_federated_workaround_plans_the_upn_move():
+    plan = plan_immutable_id(user(userPrincipalName="vp@FED.contoso.com"), VALUE, federated_upn_workaround=True)
+    assert plan.changed and plan.move_upn
+
+
+def test_clearing_is_refused_only_for_synced_users():
+    assert plan_immutable_id(user(onPremisesImmutableId=VALUE), None).changed
+    assert "synced" in plan_immutable_id(user(onPremisesImmutableId=VALUE, onPremisesSyncEnabled=True), None).refusal
+    assert not plan_immutable_id(user(), None).changed
