@@ -18,9 +18,10 @@ IN_LIMIT = 15
 USER_SELECT = ",".join([
     "id", "userPrincipalName", "displayName", "mail", "proxyAddresses", "accountEnabled",
     "onPremisesImmutableId", "onPremisesSyncEnabled", "onPremisesObjectIdentifier",
-    "onPremisesDistinguishedName", "onPremisesLastSyncDateTime",
+    "onPremisesDistinguishedName", "onPremisesLastSyncDateTime", "onPremisesSamAccountName",
+    "onPremisesProvisioningErrors",
 ])
-DELETED_USER_SELECT = "id,userPrincipalName,mail,proxyAddresses,onPremisesImmutableId,deletedDateTime"
+DELETED_USER_SELECT = USER_SELECT + ",deletedDateTime"
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -108,19 +109,59 @@ def deleted_users(client, select=DELETED_USER_SELECT):
                                params={"$select": select, "$top": "999"}, operation="list deleted users"))
 
 
+ROLE_SOURCES = (
+    ("active", "/roleManagement/directory/roleAssignments"),
+    ("eligible", "/roleManagement/directory/roleEligibilityScheduleInstances"),
+)
+
+
 def role_holdings(client, user_ids):
-    """Directory role definitions each user holds or is eligible for: ``{user_id: [role ids]}``."""
-    holdings = dict((user_id, set()) for user_id in user_ids)
+    """Directory role definitions each user holds or is eligible for.
+
+    Returns ``{user_id: {"active": [role definition ids], "eligible": [...]}}``.
+    """
+    holdings = dict((user_id, {"active": set(), "eligible": set()}) for user_id in user_ids)
     requests, owners = [], []
     for user_id in holdings:
-        principal = {"$filter": "principalId eq %s" % odata_string(user_id)}
-        for path in ("/roleManagement/directory/roleAssignments",
-                     "/roleManagement/directory/roleEligibilityScheduleInstances"):
-            requests.append(_get(path, principal))
-            owners.append(user_id)
-    for user_id, (request, grants) in zip(owners, _collect(client, requests, "read directory roles")):
-        holdings[user_id].update(g.get("roleDefinitionId") for g in grants if g.get("roleDefinitionId"))
-    return dict((user_id, sorted(roles)) for user_id, roles in holdings.items())
+        for kind, path in ROLE_SOURCES:
+            requests.append(_get(path, {"$filter": "principalId eq %s" % odata_string(user_id)}))
+            owners.append((user_id, kind))
+    for (user_id, kind), (request, grants) in zip(owners, _collect(client, requests, "read directory roles")):
+        holdings[user_id][kind].update(g.get("roleDefinitionId") for g in grants if g.get("roleDefinitionId"))
+    return dict((user_id, dict((kind, sorted(ids)) for kind, ids in kinds.items()))
+                for user_id, kinds in holdings.items())
+
+
+def license_details(client, user_ids):
+    """SKU part numbers (``ENTERPRISEPACK``...) licensed to each user: ``{user_id: [sku, ...]}``."""
+    requests = [{"method": "GET", "url": "/users/%s/licenseDetails" % user_id} for user_id in user_ids]
+    return dict((user_id, sorted(d.get("skuPartNumber") or d.get("skuId") for d in details))
+                for user_id, (request, details) in zip(user_ids, _collect(client, requests, "read licenses")))
+
+
+def group_memberships(client, user_ids):
+    """Groups and directory roles each user is a direct member of: ``{user_id: [{id, displayName, type}]}``."""
+    requests = [_get("/users/%s/memberOf" % user_id, {"$select": "id,displayName"}) for user_id in user_ids]
+    return dict((user_id, [{"id": m.get("id"), "displayName": m.get("displayName"),
+                            "type": (m.get("@odata.type") or "").replace("#microsoft.graph.", "")} for m in members])
+                for user_id, (request, members) in zip(user_ids, _collect(client, requests, "read memberships")))
+
+
+def deleted_upn_matches(deleted_upn, upn):
+    """Entra renames a soft-deleted user's UPN to ``<object id without hyphens><UPN>``."""
+    deleted_upn, upn = (deleted_upn or "").lower(), upn.lower()
+    return deleted_upn == upn or (deleted_upn.endswith(upn) and re.match(r"^[0-9a-f]{32}$", deleted_upn[:-len(upn)]))
+
+
+def match_deleted(deleted, selector):
+    """The soft-deleted users a selector (object id, UPN or SMTP address) names."""
+    wanted = selector.lower()
+    smtp = "smtp:" + wanted
+    return [d for d in deleted
+            if (d.get("id") or "").lower() == wanted
+            or deleted_upn_matches(d.get("userPrincipalName"), selector)
+            or (d.get("mail") or "").lower() == wanted
+            or smtp in [p.lower() for p in d.get("proxyAddresses") or []]]
 
 
 class Domains:

@@ -27,7 +27,7 @@ class UserFacts:
         self.immutable_id = user.get("onPremisesImmutableId")
         self.synced = bool(user.get("onPremisesSyncEnabled"))
         self.object_identifier = user.get("onPremisesObjectIdentifier")
-        self.role_ids = sorted(role_ids)
+        self.role_ids = sorted(set(role_ids))
         domain = self.upn.rsplit("@", 1)[-1].lower() if "@" in (self.upn or "") else ""
         self.federated_domain = domain if domain in set(d.lower() for d in federated_domains) else None
 

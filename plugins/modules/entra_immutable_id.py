@@ -324,7 +324,8 @@ def main():
     plans = []
     for item in items:
         graph_user = users[item.selector]
-        facts = UserFacts(graph_user, roles.get(graph_user["id"], ()), domains.federated)
+        held = roles.get(graph_user["id"], {})
+        facts = UserFacts(graph_user, held.get("active", []) + held.get("eligible", []), domains.federated)
         plans.append(plan_immutable_id(facts, item.desired, holders.get(item.desired, ()), params["force"],
                                        params["federated_upn_workaround"]))
     refused = [(item, plan) for item, plan in zip(items, plans) if plan.refusal]

@@ -1,0 +1,77 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The "nuclear option" as rules: when deleting, purging or restoring a cloud user is safe.
+
+Facts ("Restore or remove a recently deleted user", "Microsoft Graph: Delete user",
+"Permanently delete an item"): deleting a user moves it to the recycle bin for 30 days with
+its properties; there it still holds its anchor (hard matching to it restores it) and, when
+it had a mailbox, its SMTP addresses.  Purging is irreversible.  A user mastered on-premises
+cannot be deleted in the cloud.  Pure code: the callers read and write Graph.
+"""
+
+STATES = ("deleted", "purged", "restored")
+ACTIVE, IN_RECYCLE_BIN, GONE = "active", "deleted", "gone"
+
+
+def data_loss_reasons(user, licenses=(), roles=None):
+    """What deleting or purging this user would destroy; each needs ``allow_data_loss``."""
+    reasons = []
+    if user.get("onPremisesSyncEnabled"):
+        reasons.append("it was synced from on-premises (onPremisesSyncEnabled=true), so it holds an on-premises "
+                       "link: immutable id %s" % user.get("onPremisesImmutableId"))
+    held = sorted(set((roles or {}).get("active", [])) | set((roles or {}).get("eligible", [])))
+    if held:
+        reasons.append("it holds or is eligible for directory roles %s" % ", ".join(held))
+    if licenses:
+        reasons.append("it has licenses %s" % ", ".join(licenses))
+    if has_mailbox(user):
+        reasons.append("it has a mailbox (mail %s); purging destroys the mailbox" % (
+            user.get("mail") or next(p for p in user.get("proxyAddresses") if p.lower().startswith("smtp:"))))
+    return reasons
+
+
+def has_mailbox(user):
+    """A mail-enabled cloud user: Exchange Online stamps mail and SMTP proxy addresses."""
+    return bool(user.get("mail")) or any(p.lower().startswith("smtp:") for p in user.get("proxyAddresses") or [])
+
+
+class RemovalPlan:
+    """What to do with one user: the Graph steps in order, or a refusal."""
+
+    def __init__(self, where, steps=(), refusal=None, note=None):
+        self.where = where
+        self.steps = list(steps)
+        self.refusal = refusal
+        self.note = note
+
+    @property
+    def changed(self):
+        return bool(self.steps) and self.refusal is None
+
+
+def plan_removal(state, where, label, user=None, reasons=(), allow_data_loss=False):
+    """Decide one user.  ``where`` is ACTIVE, IN_RECYCLE_BIN or GONE; steps are
+    ``soft_delete``, ``purge`` and ``restore``."""
+    if state == "restored":
+        if where == ACTIVE:
+            return RemovalPlan(where, note="already active")
+        if where == GONE:
+            return RemovalPlan(where, refusal="%s is neither active nor in the recycle bin; a purged user cannot be "
+                                              "restored, and one deleted more than 30 days ago is purged" % label)
+        return RemovalPlan(where, ["restore"])
+    if where == GONE:
+        return RemovalPlan(where, note="no active or soft-deleted user matches; nothing to %s" % (
+            "delete" if state == "deleted" else "purge"))
+    if where == ACTIVE and user is not None and user.get("onPremisesSyncEnabled"):
+        return RemovalPlan(where, refusal=(
+            "%s is synced from on-premises (onPremisesSyncEnabled=true) and cannot be deleted in the cloud; delete "
+            "the AD object or move it out of the sync scope, and the next sync soft-deletes it" % label))
+    if state == "deleted" and where == IN_RECYCLE_BIN:
+        return RemovalPlan(where, note="already in the recycle bin")
+    steps = (["soft_delete"] if where == ACTIVE else []) + (["purge"] if state == "purged" else [])
+    if reasons and not allow_data_loss:
+        return RemovalPlan(where, steps, refusal="refusing to %s %s: %s. Set allow_data_loss: true if that is "
+                                                 "intended (the full record is returned and written to backup_dir)"
+                           % ("purge" if "purge" in steps else "delete", label, "; ".join(reasons)))
+    return RemovalPlan(where, steps)

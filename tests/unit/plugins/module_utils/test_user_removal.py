@@ -1,0 +1,55 @@
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
+    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, plan_removal,
+)
+
+CLOUD_ONLY = {"id": "u1", "userPrincipalName": "vp@contoso.com"}
+
+
+def test_mailbox_is_read_from_mail_or_smtp_addresses():
+    assert has_mailbox({"mail": "vp@contoso.com"})
+    assert has_mailbox({"proxyAddresses": ["X500:/o=x", "smtp:vp@contoso.com"]})
+    assert not has_mailbox({"proxyAddresses": ["X500:/o=x"]})
+
+
+def test_data_loss_reasons_name_what_would_be_lost():
+    reasons = data_loss_reasons({"mail": "vp@contoso.com", "onPremisesSyncEnabled": True,
+                                 "onPremisesImmutableId": "BpazOkLGm0iEtljAONPvOQ=="},
+                                ["ENTERPRISEPACK"], {"active": ["r1"], "eligible": ["r2"]})
+    text = "; ".join(reasons)
+    for word in ("synced", "BpazOkLGm0iEtljAONPvOQ==", "r1, r2", "ENTERPRISEPACK", "mailbox (mail vp@contoso.com)"):
+        assert word in text
+    assert data_loss_reasons(CLOUD_ONLY) == []
+
+
+@pytest.mark.parametrize("state,where,steps,note", [
+    ("deleted", ACTIVE, ["soft_delete"], None),
+    ("deleted", IN_RECYCLE_BIN, [], "already in the recycle bin"),
+    ("deleted", GONE, [], "nothing to delete"),
+    ("purged", ACTIVE, ["soft_delete", "purge"], None),
+    ("purged", IN_RECYCLE_BIN, ["purge"], None),
+    ("purged", GONE, [], "nothing to purge"),
+    ("restored", IN_RECYCLE_BIN, ["restore"], None),
+    ("restored", ACTIVE, [], "already active"),
+])
+def test_steps_per_state_and_location(state, where, steps, note):
+    plan = plan_removal(state, where, "vp@contoso.com", CLOUD_ONLY)
+    assert plan.steps == steps and plan.refusal is None and plan.note == note
+    assert plan.changed == bool(steps)
+
+
+def test_restoring_what_is_gone_is_refused():
+    assert "cannot be restored" in plan_removal("restored", GONE, "vp@contoso.com").refusal
+
+
+def test_active_synced_user_is_refused_even_with_opt_in():
+    plan = plan_removal("purged", ACTIVE, "vp@contoso.com", {"onPremisesSyncEnabled": True}, ["synced"], True)
+    assert not plan.changed and "delete the AD object" in plan.refusal
+
+
+def test_data_loss_needs_opt_in_and_says_so():
+    plan = plan_removal("purged", IN_RECYCLE_BIN, "vp@contoso.com", CLOUD_ONLY, ["it has a mailbox"])
+    assert not plan.changed and "refusing to purge vp@contoso.com: it has a mailbox" in plan.refusal
+    assert "allow_data_loss: true" in plan.refusal
+    assert plan_removal("purged", IN_RECYCLE_BIN, "vp@contoso.com", CLOUD_ONLY, ["it has a mailbox"], True).changed
