@@ -1,0 +1,106 @@
+"""One Samba AD DC for the whole session: the lab's own (``lab/.state``, or ``LAB_STATE_DIR``).
+
+``up`` is idempotent: a DC the developer already runs is reused and left running; a DC this
+session started is stopped at the end. Everything the tests create lives in one OU per
+session, deleted (tree delete) at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import ssl
+import sys
+import uuid
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[3]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+ldap3 = pytest.importorskip("ldap3")
+
+from lab import samba_dc  # noqa: E402  (after the sys.path fix above)
+
+TREE_DELETE = "1.2.840.113556.1.4.805"
+
+
+def pytest_collection_modifyitems(items):
+    # The stop/start/reset tests disturb the DC: run them after everything else.
+    items.sort(key=lambda item: item.get_closest_marker("lifecycle") is not None)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lifecycle: stops, starts or resets the DC; runs last")
+
+
+@pytest.fixture(scope="session")
+def state_dir() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("LAB_STATE_DIR", REPO / "lab" / ".state"))
+
+
+@pytest.fixture(scope="session")
+def dc(state_dir):
+    """The DC's facts (as written to lab.json)."""
+    if os.geteuid() != 0 and samba_dc.packages.missing_packages():
+        pytest.skip("Samba packages missing and not root: run `make lab-up` as root first")
+    samba_dc.install_packages()
+    was_running = samba_dc.status(state_dir)["running"]
+    facts = samba_dc.up(state_dir)
+    yield facts
+    if not was_running:
+        samba_dc.down(state_dir)
+
+
+def tls_with_lab_ca(facts) -> "ldap3.Tls":
+    return ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=facts["ldap_ca_path"])
+
+
+def ldaps_server(facts, tls=None) -> "ldap3.Server":
+    return ldap3.Server(
+        facts["ldap_server"], port=facts["ldaps_port"], use_ssl=True,
+        tls=tls or tls_with_lab_ca(facts), connect_timeout=5,
+    )
+
+
+def admin_connection(facts) -> "ldap3.Connection":
+    return ldap3.Connection(
+        ldaps_server(facts), facts["bind_dn"], facts["bind_password"],
+        auto_bind=True, raise_exceptions=False, receive_timeout=15,
+    )
+
+
+@pytest.fixture(scope="session")
+def lab_tls(dc) -> "ldap3.Tls":
+    """Certificate validation on, trusting only the lab CA."""
+    return tls_with_lab_ca(dc)
+
+
+@pytest.fixture(scope="session")
+def make_ldaps_server(dc):
+    """``make_ldaps_server(tls=None)``: an LDAPS ``Server`` for the DC (lab CA by default)."""
+    return lambda tls=None: ldaps_server(dc, tls)
+
+
+@pytest.fixture(scope="session")
+def test_ou(dc):
+    """DN of this session's OU; deleted with everything in it at the end."""
+    dn = "OU=pytest-%s,%s" % (uuid.uuid4().hex[:8], dc["base_dn"])
+    yield dn
+    connection = admin_connection(dc)
+    connection.delete(dn, controls=[(TREE_DELETE, True, None)])
+    connection.unbind()
+
+
+@pytest.fixture
+def admin(dc, test_ou):
+    """An LDAPS connection bound as the DC's administrator, with the session OU in place.
+
+    Function-scoped: the lifecycle tests restart the DC, and a reset wipes the OU.
+    """
+    connection = admin_connection(dc)
+    connection.add(test_ou, ["top", "organizationalUnit"])
+    assert connection.result["description"] in ("success", "entryAlreadyExists"), connection.result
+    yield connection
+    connection.unbind()
