@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pathlib
+import socket
 import ssl
 
 import ldap3
 import pytest
 from cryptography import x509
 from ldap3.core.exceptions import LDAPSocketOpenError, LDAPStartTLSError
+
+# ldap3 2.9.1 checks the host name with the deprecated ssl.match_hostname (it still checks).
+pytestmark = pytest.mark.filterwarnings("ignore:ssl.match_hostname:DeprecationWarning")
 
 
 
@@ -99,6 +103,21 @@ def test_server_certificate_names_the_dc_localhost_and_loopback(dc):
     sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert set(sans.get_values_for_type(x509.DNSName)) == {dc["dc_fqdn"], "localhost"}
     assert [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+@pytest.mark.parametrize("name", ["dc1.contoso.test", "localhost", "127.0.0.1"])
+def test_certificate_validates_for_each_name(dc, name):
+    context = ssl.create_default_context(cafile=dc["ldap_ca_path"])
+    with socket.create_connection((dc["ldap_server"], dc["ldaps_port"]), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=name) as tls:
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_certificate_does_not_validate_for_another_name(dc):
+    context = ssl.create_default_context(cafile=dc["ldap_ca_path"])
+    with socket.create_connection((dc["ldap_server"], dc["ldaps_port"]), timeout=5) as raw:
+        with pytest.raises(ssl.SSLCertVerificationError, match="mismatch|doesn't match"):
+            context.wrap_socket(raw, server_hostname="dc2.contoso.test")
 
 
 def _listening(proto_file: str, ports: set[int]) -> list[tuple[str, int]]:
