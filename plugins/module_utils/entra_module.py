@@ -6,7 +6,7 @@ and the bulk result shape ``results: [{item, changed, before, after, msg}]``."""
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.syncfix.entra.plugins.module_utils import graph_auth, graph_client
+from ansible_collections.syncfix.entra.plugins.module_utils import bulk_result, graph_auth, graph_client
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient, GraphError
 
@@ -72,24 +72,10 @@ class EntraModule:
         self.module.fail_json(msg=msg, **result)
 
     def exit_bulk(self, results, diff=None, **extra):
-        """Exit with the bulk result shape; any failed item fails the task, naming the items."""
-        result = dict(changed=any(r.get("changed") for r in results), results=results, **extra)
-        if diff is not None and self.module._diff:
-            result["diff"] = diff
+        """Exit with the bulk result shape (see bulk_result); failed items fail the task."""
         if self._client is not None:
-            result["graph_requests"] = dict(self._client.stats)
-        failed = [r for r in results if r.get("failed")]
-        if failed:
-            done = [r["item"] for r in results if r.get("changed") and not r.get("failed")]
-            untouched = [r["item"] for r in results if not r.get("changed") and not r.get("failed")]
-            msg = "%d of %d items failed: %s" % (len(failed), len(results), "; ".join(
-                "%s: %s" % (r["item"], r["msg"]) for r in failed))
-            if done:
-                msg += ". Done: %s" % ", ".join(done)
-            if untouched:
-                msg += ". Untouched: %s" % ", ".join(untouched)
-            self.module.fail_json(msg=msg, **result)
-        self.module.exit_json(**result)
+            extra["graph_requests"] = dict(self._client.stats)
+        bulk_result.exit_bulk(self.module, results, diff, **extra)
 
 
 class _CheckedToken:

@@ -1,0 +1,74 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+
+class ModuleDocFragment:
+    # LDAP connection to Active Directory, shared by every AD module.
+    DOCUMENTATION = r"""
+options:
+  server:
+    description:
+      - Domain controllers to connect to, tried in order until one answers. Each is a host
+        name, C(host:port), or a URI (V(ldaps://dc1.contoso.com), or V(ldap://dc1.contoso.com)
+        for StartTLS).
+      - A URI's scheme overrides O(tls_mode) for that server.
+    type: list
+    elements: str
+    required: true
+  port:
+    description:
+      - Port for servers given without one. Left out, 636 for V(ldaps), 389 otherwise.
+    type: int
+  tls_mode:
+    description:
+      - V(ldaps) - TLS from the first byte (port 636).
+      - V(starttls) - connect on 389 and upgrade to TLS before binding.
+      - V(none) - plain LDAP. The password crosses the network in clear text and AD refuses
+        the simple bind unless its signing requirements were lowered; use it only for a lab.
+    type: str
+    choices: [ldaps, starttls, none]
+    default: ldaps
+  validate_certs:
+    description:
+      - Validate the domain controller's TLS certificate. Never turn this off in production.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM file of CA certificates to trust for the domain controller, instead of the
+        system store.
+    type: path
+  bind_dn:
+    description:
+      - The account to bind as - a distinguished name, V(user@contoso.com) or
+        V(CONTOSO\\user).
+      - Not used with O(auth=kerberos).
+    type: str
+  bind_password:
+    description: Password of O(bind_dn).
+    type: str
+  auth:
+    description:
+      - V(simple) binds with O(bind_dn) and O(bind_password) (over TLS).
+      - V(kerberos) uses the controller's Kerberos ticket (SASL GSSAPI); needs the Python
+        package C(gssapi). NTLM is not offered.
+    type: str
+    choices: [simple, kerberos]
+    default: simple
+  base_dn:
+    description:
+      - Where to search. Left out, the domain's default naming context from the rootDSE.
+    type: str
+  connect_timeout:
+    description: Seconds to wait for a server to accept the connection before trying the next.
+    type: int
+    default: 10
+requirements:
+  - python >= 3.8
+  - ldap3 >= 2.9.1
+  - gssapi (only for O(auth=kerberos))
+notes:
+  - "Modules run on the controller: use C(hosts: localhost) or C(delegate_to: localhost)."
+  - Set the connection options once for all AD modules with C(module_defaults) and the group
+    C(group/syncfix.entra.ad).
+"""

@@ -1,0 +1,66 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The base every AD module stands on: LDAP options, one bound connection, bulk results."""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.syncfix.entra.plugins.module_utils import bulk_result, ldap_client
+from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import DirectoryConnection, LdapError
+
+LDAP_ARGUMENT_SPEC = dict(
+    server=dict(type="list", elements="str", required=True),
+    port=dict(type="int"),
+    tls_mode=dict(type="str", default="ldaps", choices=["ldaps", "starttls", "none"]),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    bind_dn=dict(type="str"),
+    bind_password=dict(type="str", no_log=True),
+    auth=dict(type="str", default="simple", choices=["simple", "kerberos"]),
+    base_dn=dict(type="str"),
+    connect_timeout=dict(type="int", default=10),
+)
+
+
+class ADModule:
+    """An AnsibleModule with the LDAP connection options and a lazily bound connection."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = dict(LDAP_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        kwargs.setdefault("required_if", []).append(["auth", "simple", ["bind_dn", "bind_password"]])
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self._connection = None
+        if ldap_client.ldap3 is None:
+            self.module.fail_json(msg=missing_required_lib("ldap3"))
+
+    @property
+    def connection(self):
+        if self._connection is None:
+            params = self.params
+            if params["tls_mode"] == "none":
+                self.module.warn("tls_mode is none: the bind password crosses the network in clear text")
+            if not params["validate_certs"]:
+                self.module.warn("validate_certs is false: the domain controller's certificate is not checked")
+            try:
+                self._connection = DirectoryConnection(
+                    params["server"], bind_dn=params["bind_dn"], bind_password=params["bind_password"],
+                    tls_mode=params["tls_mode"], port=params["port"], validate_certs=params["validate_certs"],
+                    ca_path=params["ca_path"], auth=params["auth"], base_dn=params["base_dn"],
+                    connect_timeout=params["connect_timeout"],
+                ).connect()
+            except LdapError as e:
+                self.module.fail_json(msg="%s; nothing was changed" % e)
+        return self._connection
+
+    def fail(self, msg, **result):
+        self.module.fail_json(msg=msg, **result)
+
+    def exit_bulk(self, results, diff=None, **extra):
+        """Exit with the bulk result shape (see bulk_result); failed items fail the task."""
+        if self._connection is not None:
+            extra["ldap_operations"] = dict(self._connection.stats)
+            self._connection.close()
+        bulk_result.exit_bulk(self.module, results, diff, **extra)

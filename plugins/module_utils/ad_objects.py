@@ -1,0 +1,134 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Finding AD users, contacts and groups by any name an admin uses for them.
+
+An identity is a distinguished name, an objectGUID, a UPN or SMTP address, a proxy address
+with its prefix, or a sAMAccountName.  Many identities are looked up with OR filters, a few
+dozen per search, so a list of 1,000 objects costs tens of searches, not a thousand.
+"""
+
+from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
+
+OBJECT_CLASSES = ("user", "contact", "group")
+LOOKUP_CHUNK = 50
+BASE_ATTRIBUTES = ["objectClass", "objectGUID", "distinguishedName", "sAMAccountName", "userPrincipalName", "mail",
+                   "proxyAddresses", "uSNChanged"]
+
+
+def escape_filter_value(value):
+    """RFC 4515 escaping for a filter assertion value."""
+    out = []
+    for char in value:
+        if char in "*()\\\x00":
+            out.append("\\%02x" % ord(char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def identity_filter(identity):
+    """The LDAP filter that matches one identity, by the form it is written in."""
+    text = identity.strip()
+    if "=" in text and "," in text and ":" not in text.split("=", 1)[0]:
+        return "(distinguishedName=%s)" % escape_filter_value(text)
+    try:
+        anchor = SourceAnchor.from_guid(text)
+        return "(objectGUID=%s)" % anchor.ldap_filter_value
+    except AnchorError:
+        pass
+    if ":" in text and "@" in text.split(":", 1)[1] or text.lower().startswith(("x500:", "x400:", "sip:", "eum:")):
+        return "(proxyAddresses=%s)" % escape_filter_value(text)
+    if "@" in text:
+        value = escape_filter_value(text)
+        return "(|(userPrincipalName=%s)(mail=%s)(proxyAddresses=smtp:%s))" % (value, value, value)
+    return "(sAMAccountName=%s)" % escape_filter_value(text)
+
+
+def identity_matches(identity, entry):
+    """Whether an entry found by an OR filter answers this identity (case-insensitive, as AD compares)."""
+    text = identity.strip().lower()
+    attributes = entry["attributes"]
+    if entry["dn"].lower() == text:
+        return True
+    guid = attributes.get("objectGUID")
+    try:
+        if guid and SourceAnchor.from_guid(text).guid == SourceAnchor.parse(_raw_guid(entry)).guid:
+            return True
+    except AnchorError:
+        pass
+    proxies = [p.lower() for p in attributes.get("proxyAddresses") or []]
+    if text in proxies:
+        return True
+    for name in ("userPrincipalName", "mail", "sAMAccountName"):
+        value = attributes.get(name)
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value and value.lower() == text:
+            return True
+    return "smtp:" + text in proxies
+
+
+def _raw_guid(entry):
+    raw = entry["raw"].get("objectGUID")
+    return raw[0] if isinstance(raw, list) else raw
+
+
+class ObjectLookup:
+    def __init__(self):
+        self.found = {}
+        self.missing = []
+        self.ambiguous = {}
+
+
+def find_objects(connection, identities, attributes=(), classes=OBJECT_CLASSES):
+    """Resolve identities to entries: ``found`` (one each), ``missing``, ``ambiguous`` (candidate DNs)."""
+    wanted = list(dict.fromkeys(i for i in identities))
+    class_filter = "(|%s)" % "".join("(objectClass=%s)" % c for c in classes)
+    fetch = sorted(set(BASE_ATTRIBUTES) | set(attributes))
+    candidates = dict((identity, {}) for identity in wanted)
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start:start + LOOKUP_CHUNK]
+        search_filter = "(&%s(|%s))" % (class_filter, "".join(identity_filter(i) for i in chunk))
+        for entry in connection.search(search_filter, fetch):
+            for identity in chunk:
+                if identity_matches(identity, entry):
+                    candidates[identity][entry["dn"].lower()] = entry
+    lookup = ObjectLookup()
+    for identity, entries in candidates.items():
+        if len(entries) == 1:
+            lookup.found[identity] = list(entries.values())[0]
+        elif entries:
+            lookup.ambiguous[identity] = sorted(e["dn"] for e in entries.values())
+        else:
+            lookup.missing.append(identity)
+    return lookup
+
+
+def holders_of(connection, values, exclude_dns=()):
+    """AD objects other than ``exclude_dns`` holding any of these proxy addresses or their bare SMTP address.
+
+    Returns ``{value: [dn, ...]}``; AD compares proxyAddresses case-insensitively.
+    """
+    excluded = set(dn.lower() for dn in exclude_dns)
+    result = dict((value, []) for value in values)
+    values = list(values)
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        chunk = values[start:start + LOOKUP_CHUNK]
+        clauses = []
+        for value in chunk:
+            address = value.split(":", 1)[1] if ":" in value else value
+            clauses.append("(proxyAddresses=smtp:%s)(mail=%s)" % (escape_filter_value(address), escape_filter_value(address)))
+        for entry in connection.search("(|%s)" % "".join(clauses), ["proxyAddresses", "mail"]):
+            if entry["dn"].lower() in excluded:
+                continue
+            held = set(p.split(":", 1)[1].lower() for p in entry["attributes"].get("proxyAddresses") or []
+                       if p.lower().startswith("smtp:"))
+            mail = entry["attributes"].get("mail")
+            mail = (mail[0] if isinstance(mail, list) and mail else mail) or ""
+            held.add(mail.lower())
+            for value in chunk:
+                address = (value.split(":", 1)[1] if ":" in value else value).lower()
+                if address in held:
+                    result[value].append(entry["dn"])
+    return result

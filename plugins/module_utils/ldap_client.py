@@ -1,0 +1,218 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""An LDAP connection to Active Directory on ldap3: TLS by default, readable failures.
+
+* ``tls_mode``: ``ldaps`` (636, TLS from the first byte), ``starttls`` (389, upgraded before
+  the bind) or ``none``, which must be asked for by name: AD refuses a simple bind without TLS
+  unless "LDAP server signing requirements" was lowered, and the password would cross the
+  network in clear text.
+* Certificates are validated against the system store or ``ca_path`` unless
+  ``validate_certs`` is false.
+* Several servers fail over in order (an ldap3 server pool).
+* ``auth: kerberos`` uses SASL GSSAPI (Python package ``gssapi``).  ldap3's NTLM is not offered:
+  Samba refuses it, so it could not be tested.
+
+No Ansible imports: callers turn ``LdapError`` into a failed task.
+"""
+
+import ssl
+
+try:
+    import ldap3
+    from ldap3.core import exceptions as ldap3_exceptions
+except ImportError:  # reported by the module base with the package name and install hint
+    ldap3 = None
+
+DEFAULT_PORTS = {"ldaps": 636, "starttls": 389, "none": 389}
+PAGE_SIZE = 500
+RESULT_NO_SUCH_ATTRIBUTE = 16
+RESULT_ATTRIBUTE_OR_VALUE_EXISTS = 20
+RESULT_INVALID_CREDENTIALS = 49
+RESULT_STRONGER_AUTH_REQUIRED = 8
+
+
+class LdapError(Exception):
+    """A failed LDAP operation; the message names server, operation, what AD said and the fix."""
+
+    def __init__(self, message, code=None):
+        self.code = code
+        super(LdapError, self).__init__(message)
+
+
+def parse_server(value, tls_mode, port):
+    """``host``, ``host:port``, ``ldaps://host`` or ``ldap://host:389`` -> (host, port, tls_mode)."""
+    mode = tls_mode
+    rest = value.strip()
+    if "://" in rest:
+        scheme, rest = rest.split("://", 1)
+        scheme = scheme.lower()
+        if scheme == "ldaps":
+            mode = "ldaps"
+        elif scheme == "ldap":
+            # ldap:// carries StartTLS unless plain LDAP was asked for by name.
+            mode = "none" if tls_mode == "none" else "starttls"
+        else:
+            raise LdapError("server %r: unknown scheme %r; use ldaps://, ldap:// or a host name" % (value, scheme))
+    rest = rest.rstrip("/")
+    host, _sep, port_text = rest.partition(":") if rest.count(":") == 1 else (rest, "", "")
+    if port_text:
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise LdapError("server %r: port %r is not a number" % (value, port_text))
+    if not host:
+        raise LdapError("server %r: no host name" % value)
+    return host, port or DEFAULT_PORTS[mode], mode
+
+
+class DirectoryConnection:
+    """One bound LDAP connection, opened by ``connect()``."""
+
+    def __init__(self, servers, bind_dn=None, bind_password=None, tls_mode="ldaps", port=None,
+                 validate_certs=True, ca_path=None, auth="simple", base_dn=None, connect_timeout=10,
+                 receive_timeout=60):
+        if ldap3 is None:
+            raise LdapError("the Python package ldap3 is needed: pip install 'ldap3>=2.9.1'")
+        if tls_mode not in DEFAULT_PORTS:
+            raise LdapError("tls_mode %r is not one of ldaps, starttls, none" % tls_mode)
+        self.endpoints = [parse_server(s, tls_mode, port) for s in servers]
+        self.bind_dn = bind_dn
+        self.bind_password = bind_password
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.auth = auth
+        self.base_dn = base_dn
+        self.connect_timeout = connect_timeout
+        self.receive_timeout = receive_timeout
+        self.connection = None
+        self.server_used = None
+        self.stats = {"searches": 0, "modifies": 0}
+
+    # -- connecting -----------------------------------------------------------------------
+
+    def _tls(self):
+        return ldap3.Tls(
+            validate=ssl.CERT_REQUIRED if self.validate_certs else ssl.CERT_NONE,
+            ca_certs_file=self.ca_path,
+            version=ssl.PROTOCOL_TLS_CLIENT,
+        )
+
+    def connect(self):
+        """Bind to the first server that answers; the error lists every server that failed."""
+        failures = []
+        for host, port, mode in self.endpoints:
+            label = "%s://%s:%d" % ("ldaps" if mode == "ldaps" else "ldap", host, port)
+            try:
+                self.connection = self._bind(host, port, mode)
+                self.server_used = label + (" (StartTLS)" if mode == "starttls" else "")
+                break
+            except LdapError as e:
+                if e.code in (RESULT_INVALID_CREDENTIALS,):
+                    raise  # the same credentials fail on every server; do not lock the account faster
+                failures.append("%s: %s" % (label, e))
+        else:
+            raise LdapError("could not connect to any LDAP server: " + "; ".join(failures))
+        if not self.base_dn:
+            self.base_dn = self._default_naming_context()
+        return self
+
+    def _bind(self, host, port, mode):
+        server = ldap3.Server(host, port=port, use_ssl=(mode == "ldaps"), tls=self._tls(),
+                              get_info=ldap3.NONE, connect_timeout=self.connect_timeout)
+        options = dict(receive_timeout=self.receive_timeout, raise_exceptions=False, read_only=False)
+        if self.auth == "kerberos":
+            options.update(authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS)
+        else:
+            options.update(user=self.bind_dn, password=self.bind_password, authentication=ldap3.SIMPLE)
+        connection = ldap3.Connection(server, **options)
+        try:
+            connection.open()
+            if mode == "starttls" and not connection.start_tls():
+                raise LdapError("StartTLS was refused: %s" % _describe(connection.result))
+            if not connection.bind():
+                result = connection.result or {}
+                code = result.get("result")
+                if code == RESULT_INVALID_CREDENTIALS:
+                    raise LdapError("bind as %s failed: invalid credentials (49); check bind_dn and bind_password "
+                                    "(DN, user@domain or DOMAIN\\user forms are accepted)" % self.bind_dn, code)
+                if code == RESULT_STRONGER_AUTH_REQUIRED:
+                    raise LdapError("bind as %s failed: the server requires a stronger authentication (8); "
+                                    "use tls_mode ldaps or starttls" % self.bind_dn, code)
+                raise LdapError("bind as %s failed: %s" % (self.bind_dn, _describe(result)), code)
+        except ldap3_exceptions.LDAPSocketOpenError as e:
+            raise LdapError(_socket_problem(e))
+        except ldap3_exceptions.LDAPStartTLSError as e:
+            raise LdapError(_socket_problem(e))
+        except ldap3_exceptions.LDAPException as e:
+            raise LdapError("%s: %s" % (type(e).__name__, e))
+        return connection
+
+    def _default_naming_context(self):
+        self.connection.search("", "(objectClass=*)", search_scope=ldap3.BASE, attributes=["defaultNamingContext"])
+        entries = [e for e in self.connection.response or [] if e.get("type") == "searchResEntry"]
+        value = entries[0]["attributes"].get("defaultNamingContext") if entries else None
+        if not value:
+            raise LdapError("base_dn was not given and the rootDSE of %s has no defaultNamingContext" % self.server_used)
+        return value[0] if isinstance(value, list) else value
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.unbind()
+            self.connection = None
+
+    # -- reading and writing --------------------------------------------------------------
+
+    def search(self, search_filter, attributes, base=None, scope="subtree", page_size=PAGE_SIZE):
+        """Every entry matching, paged; each as ``{"dn", "attributes", "raw"}``."""
+        scope_value = {"subtree": ldap3.SUBTREE, "base": ldap3.BASE, "level": ldap3.LEVEL}[scope]
+        cookie = None
+        while True:
+            self.stats["searches"] += 1
+            ok = self.connection.search(base or self.base_dn, search_filter, search_scope=scope_value,
+                                        attributes=attributes, paged_size=page_size, paged_cookie=cookie)
+            result = self.connection.result or {}
+            if not ok and result.get("result") not in (0, 32):  # 32 noSuchObject: nothing there
+                raise LdapError("search %s under %s on %s failed: %s" % (
+                    search_filter, base or self.base_dn, self.server_used, _describe(result)), result.get("result"))
+            for entry in self.connection.response or []:
+                if entry.get("type") == "searchResEntry":
+                    yield {"dn": entry["dn"], "attributes": entry.get("attributes", {}),
+                           "raw": entry.get("raw_attributes", {})}
+            controls = result.get("controls") or {}
+            cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
+            if not cookie:
+                return
+
+    def modify(self, dn, changes):
+        """Apply ``{attribute: [(operation, values), ...]}``; operation is delete, add or replace."""
+        operations = {"delete": ldap3.MODIFY_DELETE, "add": ldap3.MODIFY_ADD, "replace": ldap3.MODIFY_REPLACE}
+        payload = dict((attribute, [(operations[op], list(values)) for op, values in steps])
+                       for attribute, steps in changes.items())
+        self.stats["modifies"] += 1
+        if not self.connection.modify(dn, payload):
+            result = self.connection.result or {}
+            raise LdapError("modify of %s on %s failed: %s" % (dn, self.server_used, _describe(result)),
+                            result.get("result"))
+
+
+def _describe(result):
+    result = result or {}
+    text = "%s (%s)" % (result.get("description") or "error", result.get("result"))
+    if result.get("message"):
+        text += ": %s" % result["message"].strip()
+    return text
+
+
+def _socket_problem(error):
+    text = str(error)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return ("the server's TLS certificate is not trusted (%s); set ca_path to the CA that issued it, or fix the "
+                "server certificate" % _short(text))
+    if "hostname" in text.lower() and "match" in text.lower():
+        return "the server's TLS certificate does not name this host (%s); connect by a name it carries" % _short(text)
+    return "cannot reach the server (%s); check the host, port and firewall" % _short(text)
+
+
+def _short(text):
+    return text if len(text) < 300 else text[:300] + "..."

@@ -1,0 +1,56 @@
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils.ad_objects import (
+    escape_filter_value, identity_filter, identity_matches,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError, parse_server
+
+
+@pytest.mark.parametrize("value,mode,port,expected", [
+    ("dc1.contoso.com", "ldaps", None, ("dc1.contoso.com", 636, "ldaps")),
+    ("dc1.contoso.com", "starttls", None, ("dc1.contoso.com", 389, "starttls")),
+    ("dc1.contoso.com:1636", "ldaps", None, ("dc1.contoso.com", 1636, "ldaps")),
+    ("ldaps://dc1.contoso.com", "starttls", None, ("dc1.contoso.com", 636, "ldaps")),
+    ("ldap://dc1.contoso.com", "ldaps", None, ("dc1.contoso.com", 389, "starttls")),
+    ("ldap://dc1.contoso.com:3268/", "none", None, ("dc1.contoso.com", 3268, "none")),
+    ("127.0.0.1", "ldaps", 10636, ("127.0.0.1", 10636, "ldaps")),
+])
+def test_server_forms(value, mode, port, expected):
+    assert parse_server(value, mode, port) == expected
+
+
+@pytest.mark.parametrize("value,words", [("http://dc1", "unknown scheme"), ("dc1:abc", "not a number"), ("ldaps://", "no host")])
+def test_bad_servers_name_themselves(value, words):
+    with pytest.raises(LdapError) as e:
+        parse_server(value, "ldaps", None)
+    assert repr(value) in str(e.value) and words in str(e.value)
+
+
+def test_filter_values_are_escaped():
+    assert escape_filter_value("a*b(c)\\d\x00") == "a\\2ab\\28c\\29\\5cd\\00"
+
+
+@pytest.mark.parametrize("identity,expected", [
+    ("CN=Ann Lee,OU=Staff,DC=contoso,DC=test", "(distinguishedName=CN=Ann Lee,OU=Staff,DC=contoso,DC=test)"),
+    ("3ab39606-c642-489b-84b6-58c038d3ef39", "(objectGUID=\\06\\96\\b3\\3a\\42\\c6\\9b\\48\\84\\b6\\58\\c0\\38\\d3\\ef\\39)"),
+    ("smtp:ann@contoso.com", "(proxyAddresses=smtp:ann@contoso.com)"),
+    ("X500:/o=Contoso/cn=ann", "(proxyAddresses=X500:/o=Contoso/cn=ann)"),
+    ("ann@contoso.com", "(|(userPrincipalName=ann@contoso.com)(mail=ann@contoso.com)(proxyAddresses=smtp:ann@contoso.com))"),
+    ("ann*", "(sAMAccountName=ann\\2a)"),
+])
+def test_identity_forms(identity, expected):
+    assert identity_filter(identity) == expected
+
+
+def entry(**attributes):
+    return {"dn": "CN=Ann,DC=contoso,DC=test", "attributes": attributes, "raw": {}}
+
+
+def test_or_filter_hits_are_matched_back_to_their_identity_ignoring_case():
+    ann = entry(sAMAccountName="ann", userPrincipalName="Ann@Contoso.com", proxyAddresses=["SMTP:ann.lee@contoso.com"])
+    assert identity_matches("ANN", ann)
+    assert identity_matches("ann@contoso.com", ann)
+    assert identity_matches("ann.lee@contoso.com", ann)
+    assert identity_matches("smtp:ANN.LEE@contoso.com", ann)
+    assert identity_matches("cn=ann,dc=contoso,dc=test", ann)
+    assert not identity_matches("bob", ann)
