@@ -11,6 +11,8 @@ import pytest
 from cryptography import x509
 from ldap3.core.exceptions import LDAPSocketOpenError, LDAPStartTLSError
 
+from lab.samba_dc.settings import DcSettings
+
 # ldap3 2.9.1 checks the host name with the deprecated ssl.match_hostname (it still checks).
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.match_hostname:DeprecationWarning")
 
@@ -134,7 +136,8 @@ def _listening(proto_file: str, ports: set[int]) -> list[tuple[str, int]]:
 
 
 def test_dc_listens_on_loopback_only(dc):
-    ports = {dc["ldap_port"], dc["ldaps_port"], 3268, 3269, 88, 464}
+    kdc = DcSettings.from_environment()
+    ports = {dc["ldap_port"], dc["ldaps_port"], 3268, 3269, kdc.kdc_port, kdc.kpasswd_port}
     sockets = []
     for name in ("tcp", "udp", "tcp6", "udp6"):
         path = "/proc/net/%s" % name
