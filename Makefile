@@ -8,9 +8,9 @@ VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 PIP := $(PY) -m pip
 # Files that do not ship (see build_ignore in galaxy.yml) are not sanity-tested either.
-NOT_SHIPPED := ^(lab|tools|tests/lab|\.ci)/
+NOT_SHIPPED := ^(lab|tools|bench|tests/lab|\.ci)/
 
-.PHONY: test venv sanity units integration lab-tests lint changelog-lint build lab-up lab-down demo clean
+.PHONY: test venv sanity units integration lab-tests lint changelog-lint build bench lab-up lab-down demo clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lab/requirements.txt
 	tools/bootstrap-debian.sh
@@ -53,6 +53,10 @@ lint: venv
 
 changelog-lint: venv
 	$(VENV)/bin/antsibull-changelog lint
+
+# Performance figures come from here, printed, never from timed unit tests.
+bench: venv
+	$(PY) bench/graph_transport.py
 
 build: venv
 	mkdir -p build
