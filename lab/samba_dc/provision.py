@@ -7,7 +7,6 @@ keep the DC small; the directory options keep Samba from writing under /var or /
 
 from __future__ import annotations
 
-import pathlib
 import subprocess
 
 from .settings import DcPaths, DcSettings
