@@ -103,13 +103,14 @@ def _check_ports_free(settings: DcSettings) -> None:
         "global catalog TLS": GC_TLS_PORT, "Kerberos (krb5 port)": settings.kdc_port,
         "kpasswd": settings.kpasswd_port,
     }
-    taken = ["%s %d" % item for item in ports.items() if process.port_in_use(settings.address, item[1])]
+    taken = {name: port for name, port in ports.items() if process.port_in_use(settings.address, port)}
     if taken:
         raise RuntimeError(
             "cannot start the lab Samba DC: %s already in use on %s (another LDAP server or "
             "DC?). Samba 4.17 cannot move its LDAP ports; stop the other service, or move the "
-            "KDC with LAB_SAMBA_KDC_PORT / LAB_SAMBA_KPASSWD_PORT."
-            % (", ".join(taken), settings.address)
+            "KDC with LAB_SAMBA_KDC_PORT / LAB_SAMBA_KPASSWD_PORT.\n%s"
+            % (", ".join("%s %d" % item for item in taken.items()), settings.address,
+               process.who_listens(taken.values()))
         )
 
 
@@ -146,26 +147,57 @@ def _start(settings: DcSettings, paths: DcPaths) -> int:
     return pid
 
 
+def _lease_marker(paths: DcPaths) -> pathlib.Path:
+    return paths.root / "started-by-lease"
+
+
+def lease_started(paths: DcPaths) -> bool:
+    """True when a lease (see sharing.py) started the running DC and nobody claimed it since."""
+    return _lease_marker(paths).exists()
+
+
+def _up(settings: DcSettings, paths: DcPaths) -> tuple[dict, bool]:
+    """(facts, started): start the DC unless it runs. Caller holds the lock."""
+    pid = process.running_pid(paths)
+    if pid is not None:
+        process.wait_ldaps(settings.address, LDAPS_PORT, paths.ca_cert, pid)
+        return facts(settings, paths, pid), False
+    fingerprint = recipe(settings, paths)
+    meta = _read_meta(paths)
+    if meta is None or meta.get("recipe") != fingerprint or meta.get("dc_path") != str(paths.dc):
+        _make_pristine(settings, paths, fingerprint)
+    return facts(settings, paths, _start(settings, paths)), True
+
+
 def up(state_dir: pathlib.Path, settings: DcSettings | None = None) -> dict:
-    """Provision (or restore) if needed, start, wait for LDAPS; return the facts. Idempotent."""
+    """Provision (or restore) if needed, start, wait for LDAPS; return the facts. Idempotent.
+
+    A DC started through ``up`` stays up when test sessions' leases end.
+    """
     settings = settings or DcSettings.from_environment()
     paths = DcPaths(pathlib.Path(state_dir).resolve())
     with _locked(paths):
-        pid = process.running_pid(paths)
-        if pid is not None:
-            process.wait_ldaps(settings.address, LDAPS_PORT, paths.ca_cert, pid)
-            return facts(settings, paths, pid)
-        fingerprint = recipe(settings, paths)
-        meta = _read_meta(paths)
-        if meta is None or meta.get("recipe") != fingerprint or meta.get("dc_path") != str(paths.dc):
-            _make_pristine(settings, paths, fingerprint)
-        return facts(settings, paths, _start(settings, paths))
+        result, _started = _up(settings, paths)
+        _lease_marker(paths).unlink(missing_ok=True)
+        return result
+
+
+def up_for_lease(state_dir: pathlib.Path, settings: DcSettings | None = None) -> tuple[dict, bool]:
+    """``up`` for sharing.py: (facts, started_here); a DC it starts is marked as lease-started."""
+    settings = settings or DcSettings.from_environment()
+    paths = DcPaths(pathlib.Path(state_dir).resolve())
+    with _locked(paths):
+        result, started = _up(settings, paths)
+        if started:
+            _lease_marker(paths).touch()
+        return result, started
 
 
 def down(state_dir: pathlib.Path) -> dict:
     """Stop the DC by its pid (TERM, wait, KILL); no samba process of this DC is left."""
     paths = DcPaths(pathlib.Path(state_dir).resolve())
     with _locked(paths):
+        _lease_marker(paths).unlink(missing_ok=True)
         pid = process.running_pid(paths)
         if pid is None:
             # A master that died may leave task processes (they share its session), and a

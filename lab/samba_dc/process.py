@@ -102,6 +102,15 @@ def port_in_use(address: str, port: int) -> bool:
     return False
 
 
+def who_listens(ports) -> str:
+    """``ss`` lines for sockets on ``ports``: what to stop when a port is taken."""
+    wanted = {":%d" % port for port in ports}
+    result = subprocess.run(["ss", "-Htanup"], capture_output=True, text=True, check=False)
+    lines = [line for line in result.stdout.splitlines()
+             if any(len(line.split()) > 4 and line.split()[4].endswith(suffix) for suffix in wanted)]
+    return "\n".join(lines)
+
+
 def start(paths: DcPaths) -> int:
     """Start samba as a daemon on this tree and return the master's pid."""
     paths.pid_file.unlink(missing_ok=True)

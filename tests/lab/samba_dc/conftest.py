@@ -1,6 +1,7 @@
 """One Samba AD DC for the whole session: the lab's own (``lab/.state``, or ``LAB_STATE_DIR``).
 
-``up`` is idempotent: a DC the developer already runs is reused and left running; a DC this
+A DC the developer already runs (``make lab-up``) is reused and left running, but the
+lifecycle tests restart and reset it (a loaded scenario is gone afterwards); a DC this
 session started is stopped at the end. Everything the tests create lives in one OU per
 session, deleted (tree delete) at the end.
 """
@@ -42,15 +43,17 @@ def state_dir() -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def dc(state_dir):
-    """The DC's facts (as written to lab.json)."""
+    """The DC's facts (as written to lab.json), under an exclusive lease for the session.
+
+    Exclusive because the lifecycle tests stop, restart and reset the DC: other suites that
+    hold a lease (integration tests run side by side) wait, and this session waits for them.
+    The DC is stopped at the end if this session started it.
+    """
     if os.geteuid() != 0 and samba_dc.packages.missing_packages():
         pytest.skip("Samba packages missing and not root: run `make lab-up` as root first")
     samba_dc.install_packages()
-    was_running = samba_dc.status(state_dir)["running"]
-    facts = samba_dc.up(state_dir)
-    yield facts
-    if not was_running:
-        samba_dc.down(state_dir)
+    with samba_dc.lease(state_dir, exclusive=True) as facts:
+        yield facts
 
 
 def tls_with_lab_ca(facts) -> "ldap3.Tls":

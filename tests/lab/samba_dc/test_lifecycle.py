@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import subprocess
 import time
 import uuid
 
@@ -24,6 +25,14 @@ def _samba_processes() -> list[int]:
     """Every live samba process on the machine, whoever started it."""
     return [int(entry.name) for entry in pathlib.Path("/proc").iterdir()
             if entry.name.isdigit() and process.is_samba(int(entry.name))]
+
+
+def _ps() -> str:
+    return subprocess.run(["ps", "-eo", "pid,ppid,sid,stat,etime,cmd"], capture_output=True, text=True).stdout
+
+
+def _ss() -> str:
+    return subprocess.run(["ss", "-tanup"], capture_output=True, text=True).stdout
 
 
 def _can_bind(facts, make_ldaps_server) -> bool:
@@ -60,9 +69,9 @@ def test_down_leaves_no_samba_process_and_up_starts_again(dc, state_dir, make_ld
     assert process.session_members(pid), "the DC should have its task processes"
 
     assert samba_dc.down(state_dir)["stopped"] == pid
-    assert process.session_members(pid) == []
-    assert _samba_processes() == []
-    assert not process.port_in_use(dc["ldap_server"], dc["ldaps_port"])
+    assert process.session_members(pid) == [], _ps()
+    assert _samba_processes() == [], _ps()
+    assert not process.port_in_use(dc["ldap_server"], dc["ldaps_port"]), _ss()
     assert samba_dc.status(state_dir)["running"] is False
     assert samba_dc.down(state_dir) == {"stopped": None}
 
