@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import subprocess
 import time
 import uuid
@@ -82,8 +83,24 @@ def test_down_leaves_no_samba_process_and_up_starts_again(dc, state_dir, make_ld
     assert _can_bind(facts, make_ldaps_server)
 
 
+@pytest.fixture
+def tree_kept(dc, state_dir, tmp_path):
+    """Put the DC tree back as it was before the test, so a developer's loaded scenario
+    survives the reset test (the DC is restarted, with a new pid)."""
+    paths = DcPaths(pathlib.Path(state_dir).resolve())
+    saved = tmp_path / "before-reset.tar"
+    samba_dc.down(state_dir)
+    subprocess.run(["tar", "-C", str(paths.root), "-cf", str(saved), paths.dc.name], check=True)
+    samba_dc.up(state_dir)
+    yield
+    samba_dc.down(state_dir)
+    shutil.rmtree(paths.dc)
+    subprocess.run(["tar", "-C", str(paths.root), "-xf", str(saved)], check=True)
+    samba_dc.up(state_dir)
+
+
 @pytest.mark.lifecycle
-def test_reset_restores_the_pristine_directory(dc, state_dir, admin, test_ou, make_ldaps_server):
+def test_reset_restores_the_pristine_directory(tree_kept, dc, state_dir, admin, test_ou, make_ldaps_server):
     name = "gone%s" % uuid.uuid4().hex[:8]
     dn = "CN=%s,%s" % (name, test_ou)
     assert admin.add(dn, ["top", "person", "organizationalPerson", "user"], {"sAMAccountName": name})
