@@ -75,13 +75,11 @@ def playbook(ansible, tmp_path):
 
 @pytest.fixture(scope="session")
 def samba():
-    facts, started_here = lab_fixtures.start_samba()
-    yield facts
-    if started_here:
-        lab_fixtures.stop_samba()
+    with lab_fixtures.samba_lease() as facts:
+        yield facts
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def ldap_admin(samba):
     """A direct ldap3 connection (not the collection's code) to set up and inspect objects."""
     import ldap3

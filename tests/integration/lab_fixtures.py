@@ -14,19 +14,13 @@ STATE_DIR = pathlib.Path(os.environ.get("LAB_STATE_DIR", REPO / "lab" / ".state"
 TREE_DELETE = "1.2.840.113556.1.4.805"
 
 
-def start_samba():
-    """(facts, started_here)."""
+def samba_lease():
+    """``with samba_lease() as facts``: the DC is up, and no other session stops or resets it
+    meanwhile; it is stopped at the end only if a lease started it (``make lab-up`` keeps it)."""
     from lab import samba_dc
 
     samba_dc.install_packages()
-    was_running = samba_dc.status(STATE_DIR)["running"]
-    return samba_dc.up(STATE_DIR), not was_running
-
-
-def stop_samba():
-    from lab import samba_dc
-
-    samba_dc.down(STATE_DIR)
+    return samba_dc.lease(STATE_DIR)
 
 
 def unique_ou(base_dn):

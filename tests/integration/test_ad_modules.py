@@ -1,0 +1,192 @@
+"""ad_proxy_addresses and ad_source_anchor through ansible-playbook against the lab's Samba DC.
+
+Every write check reads uSNChanged straight from the DC (not through the collection): a run
+that must not write leaves it unchanged.
+"""
+
+import uuid
+
+import pytest
+
+ANCHOR_GUID = "3ab39606-c642-489b-84b6-58c038d3ef39"
+ANCHOR_ID = "BpazOkLGm0iEtljAONPvOQ=="
+
+
+def connection_args(samba, **extra):
+    args = dict(server=["%s:%d" % (samba["ldap_server"], samba["ldaps_port"])], bind_dn=samba["bind_dn"],
+                bind_password=samba["bind_password"], ca_path=samba["ldap_ca_path"])
+    args.update(extra)
+    return args
+
+
+def make_user(ldap_admin, ou, name, proxies, mail=None):
+    dn = "CN=%s,%s" % (name, ou)
+    attributes = {"sAMAccountName": name[:20], "userPrincipalName": "%s@contoso.com" % name}
+    if proxies:
+        attributes["proxyAddresses"] = proxies
+    if mail:
+        attributes["mail"] = mail
+    ldap_admin.add(dn, ["top", "person", "organizationalPerson", "user"], attributes)
+    assert ldap_admin.result["description"] == "success", ldap_admin.result
+    return dn
+
+
+def read(ldap_admin, dn, *attributes):
+    ldap_admin.search(dn, "(objectClass=*)", search_scope="BASE",
+                      attributes=["uSNChanged", "proxyAddresses", "mail", "mS-DS-ConsistencyGuid"] + list(attributes))
+    return ldap_admin.entries[0]
+
+
+def usn(ldap_admin, dn):
+    return int(read(ldap_admin, dn).uSNChanged.value)
+
+
+@pytest.fixture
+def vp(ldap_admin, ou):
+    name = "vp-%s" % uuid.uuid4().hex[:6]
+    return make_user(ldap_admin, ou, name, ["SMTP:%s@contoso.com" % name, "smtp:%s@fabrikam.com" % name],
+                     mail="%s@contoso.com" % name), name
+
+
+def proxy_task(samba, **options):
+    return {"syncfix.entra.ad_proxy_addresses": connection_args(samba, **options), "register": "out",
+            "ignore_errors": True}
+
+
+def test_primary_swap_changes_then_is_ok_and_check_mode_writes_nothing(samba, ldap_admin, vp, playbook):
+    dn, name = vp
+    task = proxy_task(samba, object=name, primary="%s@fabrikam.com" % name)
+    before = usn(ldap_admin, dn)
+
+    rc, (checked,) = playbook([task], check=True, diff=True)
+    assert rc == 0 and checked["changed"] is True
+    assert usn(ldap_admin, dn) == before, "check mode sent a modify"
+    assert "proxyAddresses: SMTP:%s@fabrikam.com" % name in checked["diff"]["after"]
+
+    rc, (first,) = playbook([task])
+    assert rc == 0 and first["changed"] is True
+    entry = read(ldap_admin, dn)
+    assert sorted(entry.proxyAddresses.values) == sorted(["smtp:%s@contoso.com" % name, "SMTP:%s@fabrikam.com" % name])
+    assert entry.mail.value == "%s@fabrikam.com" % name
+    assert first["results"][0]["modification"]["delete"] and first["ldap_operations"]["modifies"] == 1
+
+    after_first = usn(ldap_admin, dn)
+    rc, (second,) = playbook([task])
+    assert rc == 0 and second["changed"] is False
+    assert usn(ldap_admin, dn) == after_first
+    assert second["ldap_operations"]["modifies"] == 0
+
+
+def test_starttls_with_validation_works(samba, vp, playbook):
+    dn, name = vp
+    task = proxy_task(samba, object=dn, addresses=["smtp:%s.alias@contoso.com" % name],
+                      server=["ldap://%s:%d" % (samba["ldap_server"], samba["ldap_port"])])
+    rc, (result,) = playbook([task])
+    assert rc == 0 and result["changed"] is True, result.get("msg")
+
+
+@pytest.mark.parametrize("options,words", [
+    (dict(addresses=["smtp:bad address@contoso.local"]), ["smtp:bad address@contoso.local", "[character]", "[topleveldomain]"]),
+    (dict(addresses=["SMTP:a@contoso.com", "SMTP:b@contoso.com"]), ["two primaries"]),
+    (dict(addresses=["{name}@contoso.com"], state="absent"), ["PREFIX:address"]),
+    (dict(addresses=["smtp:{name}@contoso.com"], state="absent"), ["allow_primary_removal"]),
+])
+def test_bad_requests_fail_clearly_and_write_nothing(samba, ldap_admin, vp, playbook, options, words):
+    dn, name = vp
+    options = dict((k, [a.format(name=name) for a in v] if isinstance(v, list) else v) for k, v in options.items())
+    before = usn(ldap_admin, dn)
+    rc, (result,) = playbook([proxy_task(samba, object=name, **options)])
+    assert result["failed"] is True
+    for word in words:
+        assert word.format(name=name) in result["msg"]
+    assert usn(ldap_admin, dn) == before
+
+
+def test_unknown_object_fails_naming_it(samba, playbook):
+    rc, (result,) = playbook([proxy_task(samba, object="nobody-%s" % uuid.uuid4().hex[:6], primary="x@contoso.com")])
+    assert result["failed"] is True and "no AD user, contact or group has this name" in result["msg"]
+
+
+def test_wrong_password_fails_clearly(samba, ldap_admin, vp, playbook):
+    dn, name = vp
+    before = usn(ldap_admin, dn)
+    rc, (result,) = playbook([proxy_task(samba, object=name, primary="x@contoso.com", bind_password="wrong")])
+    assert result["failed"] is True and "invalid credentials (49)" in result["msg"]
+    assert "wrong" not in result["msg"]
+    assert usn(ldap_admin, dn) == before
+
+
+def test_untrusted_certificate_fails_clearly(samba, ldap_admin, vp, playbook):
+    dn, name = vp
+    before = usn(ldap_admin, dn)
+    task = proxy_task(samba, object=name, primary="x@contoso.com")
+    del task["syncfix.entra.ad_proxy_addresses"]["ca_path"]  # the system store does not know the lab CA
+    rc, (result,) = playbook([task])
+    assert result["failed"] is True and "not trusted" in result["msg"] and "ca_path" in result["msg"]
+    assert usn(ldap_admin, dn) == before
+
+
+def test_forest_unique_names_the_other_holder(samba, ldap_admin, ou, vp, playbook):
+    dn, name = vp
+    other = make_user(ldap_admin, ou, "other-%s" % uuid.uuid4().hex[:6], ["SMTP:shared-%s@contoso.com" % name])
+    before = usn(ldap_admin, dn)
+    rc, (result,) = playbook([proxy_task(samba, object=name, addresses=["smtp:shared-%s@contoso.com" % name],
+                                         forest_unique=True)])
+    assert result["failed"] is True and other in result["msg"]
+    assert usn(ldap_admin, dn) == before
+
+
+def test_objects_list_and_diff_sorted(samba, ldap_admin, ou, playbook):
+    names = ["bulk-%s-%d" % (uuid.uuid4().hex[:4], i) for i in range(3)]
+    for name in names:
+        make_user(ldap_admin, ou, name, ["SMTP:%s@contoso.com" % name])
+    task = proxy_task(samba, objects=[{"object": n, "addresses": ["smtp:%s@fabrikam.com" % n]} for n in names])
+    rc, (result,) = playbook([task], diff=True)
+    assert rc == 0 and [r["changed"] for r in result["results"]] == [True] * 3
+    assert result["ldap_operations"]["modifies"] == 3
+    rc, (again,) = playbook([task])
+    assert again["changed"] is False
+
+
+def anchor_task(samba, **options):
+    return {"syncfix.entra.ad_source_anchor": connection_args(samba, **options), "register": "out",
+            "ignore_errors": True}
+
+
+def test_source_anchor_set_repeat_force_and_clear(samba, ldap_admin, vp, playbook):
+    dn, name = vp
+    before = usn(ldap_admin, dn)
+    rc, (checked,) = playbook([anchor_task(samba, object=name, guid=ANCHOR_GUID)], check=True)
+    assert checked["changed"] is True and usn(ldap_admin, dn) == before
+
+    rc, (first,) = playbook([anchor_task(samba, object=name, immutable_id=ANCHOR_ID)])
+    assert rc == 0 and first["changed"] is True
+    assert first["results"][0]["after"] == {"guid": ANCHOR_GUID, "immutable_id": ANCHOR_ID}
+    raw = read(ldap_admin, dn).entry_raw_attributes["mS-DS-ConsistencyGuid"][0]
+    assert raw == bytes.fromhex("0696b33a42c69b4884b658c038d3ef39")
+
+    rc, (second,) = playbook([anchor_task(samba, object=name, guid=ANCHOR_GUID)])
+    assert second["changed"] is False
+
+    other = "46e23144-8377-483e-a87e-b6769db62eed"
+    stamped = usn(ldap_admin, dn)
+    rc, (refused,) = playbook([anchor_task(samba, object=name, guid=other)])
+    assert refused["failed"] is True and "force: true" in refused["msg"] and ANCHOR_ID in refused["msg"]
+    assert usn(ldap_admin, dn) == stamped
+
+    rc, (forced,) = playbook([anchor_task(samba, object=name, guid=other, force=True)])
+    assert forced["changed"] is True and forced["results"][0]["before"]["immutable_id"] == ANCHOR_ID
+
+    rc, (cleared,) = playbook([anchor_task(samba, object=name, state="absent")])
+    assert cleared["changed"] is True
+    assert not read(ldap_admin, dn).entry_raw_attributes.get("mS-DS-ConsistencyGuid")
+
+
+def test_source_anchor_refuses_opaque_and_malformed_values(samba, ldap_admin, vp, playbook):
+    dn, name = vp
+    before = usn(ldap_admin, dn)
+    rc, (opaque,) = playbook([anchor_task(samba, object=name, immutable_id="E12345")])
+    assert opaque["failed"] is True and "'E12345' is not the Base64 ImmutableId of a GUID" in opaque["msg"]
+    rc, (bad,) = playbook([anchor_task(samba, object=name, guid="not-a-guid")])
+    assert bad["failed"] is True and "'not-a-guid' is not a GUID" in bad["msg"]
+    assert usn(ldap_admin, dn) == before
