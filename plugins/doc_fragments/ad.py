@@ -12,12 +12,14 @@ options:
         name, C(host:port), or a URI (V(ldaps://dc1.contoso.com), or V(ldap://dc1.contoso.com)
         for StartTLS).
       - A URI's scheme overrides O(tls_mode) for that server.
+      - If not set, the environment variable E(SYNCFIX_AD_SERVER) is used.
     type: list
     elements: str
     required: true
   port:
     description:
       - Port for servers given without one. Left out, 636 for V(ldaps), 389 otherwise.
+      - If not set, the environment variable E(SYNCFIX_AD_PORT) is used.
     type: int
   tls_mode:
     description:
@@ -25,42 +27,59 @@ options:
       - V(starttls) - connect on 389 and upgrade to TLS before binding.
       - V(none) - plain LDAP. The password crosses the network in clear text and AD refuses
         the simple bind unless its signing requirements were lowered; use it only for a lab.
+      - If not set, the environment variable E(SYNCFIX_AD_TLS_MODE) is used.
     type: str
     choices: [ldaps, starttls, none]
     default: ldaps
   validate_certs:
     description:
       - Validate the domain controller's TLS certificate. Never turn this off in production.
+      - If not set, the environment variable E(SYNCFIX_AD_VALIDATE_CERTS) is used.
     type: bool
     default: true
   ca_path:
     description:
       - A PEM file of CA certificates to trust for the domain controller, instead of the
         system store.
+      - If not set, the environment variable E(SYNCFIX_AD_CA_PATH) is used.
     type: path
   bind_dn:
     description:
       - The account to bind as - a distinguished name, V(user@contoso.com) or
         V(CONTOSO\\user).
       - Not used with O(auth=kerberos).
+      - If not set, the environment variable E(SYNCFIX_AD_BIND_DN) is used.
     type: str
   bind_password:
-    description: Password of O(bind_dn).
+    description:
+      - Password of O(bind_dn).
+      - If not set, the environment variable E(SYNCFIX_AD_BIND_PASSWORD) is used.
     type: str
   auth:
     description:
       - V(simple) binds with O(bind_dn) and O(bind_password) (over TLS).
       - V(kerberos) uses the controller's Kerberos ticket (SASL GSSAPI); needs the Python
         package C(gssapi). NTLM is not offered.
+      - If not set, the environment variable E(SYNCFIX_AD_AUTH) is used.
     type: str
     choices: [simple, kerberos]
     default: simple
   base_dn:
     description:
       - Where to search. Left out, the domain's default naming context from the rootDSE.
+      - If not set, the environment variable E(SYNCFIX_AD_BASE_DN) is used.
     type: str
+  referrals:
+    description:
+      - Follow referrals to other domains of the forest. Left off, objects outside the
+        O(base_dn) domain are not found.
+      - If not set, the environment variable E(SYNCFIX_AD_REFERRALS) is used.
+    type: bool
+    default: false
   connect_timeout:
-    description: Seconds to wait for a server to accept the connection before trying the next.
+    description:
+      - Seconds to wait for a server to accept the connection before trying the next.
+      - If not set, the environment variable E(SYNCFIX_AD_CONNECT_TIMEOUT) is used.
     type: int
     default: 10
 requirements:

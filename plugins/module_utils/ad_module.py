@@ -3,22 +3,30 @@
 
 """The base every AD module stands on: LDAP options, one bound connection, bulk results."""
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.syncfix.entra.plugins.module_utils import bulk_result, ldap_client
 from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import DirectoryConnection, LdapError
 
+ENV_PREFIX = "SYNCFIX_AD_"
+
+
+def _env(name):
+    return (env_fallback, [ENV_PREFIX + name.upper()])
+
+
 LDAP_ARGUMENT_SPEC = dict(
-    server=dict(type="list", elements="str", required=True),
-    port=dict(type="int"),
-    tls_mode=dict(type="str", default="ldaps", choices=["ldaps", "starttls", "none"]),
-    validate_certs=dict(type="bool", default=True),
-    ca_path=dict(type="path"),
-    bind_dn=dict(type="str"),
-    bind_password=dict(type="str", no_log=True),
-    auth=dict(type="str", default="simple", choices=["simple", "kerberos"]),
-    base_dn=dict(type="str"),
-    connect_timeout=dict(type="int", default=10),
+    server=dict(type="list", elements="str", required=True, fallback=_env("server")),
+    port=dict(type="int", fallback=_env("port")),
+    tls_mode=dict(type="str", default="ldaps", choices=["ldaps", "starttls", "none"], fallback=_env("tls_mode")),
+    validate_certs=dict(type="bool", default=True, fallback=_env("validate_certs")),
+    ca_path=dict(type="path", fallback=_env("ca_path")),
+    bind_dn=dict(type="str", fallback=_env("bind_dn")),
+    bind_password=dict(type="str", no_log=True, fallback=_env("bind_password")),
+    auth=dict(type="str", default="simple", choices=["simple", "kerberos"], fallback=_env("auth")),
+    base_dn=dict(type="str", fallback=_env("base_dn")),
+    referrals=dict(type="bool", default=False, fallback=_env("referrals")),
+    connect_timeout=dict(type="int", default=10, fallback=_env("connect_timeout")),
 )
 
 
@@ -49,7 +57,7 @@ class ADModule:
                     params["server"], bind_dn=params["bind_dn"], bind_password=params["bind_password"],
                     tls_mode=params["tls_mode"], port=params["port"], validate_certs=params["validate_certs"],
                     ca_path=params["ca_path"], auth=params["auth"], base_dn=params["base_dn"],
-                    connect_timeout=params["connect_timeout"],
+                    connect_timeout=params["connect_timeout"], referrals=params["referrals"],
                 ).connect()
             except LdapError as e:
                 self.module.fail_json(msg="%s; nothing was changed" % e)

@@ -71,7 +71,7 @@ class DirectoryConnection:
 
     def __init__(self, servers, bind_dn=None, bind_password=None, tls_mode="ldaps", port=None,
                  validate_certs=True, ca_path=None, auth="simple", base_dn=None, connect_timeout=10,
-                 receive_timeout=60):
+                 receive_timeout=60, referrals=False):
         if ldap3 is None:
             raise LdapError("the Python package ldap3 is needed: pip install 'ldap3>=2.9.1'")
         if tls_mode not in DEFAULT_PORTS:
@@ -85,6 +85,7 @@ class DirectoryConnection:
         self.base_dn = base_dn
         self.connect_timeout = connect_timeout
         self.receive_timeout = receive_timeout
+        self.referrals = referrals
         self.connection = None
         self.server_used = None
         self.stats = {"searches": 0, "modifies": 0}
@@ -109,7 +110,8 @@ class DirectoryConnection:
                 break
             except LdapError as e:
                 if e.code in (RESULT_INVALID_CREDENTIALS,):
-                    raise  # the same credentials fail on every server; do not lock the account faster
+                    # The same credentials fail on every server; trying them all locks the account faster.
+                    raise LdapError("%s: %s" % (label, e), e.code)
                 failures.append("%s: %s" % (label, e))
         else:
             raise LdapError("could not connect to any LDAP server: " + "; ".join(failures))
@@ -120,7 +122,8 @@ class DirectoryConnection:
     def _bind(self, host, port, mode):
         server = ldap3.Server(host, port=port, use_ssl=(mode == "ldaps"), tls=self._tls(),
                               get_info=ldap3.NONE, connect_timeout=self.connect_timeout)
-        options = dict(receive_timeout=self.receive_timeout, raise_exceptions=False, read_only=False)
+        options = dict(receive_timeout=self.receive_timeout, raise_exceptions=False, read_only=False,
+                       auto_referrals=self.referrals)
         if self.auth == "kerberos":
             options.update(authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS)
         else:
@@ -166,15 +169,18 @@ class DirectoryConnection:
     def search(self, search_filter, attributes, base=None, scope="subtree", page_size=PAGE_SIZE):
         """Every entry matching, paged; each as ``{"dn", "attributes", "raw"}``."""
         scope_value = {"subtree": ldap3.SUBTREE, "base": ldap3.BASE, "level": ldap3.LEVEL}[scope]
+        step = "search %s under %s on %s" % (search_filter, base or self.base_dn, self.server_used)
         cookie = None
         while True:
             self.stats["searches"] += 1
-            ok = self.connection.search(base or self.base_dn, search_filter, search_scope=scope_value,
-                                        attributes=attributes, paged_size=page_size, paged_cookie=cookie)
+            try:
+                ok = self.connection.search(base or self.base_dn, search_filter, search_scope=scope_value,
+                                            attributes=attributes, paged_size=page_size, paged_cookie=cookie)
+            except ldap3_exceptions.LDAPException as e:
+                raise LdapError("%s failed: %s" % (step, _exception_text(e, self.receive_timeout)))
             result = self.connection.result or {}
             if not ok and result.get("result") not in (0, 32):  # 32 noSuchObject: nothing there
-                raise LdapError("search %s under %s on %s failed: %s" % (
-                    search_filter, base or self.base_dn, self.server_used, _describe(result)), result.get("result"))
+                raise LdapError("%s failed: %s" % (step, _describe(result)), result.get("result"))
             for entry in self.connection.response or []:
                 if entry.get("type") == "searchResEntry":
                     yield {"dn": entry["dn"], "attributes": entry.get("attributes", {}),
@@ -190,10 +196,24 @@ class DirectoryConnection:
         payload = dict((attribute, [(operations[op], list(values)) for op, values in steps])
                        for attribute, steps in changes.items())
         self.stats["modifies"] += 1
-        if not self.connection.modify(dn, payload):
+        try:
+            ok = self.connection.modify(dn, payload)
+        except ldap3_exceptions.LDAPException as e:
+            # The modify may or may not have been applied; the caller re-reads before retrying.
+            problem = _exception_text(e, self.receive_timeout)
+            raise LdapError("modify of %s on %s failed: %s" % (dn, self.server_used, problem))
+        if not ok:
             result = self.connection.result or {}
             raise LdapError("modify of %s on %s failed: %s" % (dn, self.server_used, _describe(result)),
                             result.get("result"))
+
+
+def _exception_text(error, timeout):
+    if isinstance(error, ldap3_exceptions.LDAPResponseTimeoutError):
+        return "no answer within %s s; the server may be overloaded, or raise the timeout" % timeout
+    if isinstance(error, ldap3_exceptions.LDAPSessionTerminatedByServerError):
+        return "the server closed the connection (restarted, or an idle or size limit); run again"
+    return "%s: %s" % (type(error).__name__, error)
 
 
 def _describe(result):

@@ -51,7 +51,7 @@ def playbook(ansible, tmp_path):
     ``playbook(tasks, check=False, diff=False)`` -> (returncode, [result, ...]).
     """
 
-    def run(tasks, check=False, diff=False):
+    def run(tasks, check=False, diff=False, env=None):
         out = tmp_path / "results.json"
         registered = []
         for index, task in enumerate(tasks):
@@ -65,7 +65,7 @@ def playbook(ansible, tmp_path):
         path = tmp_path / "play.yml"
         path.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": registered}]))
         args = ["ansible-playbook", str(path)] + (["--check"] if check else []) + (["--diff"] if diff else [])
-        completed = ansible(*args)
+        completed = ansible(*args, env=env)
         if not out.exists():
             raise AssertionError("the play did not finish:\n%s\n%s" % (completed.stdout, completed.stderr))
         return completed.returncode, json.loads(out.read_text())

@@ -190,3 +190,50 @@ def test_source_anchor_refuses_opaque_and_malformed_values(samba, ldap_admin, vp
     rc, (bad,) = playbook([anchor_task(samba, object=name, guid="not-a-guid")])
     assert bad["failed"] is True and "'not-a-guid' is not a GUID" in bad["msg"]
     assert usn(ldap_admin, dn) == before
+
+
+def make(ldap_admin, dn, classes, **attributes):
+    ldap_admin.add(dn, classes, attributes)
+    assert ldap_admin.result["description"] == "success", ldap_admin.result
+    ldap_admin.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["objectGUID"])
+    return ldap_admin.entries[0].objectGUID.value
+
+
+def test_contacts_and_groups_by_dn_guid_and_proxy_address(samba, ldap_admin, ou, playbook):
+    tag = uuid.uuid4().hex[:6]
+    contact = "CN=contact-%s,%s" % (tag, ou)
+    group = "CN=group-%s,%s" % (tag, ou)
+    make(ldap_admin, contact, ["top", "person", "organizationalPerson", "contact"],
+         proxyAddresses=["SMTP:contact-%s@fabrikam.com" % tag])
+    group_guid = make(ldap_admin, group, ["top", "group"], sAMAccountName="group-%s" % tag,
+                      proxyAddresses=["SMTP:group-%s@contoso.com" % tag])
+    task = proxy_task(samba, objects=[
+        {"object": contact, "addresses": ["smtp:c2-%s@fabrikam.com" % tag]},
+        {"object": str(group_guid).strip("{}"), "addresses": ["smtp:g2-%s@contoso.com" % tag]},
+        {"object": "smtp:contact-%s@fabrikam.com" % tag, "addresses": ["X500:/o=Contoso/cn=c-%s" % tag]},
+    ])
+    rc, (result,) = playbook([task])
+    assert rc == 0, result.get("msg")
+    assert [r["dn"] for r in result["results"]] == [contact, group, contact]
+    assert "smtp:g2-%s@contoso.com" % tag in read(ldap_admin, group).proxyAddresses.values
+
+
+def test_ambiguous_lookup_fails_listing_the_candidates(samba, ldap_admin, ou, playbook):
+    tag = uuid.uuid4().hex[:6]
+    first = make_user(ldap_admin, ou, "dup1-%s" % tag, ["SMTP:dup-%s@contoso.com" % tag])
+    second = make_user(ldap_admin, ou, "dup2-%s" % tag, ["smtp:dup-%s@contoso.com" % tag, "SMTP:x-%s@contoso.com" % tag])
+    before = (usn(ldap_admin, first), usn(ldap_admin, second))
+    rc, (result,) = playbook([proxy_task(samba, object="dup-%s@contoso.com" % tag, primary="y-%s@contoso.com" % tag)])
+    assert result["failed"] is True and "matches several objects" in result["msg"]
+    assert first in result["msg"] and second in result["msg"]
+    assert (usn(ldap_admin, first), usn(ldap_admin, second)) == before
+
+
+def test_connection_options_from_environment(samba, vp, playbook):
+    dn, name = vp
+    env = {"SYNCFIX_AD_SERVER": "ldaps://%s:%d" % (samba["ldap_server"], samba["ldaps_port"]),
+           "SYNCFIX_AD_BIND_DN": samba["bind_dn"], "SYNCFIX_AD_BIND_PASSWORD": samba["bind_password"],
+           "SYNCFIX_AD_CA_PATH": samba["ldap_ca_path"]}
+    task = {"syncfix.entra.ad_proxy_addresses": {"object": name, "addresses": ["smtp:env-%s@contoso.com" % name]}}
+    rc, (result,) = playbook([task], env=env)
+    assert rc == 0 and result["changed"] is True, result.get("msg")
