@@ -57,6 +57,7 @@ changelog-lint: venv
 # Performance figures come from here, printed, never from timed unit tests.
 bench: venv
 	$(PY) bench/graph_transport.py
+	$(PY) bench/ad_bulk.py
 
 build: venv
 	mkdir -p build
