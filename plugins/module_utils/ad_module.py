@@ -5,7 +5,7 @@
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.syncfix.entra.plugins.module_utils import bulk_result, ldap_client
+from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects, bulk_result, ldap_client
 from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import DirectoryConnection, LdapError
 
 ENV_PREFIX = "SYNCFIX_AD_"
@@ -65,6 +65,21 @@ class ADModule:
 
     def fail(self, msg, **result):
         self.module.fail_json(msg=msg, **result)
+
+    def find_objects(self, identities, attributes=(), classes=ad_objects.OBJECT_CLASSES):
+        """Each identity's one entry; fails the task, before any write, naming every identity
+        that matches nothing (``noun`` says what was looked for) or several objects."""
+        try:
+            lookup = ad_objects.find_objects(self.connection, identities, attributes, classes=classes)
+        except LdapError as e:
+            self.fail("%s; nothing was changed" % e)
+        noun = "AD %s" % ", ".join(classes[:-1]) + (" or %s" % classes[-1] if len(classes) > 1 else classes[0])
+        problems = ["%s: no %s has this name" % (i, noun) for i in lookup.missing]
+        problems += ["%s: matches several objects (%s); name one by DN or objectGUID" % (i, "; ".join(dns))
+                     for i, dns in lookup.ambiguous.items()]
+        if problems:
+            self.fail("unknown objects, nothing was changed: " + "; ".join(problems))
+        return lookup.found
 
     def exit_bulk(self, results, diff=None, **extra):
         """Exit with the bulk result shape (see bulk_result); failed items fail the task."""

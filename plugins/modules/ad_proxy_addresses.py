@@ -303,21 +303,13 @@ def main():
     except ValueError as e:
         ad.fail(str(e))
 
+    found = ad.find_objects([r.identity for r in requests])
     connection = ad.connection
-    try:
-        lookup = ad_objects.find_objects(connection, [r.identity for r in requests])
-    except LdapError as e:
-        ad.fail("%s; nothing was changed" % e)
-    problems = ["%s: no AD user, contact or group has this name" % i for i in lookup.missing]
-    problems += ["%s: matches several objects (%s); name one by DN or objectGUID" % (i, "; ".join(dns))
-                 for i, dns in lookup.ambiguous.items()]
-    if problems:
-        ad.fail("unknown objects, nothing was changed: " + "; ".join(problems))
 
     plans, refusals = [], {}
     for request in requests:
         try:
-            plans.append((request.identity, ObjectPlan(request, lookup.found[request.identity], params)))
+            plans.append((request.identity, ObjectPlan(request, found[request.identity], params)))
         except ProxyAddressError as e:
             refusals[request.identity] = str(e)
     if params["forest_unique"] and not refusals:
@@ -326,7 +318,7 @@ def main():
         except LdapError as e:
             ad.fail("%s; nothing was changed" % e)
     if refusals:
-        results = [dict(item=r.identity, dn=lookup.found[r.identity]["dn"], changed=False,
+        results = [dict(item=r.identity, dn=found[r.identity]["dn"], changed=False,
                         failed=r.identity in refusals, msg=refusals.get(r.identity, "not attempted"))
                    for r in requests]
         ad.exit_bulk(results)

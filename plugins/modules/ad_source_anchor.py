@@ -136,7 +136,6 @@ ldap_operations:
   sample: {"searches": 1, "modifies": 1}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects
 from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
@@ -224,21 +223,12 @@ def main():
     except ValueError as e:
         ad.fail(str(e))
 
+    found = ad.find_objects([identity for identity, anchor in requests], [ATTRIBUTE], classes=("user",))
     connection = ad.connection
-    try:
-        lookup = ad_objects.find_objects(connection, [identity for identity, anchor in requests], [ATTRIBUTE],
-                                         classes=("user",))
-    except LdapError as e:
-        ad.fail("%s; nothing was changed" % e)
-    problems = ["%s: no AD user has this name" % i for i in lookup.missing]
-    problems += ["%s: matches several users (%s); name one by DN or objectGUID" % (i, "; ".join(dns))
-                 for i, dns in lookup.ambiguous.items()]
-    if problems:
-        ad.fail("unknown users, nothing was changed: " + "; ".join(problems))
 
     results, refused = [], False
     for identity, desired in requests:
-        entry = lookup.found[identity]
+        entry = found[identity]
         result = dict(item=identity, dn=entry["dn"])
         try:
             before = current_anchor(entry)
