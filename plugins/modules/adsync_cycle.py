@@ -1,0 +1,300 @@
+#!/usr/bin/python
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: adsync_cycle
+short_description: Start and watch an Entra Connect Sync or Entra Cloud Sync cycle
+version_added: 0.1.0
+description:
+  - After a fix on-premises or in the cloud, makes the change reach the other side and reads
+    the result, instead of hoping.
+  - O(engine=connect) talks PowerShell remoting (pypsrp) from the controller to the Entra
+    Connect server. It reads C(Get-ADSyncScheduler) first and refuses a server in staging
+    mode, which never exports, unless O(allow_staging=true). It deals with a cycle that is
+    already running per O(if_running), runs C(Start-ADSyncSyncCycle), and with O(wait=true)
+    waits for the cycle to end and returns the run profile results of this cycle.
+  - O(engine=cloud_sync) uses Microsoft Graph synchronization jobs - it starts the job, or
+    provisions the listed AD objects on demand - and with O(wait=true) waits for the job's
+    next execution to finish and returns it.
+  - A result other than success fails the task unless O(fail_on_errors=false).
+extends_documentation_fragment:
+  - syncfix.entra.graph
+attributes:
+  check_mode:
+    support: full
+    description: Reads the scheduler (or the job) and reports what would run; starts nothing.
+  diff_mode:
+    support: none
+    description: Starting a cycle changes no declared state to diff.
+  platform:
+    support: full
+    platforms: [windows, microsoft_graph]
+    description: Runs on the controller; reaches the Connect server over WinRM, or Graph over HTTPS.
+options:
+  engine:
+    description: V(connect) for Entra Connect Sync servers, V(cloud_sync) for Entra Cloud Sync.
+    type: str
+    choices: [connect, cloud_sync]
+    required: true
+  policy_type:
+    description: With O(engine=connect), a V(delta) or an V(initial) (full) cycle.
+    type: str
+    choices: [delta, initial]
+    default: delta
+  if_running:
+    description:
+      - With O(engine=connect), what to do when a cycle is already running.
+      - V(wait) lets it end, then starts a new one, because the running one may have begun
+        before your fixes. V(skip) starts nothing. V(fail) fails the task.
+    type: str
+    choices: [wait, skip, fail]
+    default: wait
+  allow_staging:
+    description: Start a cycle on a server in staging mode, which exports nothing to the cloud.
+    type: bool
+    default: false
+  wait:
+    description: Wait for the cycle (or job execution) to finish and return its results.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait, for a running cycle to end and for ours to finish together.
+    type: int
+    default: 1800
+  poll_interval:
+    description: Seconds between status reads while waiting.
+    type: int
+    default: 10
+  fail_on_errors:
+    description: Fail the task when a run or execution did not succeed (for example C(completed-export-errors)).
+    type: bool
+    default: true
+  server:
+    description: With O(engine=connect), the Entra Connect server's host name.
+    type: str
+  port:
+    description: WinRM port. Left out, 5986 with O(ssl=true), 5985 otherwise.
+    type: int
+  ssl:
+    description: Use HTTPS for WinRM.
+    type: bool
+    default: true
+  cert_validation:
+    description:
+      - Validate the server's WinRM certificate. With O(winrm_ca_path), against that CA bundle.
+    type: bool
+    default: true
+  winrm_ca_path:
+    description: A PEM CA bundle to validate the Connect server's WinRM certificate with.
+    type: path
+  username:
+    description: The account on the Connect server (member of ADSyncAdmins or ADSyncOperators).
+    type: str
+  password:
+    description: Its password.
+    type: str
+  auth:
+    description: WinRM authentication.
+    type: str
+    choices: [negotiate, kerberos, ntlm, credssp, certificate]
+    default: negotiate
+  certificate_pem:
+    description: With O(auth=certificate), the client certificate.
+    type: path
+  certificate_key_pem:
+    description: With O(auth=certificate), its private key.
+    type: path
+  service_principal_id:
+    description: With O(engine=cloud_sync), the object id of the Cloud Sync agent configuration's service principal.
+    type: str
+  job_id:
+    description: With O(engine=cloud_sync), the synchronization job id.
+    type: str
+  provision_objects:
+    description:
+      - With O(engine=cloud_sync), distinguished names of AD objects to provision on demand
+        instead of starting the whole job (at most 5 requests per 10 seconds, paced).
+    type: list
+    elements: str
+  object_type:
+    description: The object type of O(provision_objects).
+    type: str
+    default: user
+  rule_id:
+    description: The synchronization rule for O(provision_objects). Left out, read from the job's schema.
+    type: str
+author:
+  - syncfix.entra contributors (@syncfix)
+"""
+
+EXAMPLES = r"""
+- name: Push the fixes through Entra Connect and read the result
+  syncfix.entra.adsync_cycle:
+    engine: connect
+    server: aadc01.contoso.com
+    username: CONTOSO\svc-syncfix
+    password: "{{ vault_aadc_password }}"
+    policy_type: delta
+  register: cycle
+
+- name: Provision the fixed users with Cloud Sync right away
+  syncfix.entra.adsync_cycle:
+    engine: cloud_sync
+    service_principal_id: 0d2c1e3f-4a5b-4c6d-8e7f-901234567890
+    job_id: AD2AADProvisioning.fd1c9b9e8077402c8bc03a7186c8f976.3a9d8f2c-1111-2222-3333-444455556666
+    provision_objects:
+      - CN=VP,OU=Staff,DC=contoso,DC=com
+"""
+
+RETURN = r"""
+started:
+  description: Whether a cycle, job run or on-demand provisioning was started.
+  returned: always
+  type: bool
+  sample: true
+scheduler:
+  description: With O(engine=connect), the C(Get-ADSyncScheduler) fields read before starting.
+  returned: when O(engine=connect)
+  type: dict
+  sample: {"SyncCycleEnabled": true, "SyncCycleInProgress": false, "StagingModeEnabled": false}
+notes:
+  description: Scheduler conditions worth knowing (disabled, maintenance, suspended).
+  returned: when O(engine=connect)
+  type: list
+  elements: str
+  sample: ["the scheduler is disabled (SyncCycleEnabled=false): cycles run only when started"]
+runs:
+  description: With O(engine=connect) and O(wait=true), the run profile results of this cycle.
+  returned: when a cycle was waited for
+  type: list
+  elements: dict
+  sample: [{"ConnectorName": "contoso.onmicrosoft.com - AAD", "RunProfileName": "Export", "Result": "success"}]
+failed_runs:
+  description: The runs whose result is not success.
+  returned: when a cycle was waited for
+  type: list
+  elements: dict
+  sample: [{"RunProfileName": "Export", "Result": "completed-export-errors"}]
+execution:
+  description: With O(engine=cloud_sync) and O(wait=true), the job's execution that finished.
+  returned: when a Cloud Sync job was waited for
+  type: dict
+  sample: {"state": "Succeeded", "timeBegan": "2026-11-22T10:00:00Z", "timeEnded": "2026-11-22T10:00:09Z"}
+provisioned:
+  description: With O(provision_objects), Graph's answer per object.
+  returned: when objects were provisioned on demand
+  type: list
+  elements: dict
+  sample: [{"object": "CN=VP,OU=Staff,DC=contoso,DC=com", "details": "..."}]
+msg:
+  description: What happened.
+  returned: always
+  type: str
+  sample: delta cycle finished, 4 runs, 0 not successful
+"""
+
+from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import AdsyncError, ConnectEngine, PsrpRunner
+from ansible_collections.syncfix.entra.plugins.module_utils.cloud_sync import CloudSyncJob, execution_failed
+from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule, graph_failure_message
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
+
+try:
+    from pypsrp.client import Client as PsrpClient
+except ImportError:
+    PsrpClient = None
+
+
+def run_connect(entra, params):
+    if PsrpClient is None:
+        entra.fail("engine=connect needs the Python package pypsrp: pip install 'pypsrp>=0.8.1'")
+    if not params["server"]:
+        entra.fail("engine=connect needs server, the Entra Connect server's host name")
+    validation = params["winrm_ca_path"] or params["cert_validation"]
+    client = PsrpClient(params["server"], port=params["port"] or (5986 if params["ssl"] else 5985),
+                        username=params["username"], password=params["password"], ssl=params["ssl"],
+                        auth=params["auth"],
+                        cert_validation=validation, certificate_pem=params["certificate_pem"],
+                        certificate_key_pem=params["certificate_key_pem"])
+    engine = ConnectEngine(PsrpRunner(client))
+    result = engine.run(policy=params["policy_type"], if_running=params["if_running"],
+                        allow_staging=params["allow_staging"], wait=params["wait"], timeout=params["timeout"],
+                        poll=params["poll_interval"], check_mode=entra.check_mode)
+    failed = bool(result["failed_runs"]) and params["fail_on_errors"]
+    return result, failed
+
+
+def run_cloud_sync(entra, params):
+    if not (params["service_principal_id"] and params["job_id"]):
+        entra.fail("engine=cloud_sync needs service_principal_id and job_id")
+    job = CloudSyncJob(entra.client, params["service_principal_id"], params["job_id"])
+    before = job.last_execution()
+    result = dict(changed=False, started=False, previous_execution=before)
+    if entra.check_mode:
+        what = ("provision %d objects on demand" % len(params["provision_objects"])) if params["provision_objects"] \
+            else "start the job"
+        result.update(changed=True, msg="would %s" % what)
+        return result, False
+    if params["provision_objects"]:
+        rule = params["rule_id"] or job.rule_id()
+        result["provisioned"] = job.provision_on_demand(params["provision_objects"], rule, params["object_type"])
+    else:
+        job.start()
+    result.update(changed=True, started=True)
+    if not params["wait"]:
+        result["msg"] = "started; not waiting for the execution"
+        return result, False
+    execution = job.wait_for_new_execution(before, params["timeout"], params["poll_interval"])
+    result.update(execution=execution, msg="execution finished: %s" % execution.get("state"))
+    return result, execution_failed(execution) and params["fail_on_errors"]
+
+
+def main():
+    entra = EntraModule(
+        argument_spec=dict(
+            engine=dict(type="str", required=True, choices=["connect", "cloud_sync"]),
+            policy_type=dict(type="str", default="delta", choices=["delta", "initial"]),
+            if_running=dict(type="str", default="wait", choices=["wait", "skip", "fail"]),
+            allow_staging=dict(type="bool", default=False),
+            wait=dict(type="bool", default=True),
+            timeout=dict(type="int", default=1800),
+            poll_interval=dict(type="int", default=10),
+            fail_on_errors=dict(type="bool", default=True),
+            server=dict(type="str"),
+            port=dict(type="int"),
+            ssl=dict(type="bool", default=True),
+            cert_validation=dict(type="bool", default=True),
+            winrm_ca_path=dict(type="path"),
+            username=dict(type="str"),
+            password=dict(type="str", no_log=True),
+            auth=dict(type="str", default="negotiate", choices=["negotiate", "kerberos", "ntlm", "credssp", "certificate"]),
+            certificate_pem=dict(type="path"),
+            certificate_key_pem=dict(type="path", no_log=False),
+            service_principal_id=dict(type="str"),
+            job_id=dict(type="str"),
+            provision_objects=dict(type="list", elements="str"),
+            object_type=dict(type="str", default="user"),
+            rule_id=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    params = entra.params
+    try:
+        if params["engine"] == "connect":
+            result, failed = run_connect(entra, params)
+        else:
+            result, failed = run_cloud_sync(entra, params)
+    except AdsyncError as e:
+        entra.fail(str(e))
+    except (GraphError, AuthError) as e:
+        entra.fail(graph_failure_message(e))
+    except Exception as e:  # pypsrp raises transport, auth and WinRM fault types of its own
+        entra.fail("engine=%s: %s: %s" % (params["engine"], type(e).__name__, e))
+    if failed:
+        entra.fail("%s; set fail_on_errors: false to report without failing" % result.get("msg"), **result)
+    entra.module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
