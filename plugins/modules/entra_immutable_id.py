@@ -274,15 +274,28 @@ def gather_facts(client, items, users):
 
 
 def apply_federated(client, plan, initial_domain, label):
-    """Move the UPN to the initial domain, stamp, move it back; restore the UPN on failure."""
+    """Move the UPN to the initial domain, stamp, move it back; restore the UPN on failure.
+
+    Graph refuses a new immutable id while the UPN is on a federated domain ("Update user",
+    onPremisesImmutableId).  If restoring the UPN fails too, both failures are reported, with
+    the UPN the user was left with.
+    """
     user = plan.user
-    local = user.upn.rsplit("@", 1)[0]
-    temporary = "%s@%s" % (local, initial_domain)
+    temporary = "%s@%s" % (user.upn.rsplit("@", 1)[0], initial_domain)
+    move_back = {"userPrincipalName": user.upn}
     directory.patch_user(client, user.id, {"userPrincipalName": temporary}, "move UPN to the initial domain", label)
     try:
-        directory.patch_user(client, user.id, {"onPremisesImmutableId": plan.desired}, "set onPremisesImmutableId", label)
-    finally:
-        directory.patch_user(client, user.id, {"userPrincipalName": user.upn}, "move UPN back to %s" % user.upn, label)
+        directory.patch_user(client, user.id, {"onPremisesImmutableId": plan.desired}, "set onPremisesImmutableId",
+                             label)
+    except GraphError as stamp_error:
+        try:
+            directory.patch_user(client, user.id, move_back, "restore UPN %s" % user.upn, label)
+        except GraphError as restore_error:
+            raise GraphError(stamp_error.status, stamp_error.code, "%s; restoring the UPN failed too, so the user is "
+                             "left as %s: %s" % (stamp_error.message, temporary, restore_error.describe()),
+                             stamp_error.request_id, stamp_error.operation, label)
+        raise
+    directory.patch_user(client, user.id, move_back, "move UPN back to %s" % user.upn, label)
 
 
 def main():
