@@ -29,6 +29,9 @@ except ImportError:  # reported by the module base with the package name and ins
 API_VERSION = "v1.0"
 BATCH_LIMIT = 20
 RETRY_STATUSES = (429, 503, 504)
+# A dropped or refused connection is retried a few times only: a wrong endpoint or a dead
+# proxy should fail in seconds, not wait out the throttling deadline.
+TRANSPORT_RETRIES = 3
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 # "Identity and access service limits": 3,000 writes per 150 s per app per tenant.
 DEFAULT_WRITE_QUOTA = (3000, 150.0)
@@ -122,7 +125,7 @@ class GraphClient:
             content = json.dumps(body)
             send_headers["Content-Type"] = "application/json"
         give_up_at = self._clock() + self.deadline
-        attempt = 0
+        attempt = transport_failures = 0
         while True:
             if pace:
                 self.pacer.acquire()
@@ -132,7 +135,9 @@ class GraphClient:
                 response = self._http.request(method, url, params=params, content=content, headers=send_headers)
             except httpx.TransportError as e:
                 wait = min(2 ** attempt, 30)
-                if self._clock() + wait > give_up_at:
+                transport_failures += 1
+                self.stats["transport_errors"] += 1
+                if transport_failures > TRANSPORT_RETRIES or self._clock() + wait > give_up_at:
                     raise GraphError("no answer", type(e).__name__, str(e) or "connection failed", None,
                                      operation or method, target or path)
                 self.stats["retries"] += 1

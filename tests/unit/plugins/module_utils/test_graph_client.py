@@ -211,3 +211,30 @@ def test_writes_are_paced_and_reads_are_not():
     for dummy in range(3):
         client.request("PATCH", "/users/u1", body={})
     assert fake.sleeps == [6.0]
+
+
+def test_unreachable_endpoint_fails_after_a_few_retries_not_the_whole_deadline():
+    def handler(request):
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    client, fake = make_client(handler)
+    with pytest.raises(GraphError) as e:
+        client.request("GET", "/users", operation="list users")
+    assert fake.sleeps == [1.0, 2.0, 4.0]
+    assert "ConnectError" in str(e.value) and "Connection refused" in str(e.value)
+
+
+def test_transport_retries_are_counted_per_request():
+    failures = {"left": 0}
+
+    def handler(request):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise httpx.ReadError("reset by peer")
+        return httpx.Response(200, json={})
+
+    client, fake = make_client(handler)
+    for dummy in range(3):
+        failures["left"] = 3
+        client.request("GET", "/users")
+    assert client.stats["transport_errors"] == 9
