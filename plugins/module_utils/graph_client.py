@@ -51,6 +51,9 @@ class GraphError(Exception):
 
     def describe(self):
         where = " ".join(p for p in (self.operation, self.target) if p)
+        if self.status is None:
+            return ("%s: no answer from Microsoft Graph (%s: %s); check graph_endpoint, ca_path, the proxy and the "
+                    "network" % (where or "Graph request", self.code, self.message))
         text = "%s: Graph answered %s %s: %s" % (where or "Graph request", self.status, self.code, self.message)
         if self.request_id:
             text += " (request-id %s)" % self.request_id
@@ -138,8 +141,8 @@ class GraphClient:
                 transport_failures += 1
                 self.stats["transport_errors"] += 1
                 if transport_failures > TRANSPORT_RETRIES or self._clock() + wait > give_up_at:
-                    raise GraphError("no answer", type(e).__name__, str(e) or "connection failed", None,
-                                     operation or method, target or path)
+                    raise GraphError(None, type(e).__name__, str(e) or "connection failed", None,
+                                     operation or method, target or url)
                 self.stats["retries"] += 1
                 attempt += 1
                 self._sleep(wait)
