@@ -7,6 +7,7 @@ that must not write leaves it unchanged.
 import uuid
 
 import pytest
+import yaml
 
 ANCHOR_GUID = "3ab39606-c642-489b-84b6-58c038d3ef39"
 ANCHOR_ID = "BpazOkLGm0iEtljAONPvOQ=="
@@ -237,3 +238,21 @@ def test_connection_options_from_environment(samba, vp, playbook):
     task = {"syncfix.entra.ad_proxy_addresses": {"object": name, "addresses": ["smtp:env-%s@contoso.com" % name]}}
     rc, (result,) = playbook([task], env=env)
     assert rc == 0 and result["changed"] is True, result.get("msg")
+
+
+def test_sample_playbook_aligns_primary_in_check_then_for_real(samba, ldap_admin, vp, ansible, tmp_path):
+    dn, name = vp
+    extra = tmp_path / "vars.yml"
+    extra.write_text(yaml.safe_dump({
+        "ad_server": ["%s:%d" % (samba["ldap_server"], samba["ldaps_port"])], "ad_bind_dn": samba["bind_dn"],
+        "ad_bind_password": samba["bind_password"], "ad_ca_path": samba["ldap_ca_path"],
+        "soft_match": [{"object": name, "primary": "%s@fabrikam.com" % name}]}))
+    before = usn(ldap_admin, dn)
+    checked = ansible("ansible-playbook", "syncfix.entra.align_primary_smtp", "-e", "@%s" % extra, "--check")
+    assert checked.returncode == 0, checked.stdout[-2000:]
+    assert "changed=1" in checked.stdout and usn(ldap_admin, dn) == before
+    applied = ansible("ansible-playbook", "syncfix.entra.align_primary_smtp", "-e", "@%s" % extra)
+    assert applied.returncode == 0 and "changed=1" in applied.stdout
+    assert "SMTP:%s@fabrikam.com" % name in read(ldap_admin, dn).proxyAddresses.values
+    again = ansible("ansible-playbook", "syncfix.entra.align_primary_smtp", "-e", "@%s" % extra)
+    assert again.returncode == 0 and "changed=0" in again.stdout
