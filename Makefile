@@ -31,7 +31,8 @@ sanity: venv
 	$(PY) tools/ansible_test_offline_pip.py
 	tree=$$(mktemp -d); trap 'rm -rf "$$tree"' EXIT; \
 	dest="$$tree/ansible_collections/syncfix/entra"; mkdir -p "$$dest"; \
-	git ls-files -co --exclude-standard | grep -Ev '$(NOT_SHIPPED)' | tar -cf - -T - | tar -xf - -C "$$dest"; \
+	git ls-files -co --exclude-standard | grep -Ev '$(NOT_SHIPPED)' | while IFS= read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done \
+	  | tar -cf - -T - | tar -xf - -C "$$dest"; \
 	cd "$$dest" && $(CURDIR)/$(VENV)/bin/ansible-test sanity --venv --python 3.11 --color no 2>&1 | tee "$$tree/sanity.log"; \
 	echo "sanity: $$(grep -c '^Running sanity test' "$$tree/sanity.log") passed, 0 failed"
 
