@@ -1,0 +1,59 @@
+"""Fault injection: the next N matching requests answer 429, 503 or 504, or lose their connection.
+
+A rule: ``{"status": 429|503|504|"drop", "count": N, "method": "PATCH", "path": "regex",
+"retry_after": 1}``; ``method`` and ``path`` (a regex searched in the path after /v1.0, e.g.
+``^/users/``) are optional. Rules apply to /v1.0 requests (``$batch`` items included, except
+``drop``) and, when ``path`` says so, to the token endpoint (``token$``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+STATUSES = {429, 503, 504, "drop"}
+
+
+class Faults:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules: list[dict] = []
+
+    def add(self, rule: dict) -> dict:
+        status = rule.get("status")
+        if status not in STATUSES:
+            raise ValueError("status: one of 429, 503, 504, \"drop\"")
+        count = rule.get("count", 1)
+        if not isinstance(count, int) or count < 1:
+            raise ValueError("count: a positive integer")
+        pattern = rule.get("path")
+        if pattern is not None:
+            re.compile(pattern)
+        clean = {"status": status, "count": count, "method": (rule.get("method") or "").upper() or None,
+                 "path": pattern, "retry_after": int(rule.get("retry_after", 1))}
+        with self.lock:
+            self.rules.append(clean)
+        return clean
+
+    def clear(self) -> None:
+        with self.lock:
+            self.rules.clear()
+
+    def dump(self) -> list[dict]:
+        with self.lock:
+            return [dict(rule) for rule in self.rules]
+
+    def take(self, method: str, path: str, in_batch: bool = False) -> dict | None:
+        with self.lock:
+            for rule in self.rules:
+                if in_batch and rule["status"] == "drop":
+                    continue
+                if rule["method"] and rule["method"] != method.upper():
+                    continue
+                if rule["path"] and not re.search(rule["path"], path):
+                    continue
+                rule["count"] -= 1
+                if rule["count"] <= 0:
+                    self.rules.remove(rule)
+                return dict(rule)
+        return None

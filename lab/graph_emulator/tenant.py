@@ -1,0 +1,368 @@
+"""The tenant: domains, features, users (active and soft-deleted), groups, contacts, apps and
+service principals, kept as one JSON document (the tenant-state format) and saved to a file.
+
+The tenant-state format is the ``tenant`` section of a lab scenario (``lab/scenario.schema.json``)
+in Microsoft Graph property names, plus ``servicePrincipals``; see ``lab/README.md``.
+Lab-only keys on a user: ``mailbox`` (an Exchange Online mailbox), ``licenses`` (SKU part
+numbers), ``roles`` (``[{name, assignment: active|eligible}]``); on a group: ``members``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import os
+import pathlib
+import secrets
+import threading
+import uuid
+
+from . import catalog
+
+NAMESPACE = uuid.UUID("7c0c6f4e-2f0a-4d55-9a3c-5b1e5d1f2a10")
+
+DEFAULT_FEATURES = {
+    # "onPremisesDirectorySynchronizationFeature resource type": defaults of a new tenant.
+    "blockCloudObjectTakeoverThroughHardMatchEnabled": False,
+    "blockSoftMatchEnabled": False,
+    "bypassDirSyncOverridesEnabled": False,
+    "cloudPasswordPolicyForPasswordSyncedUsersEnabled": False,
+    "concurrentCredentialUpdateEnabled": False,
+    "concurrentOrgIdProvisioningEnabled": True,
+    "deviceWritebackEnabled": False,
+    "directoryExtensionsEnabled": False,
+    "fopeConflictResolutionEnabled": False,
+    "groupWriteBackEnabled": False,
+    "passwordSyncEnabled": False,
+    "passwordWritebackEnabled": False,
+    "quarantineUponProxyAddressesConflictEnabled": True,
+    "quarantineUponUpnConflictEnabled": True,
+    "softMatchOnUpnEnabled": True,
+    "synchronizeUpnForManagedUsersEnabled": True,
+    "unifiedGroupWritebackEnabled": False,
+    "userForcePasswordChangeOnLogonEnabled": False,
+    "userWritebackEnabled": False,
+    "duplicateProxyAddressResiliencyEnabled": True,
+    "duplicateUPNResiliencyEnabled": True,
+}
+
+TOP_LEVEL = {"domains", "features", "users", "groups", "contacts", "apps", "servicePrincipals", "size"}
+USER_LAB_KEYS = {"mailbox", "licenses", "roles"}
+GROUP_KEYS = {"id", "displayName", "description", "mail", "mailEnabled", "mailNickname", "securityEnabled",
+              "proxyAddresses", "members", "onPremisesSyncEnabled", "onPremisesProvisioningErrors", "groupTypes",
+              "createdDateTime", "deletedDateTime"}
+CONTACT_KEYS = {"id", "displayName", "givenName", "surname", "mail", "mailNickname", "proxyAddresses",
+                "onPremisesSyncEnabled", "onPremisesProvisioningErrors", "companyName", "createdDateTime"}
+
+
+class TenantStateError(ValueError):
+    """A tenant-state document that cannot be loaded; the message names the field."""
+
+
+def now_iso(timestamp: float) -> str:
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> float:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def smtp_addresses(obj: dict) -> set[str]:
+    """The SMTP addresses an object holds: its ``smtp:`` proxy addresses and ``mail``, case-folded."""
+    found = set()
+    for proxy in obj.get("proxyAddresses") or []:
+        prefix, _, address = proxy.partition(":")
+        if prefix.lower() == "smtp" and address:
+            found.add(address.lower())
+    if obj.get("mail"):
+        found.add(obj["mail"].lower())
+    return found
+
+
+def default_state() -> dict:
+    return {
+        "domains": [
+            {"id": "contoso.onmicrosoft.com", "isInitial": True, "authenticationType": "Managed"},
+            {"id": "contoso.com", "authenticationType": "Managed", "isDefault": True},
+            {"id": "fed.contoso.com", "authenticationType": "Federated"},
+        ],
+        "features": {},
+        "users": [],
+        "groups": [],
+        "contacts": [],
+        "apps": [],
+        "servicePrincipals": [{
+            "displayName": "Microsoft Entra Cloud Sync (contoso.com)",
+            "synchronization": {"jobs": [{"templateId": "AD2AADProvisioning"}]},
+        }],
+    }
+
+
+class Tenant:
+    """All tenant objects behind one lock. Handlers take ``tenant.lock`` for a whole request."""
+
+    def __init__(self, tenant_id: str, path: pathlib.Path | None, clock):
+        self.tenant_id = tenant_id
+        self.path = path
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.state: dict = {}
+        if path and path.exists():
+            self.load(json.loads(path.read_text()), save=False)
+        else:
+            self.load(default_state())
+
+    # --- load / dump --------------------------------------------------------------------
+    def load(self, data: dict, save: bool = True) -> None:
+        state = normalise(copy.deepcopy(data), self.tenant_id, self.clock())
+        with self.lock:
+            self.state = state
+            if save:
+                self.save()
+
+    def dump(self) -> dict:
+        with self.lock:
+            return copy.deepcopy(self.state)
+
+    def save(self) -> None:
+        if not self.path:
+            return
+        with self.lock:
+            text = json.dumps(self.state, indent=1, sort_keys=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp%d" % threading.get_ident())
+        temporary.write_text(text)
+        os.replace(temporary, self.path)
+
+    # --- collections --------------------------------------------------------------------
+    @property
+    def domains(self) -> list[dict]:
+        return self.state["domains"]
+
+    @property
+    def features(self) -> dict:
+        return self.state["features"]
+
+    @property
+    def users(self) -> list[dict]:
+        self.expire_deleted()
+        return self.state["users"]
+
+    def active_users(self) -> list[dict]:
+        return [u for u in self.users if not u.get("deletedDateTime")]
+
+    def deleted_users(self) -> list[dict]:
+        return [u for u in self.users if u.get("deletedDateTime")]
+
+    def expire_deleted(self) -> None:
+        # "Restore or remove a recently deleted user": deleted users are kept 30 days, then
+        # permanently deleted.
+        horizon = self.clock() - 30 * 86400
+        kept = [u for u in self.state["users"]
+                if not u.get("deletedDateTime") or parse_iso(u["deletedDateTime"]) > horizon]
+        if len(kept) != len(self.state["users"]):
+            self.state["users"] = kept
+
+    def user(self, key: str, deleted: bool = False) -> dict | None:
+        key = key.lower()
+        for user in (self.deleted_users() if deleted else self.active_users()):
+            if user["id"].lower() == key or (not deleted and user["userPrincipalName"].lower() == key):
+                return user
+        return None
+
+    def domain(self, name: str) -> dict | None:
+        for domain in self.domains:
+            if domain["id"].lower() == name.lower():
+                return domain
+        return None
+
+    def initial_domain(self) -> str:
+        return next(d["id"] for d in self.domains if d.get("isInitial"))
+
+    # --- uniqueness ---------------------------------------------------------------------
+    def upn_owner(self, upn: str, exclude: str | None = None) -> dict | None:
+        """The active user holding a UPN. Soft-deleted users do not hold theirs."""
+        for user in self.active_users():
+            if user["id"] != exclude and user["userPrincipalName"].lower() == upn.lower():
+                return user
+        return None
+
+    def address_owner(self, address: str, exclude: str | None = None) -> dict | None:
+        """The object holding an SMTP address: active users, groups and contacts, and soft-deleted
+        users with a mailbox (their Exchange mailbox is soft-deleted too and keeps its addresses
+        until the user is purged)."""
+        address = address.lower()
+        holders = self.active_users() + self.state["groups"] + self.state["contacts"] + \
+            [u for u in self.deleted_users() if u.get("mailbox")]
+        for obj in holders:
+            if obj["id"] != exclude and address in smtp_addresses(obj):
+                return obj
+        return None
+
+    def immutable_id_owner(self, value: str, exclude: str | None = None) -> dict | None:
+        # Soft-deleted users keep their anchor: a hard match to it restores them.
+        for user in self.users:
+            if user["id"] != exclude and (user.get("onPremisesImmutableId") or "") == value:
+                return user
+        return None
+
+    def size(self) -> str:
+        """Tenant size for the identity throttling quotas: S < 50 users, M ≤ 500, L above."""
+        if self.state.get("size"):
+            return self.state["size"]
+        count = len(self.active_users())
+        return "S" if count < 50 else ("M" if count <= 500 else "L")
+
+
+def _id_for(tenant_id: str, kind: str, name: str) -> str:
+    # Objects loaded without an id get a stable one, so loading a scenario twice gives the same ids.
+    return str(uuid.uuid5(NAMESPACE, "%s/%s/%s" % (tenant_id, kind, name.lower())))
+
+
+def normalise(data: dict, tenant_id: str, now: float) -> dict:
+    """Validate a tenant-state document and fill in defaults; raise ``TenantStateError``."""
+    if not isinstance(data, dict):
+        raise TenantStateError("tenant state: expected a JSON object")
+    unknown = set(data) - TOP_LEVEL
+    if unknown:
+        raise TenantStateError("tenant state: unknown keys %s (known: %s)" % (sorted(unknown), sorted(TOP_LEVEL)))
+    if data.get("size") not in (None, "S", "M", "L"):
+        raise TenantStateError("size: must be S, M or L")
+    domains = data.get("domains") or []
+    if not domains:
+        raise TenantStateError("domains: at least one domain is needed")
+    for index, domain in enumerate(domains):
+        if not domain.get("id"):
+            raise TenantStateError("domains[%d].id: missing" % index)
+        domain.setdefault("authenticationType", "Managed")
+        if domain["authenticationType"] not in ("Managed", "Federated"):
+            raise TenantStateError("domains[%d].authenticationType: Managed or Federated" % index)
+        domain.setdefault("isInitial", False)
+        domain.setdefault("isVerified", True)
+        domain.setdefault("isDefault", False)
+    if sum(1 for d in domains if d["isInitial"]) != 1:
+        raise TenantStateError("domains: exactly one domain must have isInitial: true")
+    if not any(d["isDefault"] for d in domains):
+        next(d for d in domains if d["isInitial"])["isDefault"] = True
+    names = {d["id"].lower() for d in domains}
+
+    features = data.get("features") or {}
+    unknown = set(features) - set(DEFAULT_FEATURES)
+    if unknown:
+        raise TenantStateError("features: unknown %s" % sorted(unknown))
+    data["features"] = features
+
+    created = now_iso(now)
+    users = data.setdefault("users", [])
+    for index, user in enumerate(users):
+        where = "users[%d]" % index
+        unknown = set(user) - set(catalog.USER_PROPERTIES) - USER_LAB_KEYS
+        if unknown:
+            raise TenantStateError("%s: unknown properties %s" % (where, sorted(unknown)))
+        upn = user.get("userPrincipalName")
+        if not upn or "@" not in upn:
+            raise TenantStateError("%s.userPrincipalName: missing or not local@domain" % where)
+        if upn.rsplit("@", 1)[1].lower() not in names:
+            raise TenantStateError("%s.userPrincipalName: domain of %r is not in domains" % (where, upn))
+        immutable = user.get("onPremisesImmutableId")
+        if immutable is not None and ("$" in immutable or "_" in immutable):
+            raise TenantStateError("%s.onPremisesImmutableId: '$' and '_' are not allowed" % where)
+        user.setdefault("id", _id_for(tenant_id, "user", upn))
+        user.setdefault("displayName", upn.split("@")[0])
+        user.setdefault("mailNickname", upn.split("@")[0])
+        user.setdefault("accountEnabled", True)
+        user.setdefault("createdDateTime", created)
+        user.setdefault("userType", "Member")
+        proxies = user.setdefault("proxyAddresses", [])
+        if user.get("mail") and not proxies and user.get("mailbox"):
+            proxies.append("SMTP:" + user["mail"])
+        for role in user.setdefault("roles", []):
+            if role.get("name") not in catalog.ROLE_TEMPLATES:
+                raise TenantStateError("%s.roles: unknown role %r" % (where, role.get("name")))
+            role.setdefault("assignment", "active")
+        user.setdefault("licenses", [])
+        user.setdefault("mailbox", False)
+        if user.get("deletedDateTime"):
+            parse_iso(user["deletedDateTime"])
+
+    for kind, keys in (("groups", GROUP_KEYS), ("contacts", CONTACT_KEYS)):
+        for index, obj in enumerate(data.setdefault(kind, [])):
+            unknown = set(obj) - keys
+            if unknown:
+                raise TenantStateError("%s[%d]: unknown properties %s" % (kind, index, sorted(unknown)))
+            if not obj.get("displayName"):
+                raise TenantStateError("%s[%d].displayName: missing" % (kind, index))
+            obj.setdefault("id", _id_for(tenant_id, kind, obj.get("mail") or obj["displayName"]))
+            obj.setdefault("proxyAddresses", ["SMTP:" + obj["mail"]] if obj.get("mail") else [])
+            obj.setdefault("createdDateTime", created)
+            if kind == "groups":
+                obj.setdefault("mailEnabled", bool(obj.get("mail")))
+                obj.setdefault("securityEnabled", not obj.get("mail"))
+                obj.setdefault("groupTypes", [])
+                members = []
+                for member in obj.get("members") or []:
+                    found = next((u for u in users if member.lower() in (u["id"].lower(), u["userPrincipalName"].lower())), None)
+                    if not found:
+                        raise TenantStateError("groups[%d].members: %r is not a user id or UPN" % (index, member))
+                    members.append(found["id"])
+                obj["members"] = members
+
+    for index, app in enumerate(data.setdefault("apps", [])):
+        if not app.get("clientId"):
+            raise TenantStateError("apps[%d].clientId: missing" % index)
+        unknown = set(app.get("permissions") or []) - catalog.KNOWN_PERMISSIONS
+        if unknown:
+            raise TenantStateError("apps[%d].permissions: unknown %s" % (index, sorted(unknown)))
+        app.setdefault("displayName", "app %d" % index)
+        app.setdefault("clientSecret", secrets.token_urlsafe(24))
+        app.setdefault("permissions", [])
+
+    for index, sp in enumerate(data.setdefault("servicePrincipals", [])):
+        sp.setdefault("displayName", "service principal %d" % index)
+        sp.setdefault("id", _id_for(tenant_id, "servicePrincipal", sp["displayName"]))
+        sp.setdefault("appId", _id_for(tenant_id, "servicePrincipalApp", sp["displayName"]))
+        for job in sp.setdefault("synchronization", {}).setdefault("jobs", []):
+            job.setdefault("templateId", "AD2AADProvisioning")
+            job.setdefault("id", "%s.%s.%s" % (job["templateId"], sp["id"].replace("-", "")[:32],
+                                               _id_for(tenant_id, "job", sp["id"]).replace("-", "")[:32]))
+            job.setdefault("schedule", {"interval": "PT2M", "state": "Active", "expiration": None})
+            job.setdefault("status", {"code": "Active", "lastExecution": None, "lastSuccessfulExecution": None,
+                                      "lastSuccessfulExecutionWithExports": None, "steadyStateFirstAchievedTime": None})
+            job.setdefault("synchronizationJobSettings", [])
+            job.setdefault("onDemandRuns", [])
+
+    _check_unique(data)
+    return data
+
+
+def _check_unique(data: dict) -> None:
+    """The cloud never holds duplicates: a state that does cannot be loaded."""
+    upns: dict[str, str] = {}
+    addresses: dict[str, str] = {}
+    anchors: dict[str, str] = {}
+    ids: set[str] = set()
+    for kind in ("users", "groups", "contacts"):
+        for index, obj in enumerate(data[kind]):
+            where = "%s[%d]" % (kind, index)
+            if obj["id"].lower() in ids:
+                raise TenantStateError("%s.id: %s is used twice" % (where, obj["id"]))
+            ids.add(obj["id"].lower())
+            deleted = bool(obj.get("deletedDateTime"))
+            if kind == "users":
+                anchor = obj.get("onPremisesImmutableId")
+                if anchor:
+                    if anchor in anchors:
+                        raise TenantStateError("%s.onPremisesImmutableId: %r is also held by %s" % (where, anchor, anchors[anchor]))
+                    anchors[anchor] = where
+                if not deleted:
+                    upn = obj["userPrincipalName"].lower()
+                    if upn in upns:
+                        raise TenantStateError("%s.userPrincipalName: %r is also held by %s" % (where, upn, upns[upn]))
+                    upns[upn] = where
+            if deleted and not obj.get("mailbox"):
+                continue
+            for address in smtp_addresses(obj):
+                if address in addresses and addresses[address] != where:
+                    raise TenantStateError("%s.proxyAddresses: %r is also held by %s" % (where, address, addresses[address]))
+                addresses[address] = where
