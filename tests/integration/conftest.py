@@ -99,3 +99,10 @@ def ou(samba, ldap_admin):
     assert ldap_admin.result["description"] == "success", ldap_admin.result
     yield dn
     ldap_admin.delete(dn, controls=[(lab_fixtures.TREE_DELETE, True, None)])
+
+
+@pytest.fixture(scope="session")
+def graph_lab(tmp_path_factory):
+    lab = lab_fixtures.GraphLab(tmp_path_factory.mktemp("graph-lab"))
+    yield lab
+    lab.close()

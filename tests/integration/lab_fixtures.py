@@ -36,3 +36,57 @@ def import_collection_from_checkout():
         link.symlink_to(REPO)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+
+
+class GraphLab:
+    """A private Graph emulator for one test session (its own state folder and free port), so
+    tests never reset the tenant of a lab someone has up. Speaks raw HTTP to the emulator's
+    ``/_lab`` API; the collection's code is what the tests exercise, never this."""
+
+    def __init__(self, state_dir):
+        from lab import emulator_process
+
+        self._process = emulator_process
+        self.state_dir = state_dir
+        self.facts = emulator_process.start(state_dir)
+        import httpx
+        import ssl
+
+        self.http = httpx.Client(verify=ssl.create_default_context(cafile=self.facts["ca_path"]), timeout=30)
+
+    def close(self):
+        self.http.close()
+        self._process.stop(self.state_dir)
+
+    @property
+    def auth(self):
+        """Module options that point the collection at the emulator."""
+        return {key: self.facts[key] for key in ("tenant_id", "client_id", "client_secret", "graph_endpoint",
+                                                 "authority_host", "ca_path")}
+
+    def lab(self, method, path, **kwargs):
+        answer = self.http.request(method, self.facts["graph_endpoint"] + "/_lab" + path, **kwargs)
+        assert answer.status_code < 300, answer.text
+        return answer.json() if answer.content else None
+
+    def load(self, tenant, **settings):
+        """Replace the tenant, clear log, quotas and faults, and apply ``settings`` (see /_lab/config)."""
+        self.lab("POST", "/reset", json=tenant)
+        defaults = {"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0, "clock_offset": 0, "throttling": True}
+        self.lab("PATCH", "/config", json=dict(defaults, **settings))
+
+    def requests(self):
+        return self.lab("GET", "/requests")["value"]
+
+    def writes(self):
+        """Every write sent to Graph, answered or refused: direct requests and $batch items (the
+        token request and the $batch envelope are not writes)."""
+        return [entry for entry in self.requests()
+                if entry["method"] in ("POST", "PATCH", "PUT", "DELETE") and entry["path"] != "/$batch"
+                and not entry["path"].endswith("/oauth2/v2.0/token")]
+
+    def applied_writes(self):
+        return [entry for entry in self.writes() if entry["status"] < 300]
+
+    def users(self):
+        return {user["userPrincipalName"]: user for user in self.lab("GET", "/state")["users"]}

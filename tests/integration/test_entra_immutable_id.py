@@ -1,0 +1,173 @@
+"""syncfix.entra.entra_immutable_id through ansible-playbook, over HTTPS to the Graph emulator.
+
+Every refusal is checked twice: the message the user reads, and the emulator's request log
+showing that no write was sent.
+"""
+
+import pytest
+
+import entra_tenant as t
+
+MODULE = "syncfix.entra.entra_immutable_id"
+
+
+@pytest.fixture
+def graph(graph_lab):
+    graph_lab.load(t.tenant())
+    return graph_lab
+
+
+def stamp(graph, **args):
+    return {MODULE: dict(graph.auth, **args)}
+
+
+def test_check_mode_plans_without_writing_then_stamps_once(graph, playbook):
+    task = stamp(graph, user="vp@contoso.com", object_guid=t.NEW_HIRE_GUID)
+
+    rc, (planned,) = playbook([task], check=True, diff=True)
+    assert rc == 0 and planned["changed"] is True, planned
+    assert planned["results"][0]["after"] == {"immutable_id": t.NEW_HIRE, "guid": t.NEW_HIRE_GUID}
+    assert planned["diff"]["after"] == "vp@contoso.com: %s\n" % t.NEW_HIRE
+    assert graph.writes() == []
+    assert graph.users()["vp@contoso.com"].get("onPremisesImmutableId") is None
+
+    rc, (applied,) = playbook([task], diff=True)
+    assert rc == 0 and applied["changed"] is True, applied
+    assert applied["results"][0]["before"] == {"immutable_id": None, "guid": None}
+    assert graph.users()["vp@contoso.com"]["onPremisesImmutableId"] == t.NEW_HIRE
+    assert [(w["method"], w["body"]) for w in graph.applied_writes()] == [("PATCH", {"onPremisesImmutableId": t.NEW_HIRE})]
+
+    rc, (again,) = playbook([task])
+    assert rc == 0 and again["changed"] is False, again
+    assert again["results"][0]["msg"] == "already as requested"
+    assert len(graph.writes()) == 1, "the repeat sent no write"
+
+
+def test_absent_sends_json_null(graph, playbook):
+    rc, (cleared,) = playbook([stamp(graph, user="stamped@contoso.com", state="absent")])
+    assert rc == 0 and cleared["changed"] is True, cleared
+    (write,) = graph.writes()
+    assert write["body"] == {"onPremisesImmutableId": None}
+    assert graph.users()["stamped@contoso.com"].get("onPremisesImmutableId") is None
+
+    rc, (again,) = playbook([stamp(graph, user="stamped@contoso.com", state="absent")])
+    assert rc == 0 and again["changed"] is False
+
+
+REFUSALS = [
+    ("synced user", dict(user="synced@contoso.com", immutable_id=t.NEW_HIRE),
+     ["synced@contoso.com is synced from on-premises", "move the AD object out of the sync scope",
+      "source of authority", "restore-and-clear"]),
+    ("active role", dict(user="admin@contoso.com", immutable_id=t.NEW_HIRE),
+     ["admin@contoso.com holds or is eligible for directory roles", "62e90394-69f5-4237-9190-012177145e10",
+      "security hardening"]),
+    ("eligible role", dict(user="eligible@contoso.com", immutable_id=t.NEW_HIRE),
+     ["eligible@contoso.com holds or is eligible for directory roles", "fe930be7-5e62-47db-91af-98c3a49a38b1"]),
+    ("onPremisesObjectIdentifier", dict(user="objid@contoso.com", immutable_id=t.NEW_HIRE),
+     ["objid@contoso.com already has onPremisesObjectIdentifier 6c0c2b5e-1111-4111-8111-111111111111"]),
+    ("value held by an active user", dict(user="vp@contoso.com", immutable_id=t.HELD),
+     ["immutable id %s is already held by holder@contoso.com" % t.HELD]),
+    ("value held by a soft-deleted user", dict(user="vp@contoso.com", immutable_id=t.HELD_BY_DELETED),
+     ["already held by gone@contoso.com", "soft-deleted: purge it with syncfix.entra.entra_user_purge"]),
+    ("different value without force", dict(user="stamped@contoso.com", immutable_id=t.NEW_HIRE),
+     ["stamped@contoso.com already has immutable id %s" % t.STAMPED, "force: true"]),
+    ("federated UPN", dict(user="fed@fed.contoso.com", immutable_id=t.FEDERATED_ANCHOR),
+     ["federated domain fed.contoso.com", "federated_upn_workaround: true"]),
+]
+
+
+@pytest.mark.parametrize("args,expected", [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_refusal_names_the_way_out_and_writes_nothing(graph, playbook, args, expected):
+    before = graph.users()
+    rc, (result,) = playbook([stamp(graph, **args)])
+    assert result["failed"] is True, result
+    (item,) = result["results"]
+    for text in expected:
+        assert text in item["msg"], item["msg"]
+    assert item["changed"] is False
+    assert graph.writes() == []
+    assert graph.users() == before
+
+
+def test_one_refusal_in_a_list_stops_every_write(graph, playbook):
+    rc, (result,) = playbook([stamp(graph, users=[
+        {"user": "plain@contoso.com", "immutable_id": t.NEW_HIRE},
+        {"user": "synced@contoso.com", "immutable_id": t.OTHER},
+    ])])
+    assert result["failed"] is True, result
+    plain, synced = result["results"]
+    assert plain["changed"] is False and not plain.get("failed")
+    assert synced["failed"] is True
+    assert graph.writes() == []
+
+
+def test_force_replaces_and_returns_the_old_value(graph, playbook):
+    rc, (result,) = playbook([stamp(graph, user="stamped@contoso.com", immutable_id=t.NEW_HIRE, force=True)])
+    assert rc == 0 and result["changed"] is True, result
+    assert result["results"][0]["before"]["immutable_id"] == t.STAMPED
+    assert graph.users()["stamped@contoso.com"]["onPremisesImmutableId"] == t.NEW_HIRE
+
+
+def test_federated_workaround_moves_the_upn_and_back(graph, playbook):
+    rc, (result,) = playbook([stamp(graph, user="fed@fed.contoso.com", immutable_id=t.FEDERATED_ANCHOR,
+                                    federated_upn_workaround=True)])
+    assert rc == 0 and result["changed"] is True, result
+    assert [w["body"] for w in graph.applied_writes()] == [
+        {"userPrincipalName": "fed@contoso.onmicrosoft.com"},
+        {"onPremisesImmutableId": t.FEDERATED_ANCHOR},
+        {"userPrincipalName": "fed@fed.contoso.com"},
+    ]
+    assert graph.users()["fed@fed.contoso.com"]["onPremisesImmutableId"] == t.FEDERATED_ANCHOR
+
+
+def test_bad_input_is_refused_before_any_request(graph, playbook):
+    rc, (result,) = playbook([stamp(graph, users=[
+        {"user": "vp@contoso.com", "object_guid": "3ab39606-c642-489b-84b6-58c038d3ef3Z"},
+        {"user": "plain@contoso.com", "immutable_id": "not$base64"},
+    ])])
+    assert result["failed"] is True, result
+    assert "invalid input, nothing was changed" in result["msg"]
+    assert "vp@contoso.com" in result["msg"] and "3ab39606-c642-489b-84b6-58c038d3ef3Z" in result["msg"]
+    assert "plain@contoso.com" in result["msg"]
+    assert graph.requests() == [], "nothing, not even a token request, reached the tenant"
+
+
+def test_unknown_user_is_named(graph, playbook):
+    rc, (result,) = playbook([stamp(graph, users=[
+        {"user": "vp@contoso.com", "immutable_id": t.NEW_HIRE},
+        {"user": "nobody@contoso.com", "immutable_id": t.OTHER},
+    ])])
+    assert result["failed"] is True, result
+    assert "nobody@contoso.com: no cloud user has this UPN, object id or SMTP address" in result["msg"]
+    assert graph.writes() == []
+
+
+def test_user_found_by_smtp_address(graph, playbook):
+    rc, (result,) = playbook([stamp(graph, user="VP@contoso.onmicrosoft.com", immutable_id=t.NEW_HIRE)])
+    assert rc == 0 and result["changed"] is True, result
+    assert graph.users()["vp@contoso.com"]["onPremisesImmutableId"] == t.NEW_HIRE
+
+
+def test_wrong_secret_is_a_clear_error(graph, playbook):
+    rc, (result,) = playbook([stamp(graph, user="vp@contoso.com", immutable_id=t.NEW_HIRE,
+                                    client_secret="not-the-secret")])
+    assert result["failed"] is True, result
+    assert "invalid_client" in result["msg"] or "AADSTS7000215" in result["msg"], result["msg"]
+    assert "not-the-secret" not in result["msg"]
+    assert graph.writes() == []
+
+
+def test_unreachable_endpoint_is_a_clear_error(graph, playbook):
+    rc, (result,) = playbook([stamp(graph, user="vp@contoso.com", immutable_id=t.NEW_HIRE,
+                                    graph_endpoint="https://127.0.0.1:9", authority_host="https://127.0.0.1:9")])
+    assert result["failed"] is True, result
+    assert "127.0.0.1:9" in result["msg"], result["msg"]
+
+
+def test_untrusted_certificate_is_refused_by_default(graph, playbook):
+    args = dict(user="vp@contoso.com", immutable_id=t.NEW_HIRE)
+    task = {MODULE: dict({k: v for k, v in graph.auth.items() if k != "ca_path"}, **args)}
+    rc, (result,) = playbook([task])
+    assert result["failed"] is True, result
+    assert "certificate" in result["msg"].lower(), result["msg"]
+    assert graph.writes() == []
