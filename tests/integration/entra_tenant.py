@@ -57,6 +57,7 @@ def many_users(count):
     """``count`` plain cloud-only users, for bulk runs."""
     data = tenant()
     data["users"] = [user("bulk%05d@contoso.com" % n) for n in range(count)]
+    data["groups"] = []
     data["size"] = "L"
     return data
 

@@ -1,0 +1,51 @@
+"""syncfix.entra.entra_user_info against the Graph emulator: what a playbook needs to decide a
+match, read in bulk and without writing."""
+
+import pytest
+
+import entra_tenant as t
+
+MODULE = "syncfix.entra.entra_user_info"
+
+
+@pytest.fixture
+def graph(graph_lab):
+    graph_lab.load(t.tenant())
+    return graph_lab
+
+
+def test_reads_sync_state_roles_licenses_and_recycle_bin(graph, playbook):
+    selectors = ["vp@contoso.com", "synced@contoso.com", "admin@contoso.com", "eligible@contoso.com",
+                 "gone@contoso.com", "nobody@contoso.com"]
+    rc, (result,) = playbook([{MODULE: dict(graph.auth, users=selectors)}], check=True)
+    assert rc == 0 and result["changed"] is False, result
+    users = {u["item"]: u for u in result["users"]}
+    assert [u["item"] for u in result["users"]] == selectors
+
+    assert users["vp@contoso.com"]["licenses"] == ["SPE_E3"]
+    assert users["vp@contoso.com"]["sync"]["enabled"] is False
+    assert "SMTP:vp@contoso.com" in users["vp@contoso.com"]["proxy_addresses"]
+
+    synced = users["synced@contoso.com"]
+    assert synced["sync"]["enabled"] is True and synced["sync"]["immutable_id"] == t.SYNCED
+    assert synced["sync"]["anchor"]["guid"] == "0d9f3a52-0000-4000-8000-00000000a003"
+    assert synced["provisioning_errors"][0]["propertyCausingError"] == "ProxyAddress"
+
+    assert users["admin@contoso.com"]["roles"]["active"] == ["62e90394-69f5-4237-9190-012177145e10"]
+    assert users["eligible@contoso.com"]["roles"]["eligible"] == ["fe930be7-5e62-47db-91af-98c3a49a38b1"]
+
+    gone = users["gone@contoso.com"]
+    assert gone["found"] is True and gone["deleted"] is True and gone["deleted_date_time"].startswith("2026-11-15")
+    assert users["nobody@contoso.com"]["found"] is False
+    assert graph.writes() == []
+
+
+def test_reads_in_bulk(graph, playbook):
+    graph.load(t.many_users(300))
+    selectors = ["bulk%05d@contoso.com" % n for n in range(300)]
+    rc, (result,) = playbook([{MODULE: dict(graph.auth, users=selectors, details=[])}])
+    assert rc == 0, result
+    assert all(u["found"] for u in result["users"])
+    graph_calls = [e for e in graph.requests() if not e["path"].endswith("/token") and not e.get("batch_item")]
+    # 300 lookups fit in a handful of requests, not 300.
+    assert len(graph_calls) <= 30, len(graph_calls)

@@ -1,0 +1,105 @@
+"""syncfix.entra.entra_user_purge through ansible-playbook against the Graph emulator: the
+recycle bin as Entra keeps it, refusals before any write, and the record of what was removed."""
+
+import json
+
+import pytest
+
+import entra_tenant as t
+
+MODULE = "syncfix.entra.entra_user_purge"
+
+
+@pytest.fixture
+def graph(graph_lab):
+    graph_lab.load(t.tenant())
+    return graph_lab
+
+
+def purge(graph, **args):
+    return {MODULE: dict(graph.auth, **args)}
+
+
+def deleted(graph):
+    return {u["userPrincipalName"]: u for u in graph.lab("GET", "/state")["users"] if u.get("deletedDateTime")}
+
+
+def test_soft_delete_in_check_mode_then_for_real_then_again(graph, playbook):
+    task = purge(graph, user="plain@contoso.com", state="deleted")
+    rc, (planned,) = playbook([task], check=True, diff=True)
+    assert planned["changed"] is True, planned
+    assert planned["diff"] == {"before": "plain@contoso.com: active\n", "after": "plain@contoso.com: deleted\n"}
+    assert graph.writes() == []
+
+    rc, (done,) = playbook([task])
+    assert rc == 0 and done["changed"] is True, done
+    assert done["results"][0]["record"]["user"]["userPrincipalName"] == "plain@contoso.com"
+    assert "plain@contoso.com" in deleted(graph)
+
+    rc, (again,) = playbook([task])
+    assert again["changed"] is False and again["results"][0]["msg"] == "already in the recycle bin", again
+
+
+def test_recycle_bin_holder_of_an_address_is_found_and_purged_with_a_backup(graph, playbook, tmp_path):
+    # gone@ has a mailbox: its soft-deleted mailbox keeps gone@contoso.com reserved until purged.
+    backup = tmp_path / "removed"
+    task = purge(graph, user="gone@contoso.com", state="purged", backup_dir=str(backup))
+    rc, (refused,) = playbook([task])
+    assert refused["failed"] is True
+    assert "it has a mailbox (mail gone@contoso.com); purging destroys the mailbox" in refused["results"][0]["msg"]
+    assert "allow_data_loss: true" in refused["results"][0]["msg"]
+    assert graph.writes() == [] and not backup.exists()
+
+    rc, (done,) = playbook([dict(task, **{MODULE: dict(task[MODULE], allow_data_loss=True)})])
+    assert rc == 0 and done["changed"] is True, done
+    (item,) = done["results"]
+    assert (item["before"], item["after"]) == ("deleted", "gone")
+    assert [(w["method"], w["path"]) for w in graph.applied_writes()] == [
+        ("DELETE", "/directory/deletedItems/%s" % item["id"])]
+    saved = json.loads(open(item["backup_file"]).read())
+    assert saved["user"]["mail"] == "gone@contoso.com" and saved["location"] == "deleted"
+    assert "gone@contoso.com" not in deleted(graph)
+
+    rc, (again,) = playbook([task])
+    assert again["changed"] is False, again
+
+
+@pytest.mark.parametrize("upn,reason", [
+    ("synced@contoso.com", "is synced from on-premises (onPremisesSyncEnabled=true) and cannot be deleted in the cloud"),
+    ("admin@contoso.com", "it holds or is eligible for directory roles 62e90394-69f5-4237-9190-012177145e10"),
+    ("eligible@contoso.com", "it holds or is eligible for directory roles fe930be7-5e62-47db-91af-98c3a49a38b1"),
+    ("vp@contoso.com", "it has licenses SPE_E3"),
+])
+def test_data_loss_is_refused_without_opt_in(graph, playbook, upn, reason):
+    rc, (result,) = playbook([purge(graph, user=upn, state="purged")])
+    assert result["failed"] is True, result
+    assert reason in result["results"][0]["msg"], result["results"][0]["msg"]
+    assert graph.writes() == []
+
+
+def test_restore_with_a_new_upn(graph, playbook):
+    # Somebody took binned@'s UPN after it was deleted; restoring needs another one.
+    graph.lab("PUT", "/state", json=dict(t.tenant(), users=t.tenant()["users"] + [t.user("binned@contoso.com", id="0b0b0b0b-0000-4000-8000-000000000001")]))
+    binned = deleted(graph)["binned@contoso.com"]["id"]
+    rc, (clash,) = playbook([purge(graph, user=binned, state="restored")])
+    assert clash["failed"] is True
+    assert "userPrincipalName" in clash["results"][0]["msg"], clash
+    assert clash["results"][0]["after"] == "deleted"
+
+    rc, (done,) = playbook([purge(graph, user=binned, state="restored",
+                                  new_user_principal_name="binned.restored@contoso.com")])
+    assert rc == 0 and done["changed"] is True, done
+    active = {u["userPrincipalName"] for u in graph.lab("GET", "/state")["users"] if not u.get("deletedDateTime")}
+    assert "binned.restored@contoso.com" in active
+
+
+def test_a_list_reports_each_item(graph, playbook):
+    rc, (result,) = playbook([purge(graph, users=["plain@contoso.com", "binned@contoso.com", "never@contoso.com"],
+                                    state="purged")])
+    assert rc == 0, result
+    by_item = {r["item"]: r for r in result["results"]}
+    assert (by_item["plain@contoso.com"]["before"], by_item["plain@contoso.com"]["after"]) == ("active", "gone")
+    assert (by_item["binned@contoso.com"]["before"], by_item["binned@contoso.com"]["after"]) == ("deleted", "gone")
+    assert by_item["never@contoso.com"]["changed"] is False
+    state = {u["userPrincipalName"] for u in graph.lab("GET", "/state")["users"]}
+    assert not state & {"plain@contoso.com", "binned@contoso.com"}
