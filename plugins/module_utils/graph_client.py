@@ -179,37 +179,38 @@ class GraphClient:
 
         ``requests`` are dicts with ``method``, ``url`` (relative to /v1.0), optional ``body``
         and ``headers``.  Each response is ``{"status", "headers", "body"}``.  Items answered
-        429/503/504 are sent again after their ``Retry-After``, within the deadline.
+        429/503/504 go back to the head of the queue and nothing more is sent until their
+        ``Retry-After`` has passed: the quota is the app's, so sending the other chunks
+        meanwhile would only collect more 429s.  Past the deadline the last answer stays.
         """
         responses = [None] * len(requests)
-        pending = list(range(len(requests)))
+        queue = collections.deque(range(len(requests)))
         give_up_at = self._clock() + self.deadline
         attempt = 0
-        while pending:
+        while queue:
+            chunk = [queue.popleft() for dummy in range(min(BATCH_LIMIT, len(queue)))]
+            writes = sum(1 for i in chunk if requests[i]["method"].upper() in WRITE_METHODS)
+            if writes:
+                self.pacer.acquire(writes)
+            payload = {"requests": [_batch_item(str(i), requests[i]) for i in chunk]}
+            self.stats["batch_items"] += len(chunk)
+            answer = self.request("POST", "/$batch", body=payload, operation="$batch", pace=False) or {}
             retry, wait = [], 0.0
-            for start in range(0, len(pending), BATCH_LIMIT):
-                chunk = pending[start:start + BATCH_LIMIT]
-                writes = sum(1 for i in chunk if requests[i]["method"].upper() in WRITE_METHODS)
-                if writes:
-                    self.pacer.acquire(writes)
-                payload = {"requests": [_batch_item(str(i), requests[i]) for i in chunk]}
-                self.stats["batch_items"] += len(chunk)
-                answer = self.request("POST", "/$batch", body=payload, operation="$batch", pace=False) or {}
-                for item in answer.get("responses", []):
-                    index = int(item["id"])
-                    status = int(item.get("status", 0))
-                    item_headers = dict((k.lower(), v) for k, v in (item.get("headers") or {}).items())
-                    if status in RETRY_STATUSES:
-                        retry.append(index)
-                        wait = max(wait, retry_after(item_headers, attempt))
-                        self.stats["throttled" if status == 429 else "retries"] += 1
-                    responses[index] = {"status": status, "headers": item_headers, "body": item.get("body")}
-            if retry and self._clock() + wait <= give_up_at:
+            for item in answer.get("responses", []):
+                index = int(item["id"])
+                status = int(item.get("status", 0))
+                item_headers = dict((k.lower(), v) for k, v in (item.get("headers") or {}).items())
+                if status in RETRY_STATUSES:
+                    retry.append(index)
+                    wait = max(wait, retry_after(item_headers, attempt))
+                    self.stats["throttled" if status == 429 else "retries"] += 1
+                responses[index] = {"status": status, "headers": item_headers, "body": item.get("body")}
+            if not retry:
+                attempt = 0
+            elif self._clock() + wait <= give_up_at:
                 attempt += 1
                 self._sleep(wait)
-                pending = sorted(retry)
-            else:
-                pending = []
+                queue.extendleft(sorted(retry, reverse=True))
         return responses
 
 

@@ -13,8 +13,8 @@ def test_thousand_users_in_one_task_under_throttling(graph_lab, playbook):
     graph_lab.load(t.many_users(COUNT), quota_scale=0.02, time_scale=0.01)
     items = [{"user": "bulk%05d@contoso.com" % n, "immutable_id": t.bulk_anchor(n)} for n in range(COUNT)]
     # The module is told the quota is far higher than the emulator's, so it must meet 429s.
-    task = {"syncfix.entra.entra_immutable_id": dict(graph_lab.auth, users=items,
-                                                      write_quota={"writes": 5000, "period": 1})}
+    module_args = dict(graph_lab.auth, users=items, write_quota={"writes": 5000, "period": 1})
+    task = {"syncfix.entra.entra_immutable_id": module_args}
 
     rc, (result,) = playbook([task])
     assert rc == 0 and not result.get("failed"), result.get("msg")

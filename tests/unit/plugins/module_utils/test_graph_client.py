@@ -178,6 +178,26 @@ def test_batch_retries_only_throttled_items_after_their_retry_after():
     assert [a["status"] for a in answers] == [204] * 4
 
 
+def test_batch_sends_nothing_more_until_a_throttled_chunk_may_retry():
+    sent = []
+
+    def handler(request):
+        items = json.loads(request.content)["requests"]
+        sent.append(([i["id"] for i in items], fake.now))
+        status = 429 if len(sent) == 1 else 204
+        return httpx.Response(200, json={"responses": [
+            {"id": i["id"], "status": status, "headers": {"Retry-After": "2"}} for i in items]})
+
+    client, fake = make_client(handler)
+    started = fake.now
+    answers = client.batch([{"method": "PATCH", "url": "/users/%d" % i, "body": {}} for i in range(45)])
+    expected = [list(range(20)), list(range(20)), list(range(20, 40)), list(range(40, 45))]
+    assert [ids for ids, when in sent] == [[str(i) for i in chunk] for chunk in expected]
+    assert sent[1][1] >= started + 2, "the retry waited for Retry-After"
+    assert fake.sleeps == [2.0]
+    assert [a["status"] for a in answers] == [204] * 45
+
+
 def test_batch_item_carries_body_and_content_type():
     captured = {}
 
