@@ -43,10 +43,14 @@ class Faults:
         with self.lock:
             return [dict(rule) for rule in self.rules]
 
-    def take(self, method: str, path: str, in_batch: bool = False) -> dict | None:
+    def take(self, method: str, path: str, in_batch: bool = False, token: bool = False) -> dict | None:
         with self.lock:
             for rule in self.rules:
                 if in_batch and rule["status"] == "drop":
+                    continue
+                if token and not rule["path"]:
+                    # Only a rule whose path names it reaches the token endpoint: "the next
+                    # PATCH answers 503" must not be used up by a token request.
                     continue
                 if rule["method"] and rule["method"] != method.upper():
                     continue

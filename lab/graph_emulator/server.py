@@ -8,6 +8,7 @@ import http.server
 import json
 import socket
 import ssl
+import traceback
 
 from .routing import Response
 
@@ -38,8 +39,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _serve(self):
         body = self._body()
         host = self.headers.get("Host") or "127.0.0.1:%d" % self.server.server_address[1]
-        response: Response = self.server.service.handle(self.command, self.path, dict(self.headers.items()), body,
-                                                        "https://" + host)
+        try:
+            response: Response = self.server.service.handle(self.command, self.path, dict(self.headers.items()), body,
+                                                            "https://" + host)
+        except Exception as error:  # noqa: BLE001
+            # An emulator bug must reach the client as an answer it can read (and a test can
+            # report), not as a dropped connection that looks like a network fault.
+            traceback.print_exc()
+            response = Response(500, {"error": {"code": "generalException",
+                                                "message": "graph emulator error: %s: %s" % (type(error).__name__, error)}})
         if response.drop:
             self.close_connection = True
             try:

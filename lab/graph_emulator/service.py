@@ -50,7 +50,7 @@ class GraphService:
         self.identity = identity
         self.tenant = Tenant(identity["tenant_id"], graph_dir / "tenant.json" if graph_dir else None, self.now)
         self.tokens = TokenService(identity["tenant_id"], bytes.fromhex(identity["signing_key"]), self.now,
-                                   lambda: self.settings.token_lifetime)
+                                   lambda: self.settings.token_lifetime, self._verified_domains)
         self.throttle = Throttle(self.settings)
         self.on_demand_limit = RateLimit(self.settings, 5, 10.0)
         self.faults = Faults()
@@ -58,6 +58,10 @@ class GraphService:
 
     def now(self) -> float:
         return self.settings.now()
+
+    def _verified_domains(self) -> list[str]:
+        with self.tenant.lock:
+            return [d["id"] for d in self.tenant.domains if d.get("isVerified", True)]
 
     def apps(self) -> dict:
         from .catalog import LAB_APP_PERMISSIONS
@@ -94,11 +98,11 @@ class GraphService:
             return Response(200, self.tokens.discovery(base, tenant))
         if len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"] and method == "POST":
             form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
-            fault = self.faults.take(method, path)
+            fault = self.faults.take(method, path, token=True)
             if fault:
                 return self._fault_response(fault, None)
             try:
-                answer = Response(200, self.tokens.issue(parts[0], form, self.apps()))
+                answer = Response(200, self.tokens.issue(parts[0], form, self.apps(), headers.get("authorization")))
             except OAuthError as error:
                 answer = Response(error.status, error.body(_now_text()))
             self.log.add(method, path, "", answer.status, {"client_id": form.get("client_id"),
@@ -134,7 +138,7 @@ class GraphService:
             if fault:
                 response = self._fault_response(fault, None)
             else:
-                claims = self.tokens.validate(headers.get("authorization"))
+                claims = self.tokens.validate(headers.get("authorization"), base)
                 if body:
                     try:
                         parsed_body = json.loads(body)

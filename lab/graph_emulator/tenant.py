@@ -220,6 +220,26 @@ def _id_for(tenant_id: str, kind: str, name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "%s/%s/%s" % (tenant_id, kind, name.lower())))
 
 
+def _list_of(data: dict, key: str, kind=dict, where: str | None = None) -> list:
+    """``data[key]`` as a list of ``kind`` (missing → []). A document of the wrong shape must
+    answer 400 naming the field, never crash the request handler."""
+    value = data.get(key)
+    if value is None:
+        value = data[key] = []
+    where = where or key
+    if not isinstance(value, list):
+        raise TenantStateError("%s: expected a list" % where)
+    for index, item in enumerate(value):
+        if not isinstance(item, kind):
+            raise TenantStateError("%s[%d]: expected %s" % (where, index, "an object" if kind is dict else "a string"))
+    return value
+
+
+def _optional_text(obj: dict, key: str, where: str) -> None:
+    if obj.get(key) is not None and not isinstance(obj[key], str):
+        raise TenantStateError("%s.%s: expected a string or null" % (where, key))
+
+
 def normalise(data: dict, tenant_id: str, now: float) -> dict:
     """Validate a tenant-state document and fill in defaults; raise ``TenantStateError``."""
     if not isinstance(data, dict):
@@ -229,11 +249,11 @@ def normalise(data: dict, tenant_id: str, now: float) -> dict:
         raise TenantStateError("tenant state: unknown keys %s (known: %s)" % (sorted(unknown), sorted(TOP_LEVEL)))
     if data.get("size") not in (None, "S", "M", "L"):
         raise TenantStateError("size: must be S, M or L")
-    domains = data.get("domains") or []
+    domains = _list_of(data, "domains")
     if not domains:
         raise TenantStateError("domains: at least one domain is needed")
     for index, domain in enumerate(domains):
-        if not domain.get("id"):
+        if not domain.get("id") or not isinstance(domain["id"], str):
             raise TenantStateError("domains[%d].id: missing" % index)
         domain.setdefault("authenticationType", "Managed")
         if domain["authenticationType"] not in ("Managed", "Federated"):
@@ -248,23 +268,30 @@ def normalise(data: dict, tenant_id: str, now: float) -> dict:
     names = {d["id"].lower() for d in domains}
 
     features = data.get("features") or {}
+    if not isinstance(features, dict):
+        raise TenantStateError("features: expected an object")
     unknown = set(features) - set(DEFAULT_FEATURES)
     if unknown:
         raise TenantStateError("features: unknown %s" % sorted(unknown))
+    for name, value in features.items():
+        if not isinstance(value, bool):
+            raise TenantStateError("features.%s: expected true or false" % name)
     data["features"] = features
 
     created = now_iso(now)
-    users = data.setdefault("users", [])
+    users = _list_of(data, "users")
     for index, user in enumerate(users):
         where = "users[%d]" % index
         unknown = set(user) - set(catalog.USER_PROPERTIES) - USER_LAB_KEYS
         if unknown:
             raise TenantStateError("%s: unknown properties %s" % (where, sorted(unknown)))
         upn = user.get("userPrincipalName")
-        if not upn or "@" not in upn:
+        if not isinstance(upn, str) or "@" not in upn:
             raise TenantStateError("%s.userPrincipalName: missing or not local@domain" % where)
         if upn.rsplit("@", 1)[1].lower() not in names:
             raise TenantStateError("%s.userPrincipalName: domain of %r is not in domains" % (where, upn))
+        for key in ("onPremisesImmutableId", "mail", "id", "deletedDateTime"):
+            _optional_text(user, key, where)
         immutable = user.get("onPremisesImmutableId")
         if immutable is not None and ("$" in immutable or "_" in immutable):
             raise TenantStateError("%s.onPremisesImmutableId: '$' and '_' are not allowed" % where)
@@ -274,55 +301,65 @@ def normalise(data: dict, tenant_id: str, now: float) -> dict:
         user.setdefault("accountEnabled", True)
         user.setdefault("createdDateTime", created)
         user.setdefault("userType", "Member")
-        proxies = user.setdefault("proxyAddresses", [])
+        proxies = _list_of(user, "proxyAddresses", str, where + ".proxyAddresses")
         if user.get("mail") and not proxies and user.get("mailbox"):
             proxies.append("SMTP:" + user["mail"])
-        for role in user.setdefault("roles", []):
+        for role in _list_of(user, "roles", dict, where + ".roles"):
             if role.get("name") not in catalog.ROLE_TEMPLATES:
                 raise TenantStateError("%s.roles: unknown role %r" % (where, role.get("name")))
             role.setdefault("assignment", "active")
-        user.setdefault("licenses", [])
+        _list_of(user, "licenses", str, where + ".licenses")
         user.setdefault("mailbox", False)
         if user.get("deletedDateTime"):
-            parse_iso(user["deletedDateTime"])
+            try:
+                parse_iso(user["deletedDateTime"])
+            except ValueError:
+                raise TenantStateError("%s.deletedDateTime: not an ISO 8601 date-time: %r"
+                                       % (where, user["deletedDateTime"])) from None
 
     for kind, keys in (("groups", GROUP_KEYS), ("contacts", CONTACT_KEYS)):
-        for index, obj in enumerate(data.setdefault(kind, [])):
+        for index, obj in enumerate(_list_of(data, kind)):
             unknown = set(obj) - keys
             if unknown:
                 raise TenantStateError("%s[%d]: unknown properties %s" % (kind, index, sorted(unknown)))
             if not obj.get("displayName"):
                 raise TenantStateError("%s[%d].displayName: missing" % (kind, index))
+            for key in ("mail", "id"):
+                _optional_text(obj, key, "%s[%d]" % (kind, index))
             obj.setdefault("id", _id_for(tenant_id, kind, obj.get("mail") or obj["displayName"]))
             obj.setdefault("proxyAddresses", ["SMTP:" + obj["mail"]] if obj.get("mail") else [])
+            _list_of(obj, "proxyAddresses", str, "%s[%d].proxyAddresses" % (kind, index))
             obj.setdefault("createdDateTime", created)
             if kind == "groups":
                 obj.setdefault("mailEnabled", bool(obj.get("mail")))
                 obj.setdefault("securityEnabled", not obj.get("mail"))
                 obj.setdefault("groupTypes", [])
                 members = []
-                for member in obj.get("members") or []:
+                for member in _list_of(obj, "members", str, "groups[%d].members" % index):
                     found = next((u for u in users if member.lower() in (u["id"].lower(), u["userPrincipalName"].lower())), None)
                     if not found:
                         raise TenantStateError("groups[%d].members: %r is not a user id or UPN" % (index, member))
                     members.append(found["id"])
                 obj["members"] = members
 
-    for index, app in enumerate(data.setdefault("apps", [])):
+    for index, app in enumerate(_list_of(data, "apps")):
         if not app.get("clientId"):
             raise TenantStateError("apps[%d].clientId: missing" % index)
-        unknown = set(app.get("permissions") or []) - catalog.KNOWN_PERMISSIONS
+        unknown = set(_list_of(app, "permissions", str, "apps[%d].permissions" % index)) - catalog.KNOWN_PERMISSIONS
         if unknown:
             raise TenantStateError("apps[%d].permissions: unknown %s" % (index, sorted(unknown)))
         app.setdefault("displayName", "app %d" % index)
         app.setdefault("clientSecret", secrets.token_urlsafe(24))
         app.setdefault("permissions", [])
 
-    for index, sp in enumerate(data.setdefault("servicePrincipals", [])):
+    for index, sp in enumerate(_list_of(data, "servicePrincipals")):
         sp.setdefault("displayName", "service principal %d" % index)
         sp.setdefault("id", _id_for(tenant_id, "servicePrincipal", sp["displayName"]))
         sp.setdefault("appId", _id_for(tenant_id, "servicePrincipalApp", sp["displayName"]))
-        for job in sp.setdefault("synchronization", {}).setdefault("jobs", []):
+        synchronization = sp.setdefault("synchronization", {})
+        if not isinstance(synchronization, dict):
+            raise TenantStateError("servicePrincipals[%d].synchronization: expected an object" % index)
+        for job in _list_of(synchronization, "jobs", dict, "servicePrincipals[%d].synchronization.jobs" % index):
             job.setdefault("templateId", "AD2AADProvisioning")
             job.setdefault("id", "%s.%s.%s" % (job["templateId"], sp["id"].replace("-", "")[:32],
                                                _id_for(tenant_id, "job", sp["id"]).replace("-", "")[:32]))

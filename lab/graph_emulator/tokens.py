@@ -13,11 +13,18 @@ import hashlib
 import hmac
 import json
 import secrets
+import urllib.parse
 import uuid
 
 from .errors import unauthenticated
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+
+# The audiences Graph accepts: its app id and the resource URIs of the public and national
+# clouds ("National cloud deployments"); the emulator also accepts its own address, since a
+# client derives the scope from the endpoint it calls ("<graph_endpoint>/.default").
+GRAPH_AUDIENCES = {GRAPH_APP_ID, "https://graph.microsoft.com", "https://graph.microsoft.us",
+                   "https://dod-graph.microsoft.us", "https://microsoftgraph.chinacloudapi.cn"}
 
 
 def _b64(data: bytes) -> str:
@@ -26,6 +33,18 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _basic_credentials(authorization: str | None) -> dict:
+    """client_id and client_secret from ``Authorization: Basic``, each form-urlencoded."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return {}
+    try:
+        client_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except ValueError:
+        raise OAuthError(401, "invalid_client", 7000218, "The Basic authorization header is malformed.") from None
+    return {"client_id": urllib.parse.unquote_plus(client_id), "client_secret": urllib.parse.unquote_plus(secret)}
 
 
 class OAuthError(Exception):
@@ -42,11 +61,12 @@ class OAuthError(Exception):
 
 
 class TokenService:
-    def __init__(self, tenant_id: str, signing_key: bytes, clock, lifetime):
+    def __init__(self, tenant_id: str, signing_key: bytes, clock, lifetime, domains=lambda: ()):
         self.tenant_id = tenant_id
         self.key = signing_key
         self.clock = clock
         self.lifetime = lifetime  # a callable: seconds, read at issue time (lab config)
+        self.domains = domains    # a callable: the tenant's verified domain names
 
     def discovery(self, base: str, tenant: str) -> dict:
         # MSAL reads authorization_endpoint and token_endpoint from here (LAB-NOTES).
@@ -74,13 +94,23 @@ class TokenService:
         }
 
     def known_tenant(self, tenant: str) -> bool:
-        return tenant.lower() in (self.tenant_id.lower(), "organizations", "common") or tenant.lower().endswith(
-            ".onmicrosoft.com")
+        # "Microsoft identity platform endpoints": the tenant segment is the tenant id or any of
+        # its verified domain names (contoso.com as well as contoso.onmicrosoft.com); another
+        # tenant's name is AADSTS90002.
+        names = {self.tenant_id.lower(), "organizations", "common"} | {d.lower() for d in self.domains()}
+        return tenant.lower() in names
 
-    def issue(self, tenant: str, form: dict, apps: dict) -> dict:
-        """Client credentials grant. ``apps`` maps client id → {clientSecret, permissions}."""
+    def issue(self, tenant: str, form: dict, apps: dict, authorization: str | None = None) -> dict:
+        """Client credentials grant. ``apps`` maps client id → {clientSecret, permissions}.
+        The secret comes in the form (client_secret_post) or, as the discovery document also
+        offers, in an ``Authorization: Basic`` header (client_secret_basic, RFC 6749 §2.3.1)."""
         if not self.known_tenant(tenant):
             raise OAuthError(400, "invalid_request", 90002, "Tenant '%s' not found." % tenant)
+        form = dict(form, **_basic_credentials(authorization))
+        for name in ("grant_type", "client_id", "scope"):
+            if not form.get(name):
+                raise OAuthError(400, "invalid_request", 900144,
+                                 "The request body must contain the following parameter: '%s'." % name)
         grant = form.get("grant_type")
         if grant != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", 70003,
@@ -124,8 +154,9 @@ class TokenService:
         signature = hmac.new(self.key, ("%s.%s" % (header, payload)).encode(), hashlib.sha256).digest()
         return "%s.%s.%s" % (header, payload, _b64(signature))
 
-    def validate(self, authorization: str | None) -> dict:
-        """The claims of a valid bearer token, or a 401 InvalidAuthenticationToken."""
+    def validate(self, authorization: str | None, base: str = "") -> dict:
+        """The claims of a valid bearer token, or a 401 InvalidAuthenticationToken. ``base`` is
+        the emulator's address as the client called it (an accepted audience)."""
         if not authorization or not authorization.strip():
             raise unauthenticated("Access token is empty.")
         scheme, _, token = authorization.strip().partition(" ")
@@ -143,6 +174,11 @@ class TokenService:
         if not valid:
             raise unauthenticated("Access token validation failure. Invalid signature.")
         if claims.get("tid") != self.tenant_id:
+            raise unauthenticated("Access token validation failure. Invalid audience.")
+        # A token for another resource (e.g. https://management.azure.com/.default) is refused by
+        # Graph: 401 "Access token validation failure. Invalid audience."
+        audience = str(claims.get("aud") or "").rstrip("/").lower()
+        if audience not in GRAPH_AUDIENCES and audience != base.rstrip("/").lower():
             raise unauthenticated("Access token validation failure. Invalid audience.")
         if claims.get("exp", 0) <= self.clock():
             raise unauthenticated("Lifetime validation failed, the token is expired.")

@@ -6,6 +6,7 @@ byte order), independently of the collection's anchor codec.
 """
 
 import base64
+import datetime
 import uuid
 
 
@@ -21,6 +22,12 @@ HELD_BY_DELETED = immutable_id("0d9f3a52-0000-4000-8000-00000000a002")
 SYNCED = immutable_id("0d9f3a52-0000-4000-8000-00000000a003")
 STAMPED = immutable_id("0d9f3a52-0000-4000-8000-00000000a004")
 FEDERATED_ANCHOR = immutable_id("0d9f3a52-0000-4000-8000-00000000a005")
+
+
+def days_ago(days):
+    """A deletion date relative to today: a fixed one would pass the 30-day purge one day."""
+    moment = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def user(upn, **properties):
@@ -46,8 +53,8 @@ def tenant():
             user("objid@contoso.com", onPremisesObjectIdentifier="6c0c2b5e-1111-4111-8111-111111111111"),
             user("fed@fed.contoso.com"),
             user("gone@contoso.com", onPremisesImmutableId=HELD_BY_DELETED, mail="gone@contoso.com", mailbox=True,
-                 deletedDateTime="2026-11-15T09:00:00Z"),
-            user("binned@contoso.com", deletedDateTime="2026-11-16T09:00:00Z"),
+                 deletedDateTime=days_ago(7)),
+            user("binned@contoso.com", deletedDateTime=days_ago(6)),
         ],
         "groups": [{"displayName": "Sales", "mail": "sales@contoso.com", "members": ["vp@contoso.com"]}],
     }

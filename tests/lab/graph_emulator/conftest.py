@@ -4,10 +4,12 @@ Each test starts from the tenant in ``tenant()`` with default settings."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import pathlib
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -23,6 +25,12 @@ READER = "11111111-1111-4111-8111-111111111111"
 WRITER = "22222222-2222-4222-8222-222222222222"
 NOTHING = "33333333-3333-4333-8333-333333333333"
 SECRET = "test-secret"
+
+
+def days_ago(days: int) -> str:
+    """A deletion date relative to today: a fixed date would pass the 30-day purge one day."""
+    moment = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def tenant() -> dict:
@@ -47,10 +55,10 @@ def tenant() -> dict:
              "displayName": "Dave", "onPremisesImmutableId": "ZGF2ZQ=="},
             {"id": "aaaaaaaa-0000-4000-8000-000000000005", "userPrincipalName": "gone@contoso.com",
              "displayName": "Gone (mailbox)", "mail": "gone@contoso.com", "mailbox": True,
-             "deletedDateTime": "2026-11-15T09:00:00Z"},
+             "deletedDateTime": days_ago(7)},
             {"id": "aaaaaaaa-0000-4000-8000-000000000006", "userPrincipalName": "erin@contoso.com",
              "displayName": "Erin (deleted, no mailbox)", "mail": "erin@contoso.com",
-             "proxyAddresses": ["SMTP:erin@contoso.com"], "deletedDateTime": "2026-11-16T09:00:00Z"},
+             "proxyAddresses": ["SMTP:erin@contoso.com"], "deletedDateTime": days_ago(6)},
         ],
         "groups": [{"id": "bbbbbbbb-0000-4000-8000-000000000001", "displayName": "Sales",
                     "mail": "sales@contoso.com", "members": ["alice@contoso.com"]}],
@@ -69,7 +77,8 @@ class Lab:
         self.facts = facts
         self.endpoint = facts["graph_endpoint"]
         self.ca = facts["ca_path"]
-        self.http = httpx.Client(verify=self.ca, timeout=30)
+        # httpx 0.28 deprecates verify=<path>; a context with the lab CA is the same trust.
+        self.http = httpx.Client(verify=ssl.create_default_context(cafile=self.ca), timeout=30)
         self._tokens: dict = {}
 
     def token(self, client_id=None, secret=None) -> str:

@@ -1,0 +1,166 @@
+"""Collection queries on /users, over raw HTTP.
+
+Sources: "List users" / "Get user" (default property set, `$top` 1–999, 404
+Request_ResourceNotFound), "Advanced query capabilities on Microsoft Entra ID objects"
+(`ConsistencyLevel: eventual` + `$count=true`, else 400 Request_UnsupportedQuery; which
+`$filter` clauses are default), "Paging Microsoft Graph data in your app" (@odata.nextLink).
+Each test fails if the emulator stops enforcing its rule.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+ALICE = "aaaaaaaa-0000-4000-8000-000000000001"
+BOB = "aaaaaaaa-0000-4000-8000-000000000002"
+CAROL = "aaaaaaaa-0000-4000-8000-000000000003"
+EVENTUAL = {"ConsistencyLevel": "eventual"}
+
+
+def graph_error(answer):
+    return answer.json()["error"]
+
+
+def _upns(answer) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return sorted(u["userPrincipalName"] for u in answer.json()["value"])
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("userPrincipalName eq 'ALICE@contoso.com'", ["alice@contoso.com"]),
+    ("mail eq 'alice@CONTOSO.com'", ["alice@contoso.com"]),
+    ("id eq '%s'" % BOB, ["bob@contoso.com"]),
+    ("userPrincipalName in ('alice@contoso.com', 'carol@contoso.com')", ["alice@contoso.com", "carol@contoso.com"]),
+    ("mail in ('alice@contoso.com', 'nobody@contoso.com')", ["alice@contoso.com"]),
+    ("id in ('%s', '%s')" % (ALICE, BOB), ["alice@contoso.com", "bob@contoso.com"]),
+    ("startswith(userPrincipalName, 'CA')", ["carol@contoso.com"]),
+    ("startswith(displayName, 'd')", ["dave@fed.contoso.com"]),
+    ("startswith(mail, 'ALICE@')", ["alice@contoso.com"]),
+])
+def test_default_filters(lab, expression, expected):
+    assert _upns(lab.graph("GET", "/users", params={"$filter": expression})) == expected
+
+
+def test_proxy_addresses_any_is_a_default_filter_and_ignores_case(lab):
+    # The soft-match lookup: the address as stored is "smtp:alice@contoso.onmicrosoft.com".
+    expression = "proxyAddresses/any(p:p eq 'SMTP:ALICE@contoso.onmicrosoft.com')"
+    assert _upns(lab.graph("GET", "/users", params={"$filter": expression})) == ["alice@contoso.com"]
+    expression = "proxyAddresses/any(p:p eq 'smtp:nobody@contoso.com')"
+    assert _upns(lab.graph("GET", "/users", params={"$filter": expression})) == []
+
+
+@pytest.mark.parametrize("headers, params, code", [
+    ({}, {}, "Request_UnsupportedQuery"),
+    (EVENTUAL, {}, "Request_UnsupportedQuery"),
+    ({}, {"$count": "true"}, "Request_BadRequest"),
+], ids=["neither", "header-only", "count-only"])
+def test_immutable_id_filter_needs_eventual_and_count(lab, headers, params, code):
+    params = dict(params, **{"$filter": "onPremisesImmutableId eq 'Ym9iLWFuY2hvcg=='"})
+    answer = lab.graph("GET", "/users", headers=headers, params=params)
+    assert answer.status_code == 400
+    error = graph_error(answer)
+    assert error["code"] == code
+    if code == "Request_UnsupportedQuery":
+        assert "onPremisesImmutableId" in error["message"]
+
+
+def test_immutable_id_filter_with_eventual_and_count(lab):
+    answer = lab.graph("GET", "/users", headers=EVENTUAL,
+                       params={"$filter": "onPremisesImmutableId eq 'Ym9iLWFuY2hvcg=='", "$count": "true"})
+    assert _upns(answer) == ["bob@contoso.com"]
+    assert answer.json()["@odata.count"] == 1
+
+
+def test_count_without_consistency_level_is_refused(lab):
+    answer = lab.graph("GET", "/users", params={"$count": "true"})
+    assert answer.status_code == 400
+    assert "$count" in graph_error(answer)["message"]
+    answer = lab.graph("GET", "/users", headers=EVENTUAL, params={"$count": "true"})
+    assert answer.status_code == 200 and answer.json()["@odata.count"] == 4
+
+
+def test_select_limits_properties(lab):
+    answer = lab.graph("GET", "/users", params={"$select": "id,mail"})
+    assert answer.status_code == 200
+    assert all(set(user) == {"id", "mail"} for user in answer.json()["value"])
+
+
+def test_unknown_property_in_select_is_400_naming_it(lab):
+    answer = lab.graph("GET", "/users", params={"$select": "id,shoeSize"})
+    assert answer.status_code == 400
+    assert "shoeSize" in graph_error(answer)["message"]
+    answer = lab.graph("GET", "/users/" + ALICE, params={"$select": "shoeSize"})
+    assert answer.status_code == 400
+    assert "shoeSize" in graph_error(answer)["message"]
+
+
+def test_top_1000_is_refused_999_is_accepted(lab):
+    answer = lab.graph("GET", "/users", params={"$top": "1000"})
+    assert answer.status_code == 400
+    assert "1000" in graph_error(answer)["message"]
+    assert lab.graph("GET", "/users", params={"$top": "999"}).status_code == 200
+
+
+def test_paging_returns_every_user_exactly_once(lab):
+    state = lab.lab("GET", "/state").json()
+    state["users"] += [{"userPrincipalName": "bulk%03d@contoso.com" % n} for n in range(250)]
+    assert lab.lab("PUT", "/state", json=state).status_code == 200
+    seen, pages = [], 0
+    answer = lab.graph("GET", "/users", params={"$select": "id,userPrincipalName"})
+    while True:
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert len(body["value"]) <= 100  # the default page size of /users
+        seen += [u["userPrincipalName"] for u in body["value"]]
+        pages += 1
+        if "@odata.nextLink" not in body:
+            break
+        answer = lab.graph("GET", body["@odata.nextLink"])
+    assert pages == 3
+    assert len(seen) == len(set(seen)) == 254  # 250 + the four active users of the test tenant
+
+
+def test_next_link_keeps_select_and_top(lab):
+    answer = lab.graph("GET", "/users", params={"$select": "id", "$top": "2"})
+    body = answer.json()
+    assert len(body["value"]) == 2
+    second = lab.graph("GET", body["@odata.nextLink"]).json()
+    assert all(set(u) == {"id"} for u in second["value"])
+    assert {u["id"] for u in second["value"]}.isdisjoint({u["id"] for u in body["value"]})
+
+
+def test_immutable_id_and_provisioning_errors_only_with_select(lab):
+    plain = lab.graph("GET", "/users/" + CAROL).json()
+    assert "onPremisesImmutableId" not in plain and "onPremisesProvisioningErrors" not in plain
+    listed = lab.graph("GET", "/users", params={"$filter": "id eq '%s'" % CAROL}).json()["value"][0]
+    assert "onPremisesImmutableId" not in listed and "onPremisesProvisioningErrors" not in listed
+    selected = lab.graph("GET", "/users/" + CAROL,
+                         params={"$select": "id,onPremisesImmutableId,onPremisesProvisioningErrors"}).json()
+    assert selected["onPremisesImmutableId"] == "Y2Fyb2w="
+    assert selected["onPremisesProvisioningErrors"][0]["propertyCausingError"] == "ProxyAddress"
+
+
+def test_unknown_user_is_404_naming_it(lab):
+    answer = lab.graph("GET", "/users/nobody@contoso.com")
+    assert answer.status_code == 404
+    error = graph_error(answer)
+    assert error["code"] == "Request_ResourceNotFound"
+    assert "nobody@contoso.com" in error["message"]
+
+
+def test_get_by_upn_ignores_case(lab):
+    assert lab.user("ALICE@Contoso.COM")["id"] == ALICE
+
+
+def test_deleted_user_is_not_found_under_users(lab):
+    assert lab.graph("GET", "/users/gone@contoso.com").status_code == 404
+
+
+def test_unknown_segment_is_400_naming_it(lab):
+    answer = lab.graph("GET", "/users/%s/shoeCupboard" % ALICE)
+    assert answer.status_code == 400
+    error = graph_error(answer)
+    assert error["code"] == "BadRequest"
+    assert "shoeCupboard" in error["message"]
+    answer = lab.graph("GET", "/gizmos")
+    assert answer.status_code == 400 and "gizmos" in graph_error(answer)["message"]
