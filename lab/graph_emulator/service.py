@@ -4,7 +4,7 @@ both go through it.
 
 Order for a /v1.0 request: added latency → injected fault → bearer token (401) → route
 (400 unknown segment, 405 wrong method) → application permission (403) → throttling (429) →
-handler under the tenant lock → state saved after a successful write.
+handler under the tenant lock → state saved shortly after a successful write.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ class GraphService:
             with self.tenant.lock:
                 response = found.handler(self, request, **groups)
                 if request.method != "GET" and response.status < 400:
-                    self.tenant.save()
+                    self.tenant.save_soon()
             response.headers["x-ms-resource-unit"] = str(units)
         except GraphError as error:
             response = Response(error.status, error.body(request.headers.get("client-request-id")), error.headers)

@@ -20,6 +20,7 @@ import uuid
 
 from . import catalog
 
+SAVE_DELAY = 0.5
 NAMESPACE = uuid.UUID("7c0c6f4e-2f0a-4d55-9a3c-5b1e5d1f2a10")
 
 DEFAULT_FEATURES = {
@@ -107,6 +108,9 @@ class Tenant:
         self.path = path
         self.clock = clock
         self.lock = threading.RLock()
+        self._timer_lock = threading.Lock()
+        self._save_lock = threading.Lock()
+        self._timer = None
         self.state: dict = {}
         if path and path.exists():
             self.load(json.loads(path.read_text()), save=False)
@@ -125,15 +129,33 @@ class Tenant:
         with self.lock:
             return copy.deepcopy(self.state)
 
+    def save_soon(self) -> None:
+        """Save within SAVE_DELAY seconds. Writing the whole tenant after every PATCH made a
+        1,000-user run spend most of its time serialising JSON; a burst now costs one save.
+        SIGTERM and ``save()`` still write at once, so a clean stop loses nothing."""
+        if not self.path:
+            return
+        with self._timer_lock:
+            if self._timer is None:
+                self._timer = threading.Timer(SAVE_DELAY, self._save_pending)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _save_pending(self) -> None:
+        with self._timer_lock:
+            self._timer = None
+        self.save()
+
     def save(self) -> None:
         if not self.path:
             return
-        with self.lock:
-            text = json.dumps(self.state, indent=1, sort_keys=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp%d" % threading.get_ident())
-        temporary.write_text(text)
-        os.replace(temporary, self.path)
+        with self._save_lock:  # one writer at a time, so an older snapshot never lands last
+            with self.lock:
+                text = json.dumps(self.state, indent=1, sort_keys=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_text(text)
+            os.replace(temporary, self.path)
 
     # --- collections --------------------------------------------------------------------
     @property

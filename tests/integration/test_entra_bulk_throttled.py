@@ -9,8 +9,8 @@ COUNT = 1000
 
 
 def test_thousand_users_in_one_task_under_throttling(graph_lab, playbook):
-    # quota_scale 0.02 and time_scale 0.01: 60 writes per 1.5 s for the app, instead of 3,000 per 150 s.
-    graph_lab.load(t.many_users(COUNT), quota_scale=0.02, time_scale=0.01)
+    # quota_scale 0.05 and time_scale 0.01: 150 writes per 1.5 s for the app, instead of 3,000 per 150 s.
+    graph_lab.load(t.many_users(COUNT), quota_scale=0.05, time_scale=0.01)
     items = [{"user": "bulk%05d@contoso.com" % n, "immutable_id": t.bulk_anchor(n)} for n in range(COUNT)]
     # The module is told the quota is far higher than the emulator's, so it must meet 429s.
     module_args = dict(graph_lab.auth, users=items, write_quota={"writes": 5000, "period": 1})
