@@ -1,7 +1,8 @@
 """Fault injection: the next N matching requests answer 429, 503 or 504, or lose their connection.
 
 A rule: ``{"status": 429|503|504|"drop", "count": N, "method": "PATCH", "path": "regex",
-"retry_after": 1}``; ``method`` and ``path`` (a regex searched in the path after /v1.0, e.g.
+"retry_after": 1, "skip": 0}``; ``skip`` lets that many matching requests through first (to
+fail the second step of a sequence); ``method`` and ``path`` (a regex searched in the path after /v1.0, e.g.
 ``^/users/``) are optional. Rules apply to /v1.0 requests (``$batch`` items included, except
 ``drop``) and, when ``path`` says so, to the token endpoint (``token$``).
 """
@@ -29,8 +30,11 @@ class Faults:
         pattern = rule.get("path")
         if pattern is not None:
             re.compile(pattern)
+        skip = rule.get("skip", 0)
+        if not isinstance(skip, int) or skip < 0:
+            raise ValueError("skip: a whole number, 0 or more")
         clean = {"status": status, "count": count, "method": (rule.get("method") or "").upper() or None,
-                 "path": pattern, "retry_after": int(rule.get("retry_after", 1))}
+                 "path": pattern, "retry_after": int(rule.get("retry_after", 1)), "skip": skip}
         with self.lock:
             self.rules.append(clean)
         return clean
@@ -56,6 +60,9 @@ class Faults:
                     continue
                 if rule["path"] and not re.search(rule["path"], path):
                     continue
+                if rule["skip"]:
+                    rule["skip"] -= 1
+                    return None
                 rule["count"] -= 1
                 if rule["count"] <= 0:
                     self.rules.remove(rule)

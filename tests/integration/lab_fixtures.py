@@ -86,7 +86,7 @@ class GraphLab:
                 and not entry["path"].endswith("/oauth2/v2.0/token")]
 
     def applied_writes(self):
-        return [entry for entry in self.writes() if entry["status"] < 300]
+        return [entry for entry in self.writes() if 200 <= entry["status"] < 300]  # a dropped one logs 0
 
     def users(self):
         return {user["userPrincipalName"]: user for user in self.lab("GET", "/state")["users"]}

@@ -120,6 +120,22 @@ def test_federated_workaround_moves_the_upn_and_back(graph, playbook):
     assert graph.users()["fed@fed.contoso.com"]["onPremisesImmutableId"] == t.FEDERATED_ANCHOR
 
 
+def test_federated_workaround_restores_the_upn_when_the_stamp_fails(graph, playbook):
+    # The UPN move goes through; the stamp loses its connection on every try (1 + 3 retries);
+    # the module must then move the UPN back and say so.
+    graph.lab("POST", "/faults", json={"status": "drop", "count": 4, "method": "PATCH", "path": "^/users/", "skip": 1})
+    rc, (result,) = playbook([stamp(graph, user="fed@fed.contoso.com", immutable_id=t.FEDERATED_ANCHOR,
+                                    federated_upn_workaround=True)])
+    assert result["failed"] is True, result
+    (item,) = result["results"]
+    assert item["changed"] is False and "set onPremisesImmutableId" in item["msg"], item
+    users = graph.users()
+    assert "fed@fed.contoso.com" in users, "the UPN was moved back"
+    assert users["fed@fed.contoso.com"].get("onPremisesImmutableId") is None
+    assert [w["body"] for w in graph.applied_writes()] == [
+        {"userPrincipalName": "fed@contoso.onmicrosoft.com"}, {"userPrincipalName": "fed@fed.contoso.com"}]
+
+
 def test_bad_input_is_refused_before_any_request(graph, playbook):
     rc, (result,) = playbook([stamp(graph, users=[
         {"user": "vp@contoso.com", "object_guid": "3ab39606-c642-489b-84b6-58c038d3ef3Z"},

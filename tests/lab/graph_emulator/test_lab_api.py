@@ -159,7 +159,16 @@ def test_drop_closes_the_connection(lab):
     assert lab.graph("GET", "/users/" + ALICE).status_code == 200
 
 
-@pytest.mark.parametrize("rule, field", [({"status": 418}, "status"), ({"status": 503, "count": 0}, "count")])
+def test_skip_lets_the_first_matching_requests_through(lab):
+    lab.lab("POST", "/faults", json={"status": 504, "count": 1, "method": "PATCH", "skip": 1})
+    assert lab.graph("PATCH", "/users/" + BOB, json={"jobTitle": "first"}).status_code == 204
+    assert lab.graph("PATCH", "/users/" + BOB, json={"jobTitle": "second"}).status_code == 504
+    assert lab.graph("PATCH", "/users/" + BOB, json={"jobTitle": "third"}).status_code == 204
+    assert lab.user(BOB, select="jobTitle")["jobTitle"] == "third"
+
+
+@pytest.mark.parametrize("rule, field", [({"status": 418}, "status"), ({"status": 503, "count": 0}, "count"),
+                                           ({"status": 503, "skip": -1}, "skip")])
 def test_bad_fault_rule_is_400_naming_the_field(lab, rule, field):
     answer = lab.lab("POST", "/faults", json=rule)
     assert answer.status_code == 400
