@@ -62,6 +62,7 @@ changelog-lint: venv
 bench: venv
 	$(PY) bench/graph_transport.py
 	$(PY) bench/ad_bulk.py
+	$(PY) bench/entra_bulk.py
 
 build: venv
 	mkdir -p build
