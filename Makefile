@@ -10,7 +10,7 @@ PIP := $(PY) -m pip
 # Files that do not ship (see build_ignore in galaxy.yml) are not sanity-tested either.
 NOT_SHIPPED := ^(lab|tools|bench|tests/lab|\.ci)/
 
-.PHONY: test venv sanity units integration lab-tests lint changelog-lint build bench lab-up lab-down demo clean
+.PHONY: test venv sanity units integration lab-tests lint changelog-lint build bench lab-up lab-down lab-load lab-sync demo clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lab/requirements.txt
 	tools/bootstrap-debian.sh
@@ -73,6 +73,14 @@ lab-up: venv
 
 lab-down: venv
 	$(PY) -m lab down
+
+# make lab-load SCENARIO=lab/scenarios/vp-preprovisioned.yml
+lab-load: venv
+	@test -n "$(SCENARIO)" || { echo "usage: make lab-load SCENARIO=lab/scenarios/<name>.yml"; exit 2; }
+	$(PY) -m lab load $(SCENARIO)
+
+lab-sync: venv
+	$(PY) -m lab sync
 
 demo:
 	@echo "make demo arrives with the remediation role (see README)"; exit 1

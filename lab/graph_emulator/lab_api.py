@@ -9,6 +9,10 @@
     GET    /_lab/config, PATCH /_lab/config      settings (see settings.py)
     GET    /_lab/faults, POST /_lab/faults (a rule or a list), DELETE /_lab/faults
     POST   /_lab/throttle/reset          forget quota usage
+    GET    /_lab/ad, PUT /_lab/ad         the AD the sync simulator reads (facts of the Samba DC)
+    POST   /_lab/sync                    run a cycle: {"profile": "Delta"|"Initial", "scope": [dn], "only": guid|dn}
+    GET    /_lab/sync                    the last run result
+    DELETE /_lab/sync                    forget the connector space (every AD user is new again)
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def handle(svc, method: str, path: str, query_items, body: bytes) -> Response:
                 return Response(200, svc.tenant.dump())
         if path == "/_lab/reset" and method == "POST":
             svc.tenant.load(payload if payload else default_state())
+            svc.sync_engine.reset()  # joins to a tenant that is gone mean nothing
             svc.throttle.reset()
             svc.faults.clear()
             svc.log.clear()
@@ -66,6 +71,31 @@ def handle(svc, method: str, path: str, query_items, body: bytes) -> Response:
                 return Response(200, {"value": [svc.faults.add(rule) for rule in rules]})
             if method == "DELETE":
                 svc.faults.clear()
+                return Response(204)
+        if path == "/_lab/ad":
+            if method == "GET":
+                return Response(200, svc.sync_engine.register_ad(svc.sync_engine.ad) if svc.sync_engine.ad else {})
+            if method in ("PUT", "POST"):
+                return Response(200, svc.sync_engine.register_ad(payload or {}))
+        if path == "/_lab/sync":
+            if method == "POST":
+                options = payload or {}
+                unknown = set(options) - {"profile", "scope", "only"}
+                if unknown:
+                    raise ValueError("unknown sync options %s (known: profile, scope, only)" % sorted(unknown))
+                if options.get("profile", "Delta") not in ("Delta", "Initial"):
+                    raise ValueError("profile: Delta or Initial")
+                try:
+                    return Response(200, svc.sync_engine.run(options.get("scope"), options.get("only"),
+                                                             options.get("profile", "Delta")))
+                except LookupError as missing:
+                    return Response(404, {"error": str(missing)})
+                except OSError as unreachable:  # the DC is down or unreachable
+                    return Response(502, {"error": "cannot read AD: %s" % unreachable})
+            if method == "GET":
+                return Response(200, svc.sync_engine.last_result or {})
+            if method == "DELETE":
+                svc.sync_engine.reset()
                 return Response(204)
         if path == "/_lab/throttle/reset" and method == "POST":
             svc.throttle.reset()

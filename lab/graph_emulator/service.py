@@ -24,6 +24,7 @@ from .faults import Faults
 from .request_log import RequestLog
 from .routing import Request, Response
 from .settings import Settings
+from .sync_engine import SyncEngine
 from .tenant import Tenant
 from .throttling import RateLimit, Throttle, request_cost
 from .tokens import OAuthError, TokenService
@@ -54,6 +55,7 @@ class GraphService:
         self.throttle = Throttle(self.settings)
         self.on_demand_limit = RateLimit(self.settings, 5, 10.0)
         self.faults = Faults()
+        self.sync_engine = SyncEngine(self.tenant, graph_dir)
         self.log = RequestLog()
 
     def now(self) -> float:

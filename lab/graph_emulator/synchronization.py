@@ -3,7 +3,8 @@ its ``start`` (204) and ``provisionOnDemand`` (one subject per request, 5 reques
 "synchronizationJob: provisionOnDemand"), and the job ``schema`` whose rule id
 ``provisionOnDemand`` needs.
 
-Part 2 of the lab wires these to the sync simulator: ``ENGINES`` holds callables
+The sync simulator is wired in through ``svc.sync_engine`` (sync_engine.py) and, for other
+uses, ``ENGINES``: callables
 ``engine(event, tenant, service_principal, job, payload) -> dict | None`` run inside the
 request (``event`` is ``"start"`` or ``"provisionOnDemand"``); a dict returned for
 ``provisionOnDemand`` becomes the ``value`` details of the answer.
@@ -91,7 +92,7 @@ def get_schema(svc, req, key, job):
 
 def _run_engines(event, svc, sp, job, payload):
     result = None
-    for engine in ENGINES:
+    for engine in [svc.sync_engine] + ENGINES:
         answer = engine(event, svc.tenant, sp, job, payload)
         if answer is not None:
             result = answer

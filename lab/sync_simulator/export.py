@@ -1,0 +1,163 @@
+"""Writing an AD user's state into the tenant: a new synced user, a join, or the attribute flow
+of a user joined earlier, with Duplicate Attribute Resiliency.
+
+"Identity synchronization and duplicate attribute resiliency": UPN and SMTP proxy addresses
+are unique across users, groups and contacts. Instead of failing, a duplicate value is
+quarantined: the proxy address is left out; the UPN becomes ``<prefix><4 digits>@<initial
+domain>``. The conflict is recorded in ``onPremisesProvisioningErrors`` (PropertyConflict).
+Documented exception: a user's ``smtp:`` value against a group's primary ``SMTP:`` still fails
+the export.
+
+The lab's own model, stated here because the documentation doesn't spell it out:
+- A soft-deleted mailbox reserves its addresses in Exchange, where the directory's resiliency
+  doesn't reach. A new object's primary SMTP address also fails the export when an existing
+  mailbox holds it, because Exchange can't route one primary address to two recipients.
+  Both are AttributeValueMustBeUnique.
+- A UPN whose suffix isn't a verified domain of the tenant is replaced with the initial
+  onmicrosoft.com domain, as Entra does.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from lab.graph_emulator.tenant import now_iso, smtp_addresses
+
+from .matching import features
+
+
+class ExportError(Exception):
+    def __init__(self, error: str, attribute: str, value: str, holder: dict | None, detail: str):
+        super().__init__(detail)
+        self.error, self.attribute, self.value, self.holder, self.detail = error, attribute, value, holder, detail
+
+
+def _initial_domain(state) -> str:
+    return next(d["id"] for d in state["domains"] if d.get("isInitial"))
+
+
+def _primary_of(obj) -> str | None:
+    for proxy in obj.get("proxyAddresses") or []:
+        if proxy.startswith("SMTP:"):
+            return proxy[5:].lower()
+    return (obj.get("mail") or "").lower() or None
+
+
+def _address_holder(state, address, exclude_id):
+    for obj in state["users"] + state["groups"] + state["contacts"]:
+        if obj["id"] == exclude_id:
+            continue
+        deleted = bool(obj.get("deletedDateTime"))
+        if deleted and not obj.get("mailbox"):
+            continue  # a soft-deleted user without a mailbox holds no address
+        if address in smtp_addresses(obj):
+            return obj
+    return None
+
+
+def _must_fail(holder, state, address, primary) -> bool:
+    if holder.get("deletedDateTime"):
+        return True
+    if holder in state["groups"] and _primary_of(holder) == address:
+        return True
+    return address == primary and bool(holder.get("mailbox"))
+
+
+def resolve_addresses(user, state, exclude_id):
+    """(kept proxy addresses, kept mail, quarantined values); raises ExportError when a
+    duplicate fails the export."""
+    primary = (user.primary_smtp or "").lower()
+    resilient = features(state)["duplicateProxyAddressResiliencyEnabled"]
+    kept, quarantined = [], []
+    values = list(user.proxy_addresses)
+    if user.mail and not any(p.lower() == "smtp:" + user.mail.lower() for p in values):
+        values.append("smtp:" + user.mail)  # mail is an address the object holds too
+    for proxy in values:
+        prefix, _, address = proxy.partition(":")
+        if prefix.lower() != "smtp":
+            kept.append(proxy)
+            continue
+        holder = _address_holder(state, address.lower(), exclude_id)
+        if holder is None:
+            if proxy in user.proxy_addresses:
+                kept.append(proxy)
+            continue
+        if not resilient or _must_fail(holder, state, address.lower(), primary):
+            raise ExportError("AttributeValueMustBeUnique", "proxyAddresses", proxy, holder,
+                              "%s is already held by %s" % (address, holder.get("userPrincipalName")
+                                                            or holder.get("displayName")))
+        quarantined.append(("ProxyAddress", proxy))
+    mail = user.mail
+    if mail and any(v.lower() == "smtp:" + mail.lower() for _, v in quarantined):
+        mail = None
+    return kept, mail, quarantined
+
+
+def resolve_upn(user, state, exclude_id):
+    """(cloud UPN, quarantined values)."""
+    initial = _initial_domain(state)
+    upn = user.upn or "%s@%s" % (user.sam, initial)
+    prefix, _, suffix = upn.rpartition("@")
+    if not any(d["id"].lower() == suffix.lower() and d.get("isVerified", True) for d in state["domains"]):
+        upn = "%s@%s" % (prefix, initial)
+    holder = next((u for u in state["users"] if not u.get("deletedDateTime") and u["id"] != exclude_id
+                   and u["userPrincipalName"].lower() == upn.lower()), None)
+    if holder is None:
+        return upn, []
+    if not features(state)["duplicateUPNResiliencyEnabled"]:
+        raise ExportError("AttributeValueMustBeUnique", "userPrincipalName", upn, holder,
+                          "%s is already held by another user" % upn)
+    digits = int(uuid.uuid5(uuid.NAMESPACE_URL, str(user.guid)).int % 10000)
+    return "%s%04d@%s" % (prefix, digits, initial), [("UserPrincipalName", upn)]
+
+
+def _provisioning_errors(quarantined, now):
+    return [{"category": "PropertyConflict", "propertyCausingError": prop, "value": value,
+             "occurredDateTime": now_iso(now)} for prop, value in quarantined]
+
+
+def synced_properties(user, state, exclude_id, now) -> tuple[dict, list]:
+    """The cloud properties an AD user flows to, and the values quarantined."""
+    upn, upn_quarantined = resolve_upn(user, state, exclude_id)
+    proxies, mail, quarantined = resolve_addresses(user, state, exclude_id)
+    quarantined = upn_quarantined + quarantined
+    properties = {
+        "userPrincipalName": upn, "displayName": user.display_name or user.sam, "givenName": user.given_name,
+        "surname": user.surname, "mail": mail, "mailNickname": user.mail_nickname or user.sam,
+        "proxyAddresses": proxies, "accountEnabled": user.enabled,
+        "onPremisesImmutableId": user.anchor, "onPremisesSyncEnabled": True,
+        "onPremisesLastSyncDateTime": now_iso(now), "onPremisesDistinguishedName": user.dn,
+        "onPremisesSamAccountName": user.sam, "onPremisesUserPrincipalName": user.upn,
+        "onPremisesSecurityIdentifier": user.sid, "onPremisesProvisioningErrors": _provisioning_errors(quarantined, now),
+    }
+    return properties, quarantined
+
+
+def provision(user, state, now) -> tuple[dict, list]:
+    properties, quarantined = synced_properties(user, state, None, now)
+    cloud = dict(properties, id=str(uuid.uuid4()), createdDateTime=now_iso(now), userType="Member",
+                 mailbox=False, licenses=[], roles=[])
+    state["users"].append(cloud)
+    return cloud, quarantined
+
+
+def update(user, cloud, state, now) -> tuple[bool, list]:
+    """Flow the AD user onto its joined cloud user; (changed, quarantined). Addresses on the
+    initial onmicrosoft.com domain stay: Exchange Online adds its routing address there."""
+    properties, quarantined = synced_properties(user, state, cloud["id"], now)
+    initial = _initial_domain(state).lower()
+    routing = [p for p in cloud.get("proxyAddresses") or []
+               if p.lower().startswith("smtp:") and p.lower().endswith("@" + initial)
+               and p.lower() not in {q.lower() for q in properties["proxyAddresses"]}]
+    properties["proxyAddresses"] = properties["proxyAddresses"] + routing
+    earlier = {(e.get("propertyCausingError"), e.get("value")): e for e in cloud.get("onPremisesProvisioningErrors") or []}
+    properties["onPremisesProvisioningErrors"] = [earlier.get((e["propertyCausingError"], e["value"]), e)
+                                                  for e in properties["onPremisesProvisioningErrors"]]
+    changed = any(cloud.get(k) != v for k, v in properties.items() if k != "onPremisesLastSyncDateTime")
+    was_deleted = bool(cloud.pop("deletedDateTime", None))
+    cloud.update(properties)
+    return changed or was_deleted, quarantined
+
+
+def soft_delete(cloud, now) -> None:
+    cloud["deletedDateTime"] = now_iso(now)
