@@ -374,6 +374,9 @@ def normalise(data: dict, tenant_id: str, now: float) -> dict:
         app.setdefault("clientSecret", secrets.token_urlsafe(24))
         app.setdefault("permissions", [])
 
+    if "servicePrincipals" not in data:
+        # Every lab tenant has a Cloud Sync agent configuration unless the document says otherwise.
+        data["servicePrincipals"] = copy.deepcopy(default_state()["servicePrincipals"])
     for index, sp in enumerate(_list_of(data, "servicePrincipals")):
         sp.setdefault("displayName", "service principal %d" % index)
         sp.setdefault("id", _id_for(tenant_id, "servicePrincipal", sp["displayName"]))
