@@ -65,7 +65,9 @@ def match(method: str, path: str):
         found = candidate.pattern.match(path)
         if found:
             if candidate.method == method:
-                return candidate, found.groupdict()
+                # Graph decodes each path segment: /users/bob%40contoso.com is bob@contoso.com.
+                # Decoding after matching keeps an encoded '/' inside its segment.
+                return candidate, {k: v if v is None else urllib.parse.unquote(v) for k, v in found.groupdict().items()}
             method_mismatch = True
     if method_mismatch:
         return None, "method"

@@ -93,11 +93,15 @@ class Throttle:
                            "Tenant/Write/%s/%s" % (app_id, tenant_id), "WriteLimitExceeded"))
         now = time.monotonic()
         with self.lock:
-            for key, span, limit, cost, scope, information in checks:
-                window = self.windows[key]
-                if window.used(now, span) + cost > limit:
-                    wait = window.wait(now, span, limit, cost)
-                    return max(1, math.ceil(wait)), scope, information
+            # Every exceeded limit is weighed, and the longest wait answers: a client that waits
+            # Retry-After once then gets in (when nothing else is sent meanwhile).
+            refusals = [(window.wait(now, span, limit, cost), scope, information)
+                        for window, span, limit, cost, scope, information
+                        in ((self.windows[c[0]],) + c[1:] for c in checks)
+                        if window.used(now, span) + cost > limit]
+            if refusals:
+                wait, scope, information = max(refusals, key=lambda refusal: refusal[0])
+                return max(1, math.ceil(wait)), scope, information
             for key, span, _limit, cost, _scope, _information in checks:
                 self.windows[key].add(now, cost)
         return None
