@@ -2,8 +2,9 @@
 connector space, and the cycles run by ``POST /_lab/sync`` and the Cloud Sync job endpoints.
 
 The AD's connection facts (``ldap_server``, ``ldaps_port``, ``base_dn``, ``bind_dn``,
-``bind_password``, ``ldap_ca_path``) are registered with ``PUT /_lab/ad`` (``python -m lab up``
-does it) and kept in ``ad.json`` beside the tenant.
+``bind_password``, ``ldap_ca_path``, and optionally ``scope``: the OUs to read, as Connect's
+OU filtering does) are registered with ``PUT /_lab/ad`` (``python -m lab up`` does it) and kept
+in ``ad.json`` beside the tenant.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ class SyncEngine:
         missing = [key for key in AD_KEYS if not facts.get(key)]
         if missing:
             raise ValueError("AD facts: missing %s" % ", ".join(missing))
+        scope = facts.get("scope")
+        if scope is not None and (not isinstance(scope, list) or not all(isinstance(d, str) and d for d in scope)):
+            raise ValueError("AD facts: scope must be a list of DNs (the OUs the sync reads)")
         self.ad = {key: facts[key] for key in AD_KEYS}
+        if scope:
+            self.ad["scope"] = scope
         if self.ad_path:
             descriptor = os.open(self.ad_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(descriptor, "w") as handle:
@@ -43,7 +49,8 @@ class SyncEngine:
             raise ValueError("no AD registered: PUT /_lab/ad with the DC's facts (python -m lab up does it)")
         if profile == "Initial":
             self.space.clear()  # a full import forgets nothing in AD, but re-evaluates every join
-        result = cycle.run(self.tenant, self.space, self.ad, scope_dns=scope, only=only, profile=profile)
+        result = cycle.run(self.tenant, self.space, self.ad, scope_dns=scope or self.ad.get("scope"), only=only,
+                           profile=profile)
         self.last_result = result
         return result
 

@@ -7,7 +7,7 @@ The sync simulator is wired in through ``svc.sync_engine`` (sync_engine.py) and,
 uses, ``ENGINES``: callables
 ``engine(event, tenant, service_principal, job, payload) -> dict | None`` run inside the
 request (``event`` is ``"start"`` or ``"provisionOnDemand"``); a dict returned for
-``provisionOnDemand`` becomes the ``value`` details of the answer.
+``provisionOnDemand`` sets the ``status`` (and ``error``) of the answer.
 """
 
 from __future__ import annotations
@@ -144,6 +144,22 @@ def provision_on_demand(svc, req, key, job):
         details.update(result)
     found.setdefault("onDemandRuns", []).append(details)
     del found["onDemandRuns"][:-100]
+    key, value = _on_demand_answer(details)
     return Response(200, {"@odata.context": "%s/v1.0/$metadata#microsoft.graph.stringKeyStringValuePair" % req.base,
-                          "key": "Microsoft.Identity.Health.CPP.Common.DataContracts.SyncFabric.StatusInfo",
-                          "value": json.dumps(details)})
+                          "key": json.dumps(key), "value": json.dumps(value)})
+
+
+def _on_demand_answer(details):
+    """The documented answer ("synchronizationJob: provisionOnDemand", example 2): ``key`` and
+    ``value`` are JSON documents in strings; ``key`` has the ``result`` and error ``details``,
+    ``value`` the ``statusInfo`` and ``provisioningSteps``. The simulator's run result rides
+    along in ``value`` as ``runResult`` (not a Graph field)."""
+    status, error = details["status"], details.get("error")
+    key = {"result": status, "details": {"errorCode": "SyncSimulatorError", "errorMessage": error} if error else {}}
+    value = {"provisioningSteps": details.get("steps") or [],
+             "statusInfo": {"status": status, "errorCode": "SyncSimulatorError" if error else None, "reason": error},
+             "sourceIdentity": {"id": details["objectId"], "type": details["objectTypeName"]},
+             "startTime": details["timestamp"], "endTime": details["timestamp"]}
+    if "runResult" in details:
+        value["runResult"] = details["runResult"]
+    return key, value

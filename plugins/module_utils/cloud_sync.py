@@ -11,9 +11,10 @@ needs the rule id from the job's schema; a job's ``status.lastExecution`` has ``
 ``timeEnded`` and ``state`` (Succeeded, Failed, EntryLevelErrors) with counts.
 """
 
+import json
 import time
 
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import WritePacer
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, WritePacer
 from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import AdsyncError
 
 # "provisionOnDemand": 5 requests per 10 seconds per job.
@@ -46,14 +47,21 @@ class CloudSyncJob:
         return rules[0]["id"]
 
     def provision_on_demand(self, distinguished_names, rule_id, object_type="user"):
-        """One request per object, paced at 5 per 10 s; returns ``[{object, status, details}]``."""
+        """One request per object, paced at 5 per 10 s; returns ``[{object, status, error, details}]``.
+
+        Objects are independent, so a refused request is recorded against its object and the
+        rest still run: the caller learns exactly which objects were provisioned."""
         results = []
         for dn in distinguished_names:
             self.pacer.acquire()
             body = {"parameters": [{"ruleId": rule_id, "subjects": [{"objectId": dn, "objectTypeName": object_type}]}]}
-            answer = self.client.request("POST", self.path + "/provisionOnDemand", body=body,
-                                         operation="provision on demand", target=dn) or {}
-            results.append({"object": dn, "details": answer.get("value", answer)})
+            try:
+                answer = self.client.request("POST", self.path + "/provisionOnDemand", body=body,
+                                             operation="provision on demand", target=dn) or {}
+            except GraphError as e:
+                results.append({"object": dn, "status": "Error", "error": str(e), "details": None})
+                continue
+            results.append(dict(on_demand_outcome(answer), object=dn))
         return results
 
     def wait_for_new_execution(self, previous, timeout, poll):
@@ -67,6 +75,43 @@ class CloudSyncJob:
                 raise AdsyncError("%s: no new execution finished within %s s; raise timeout, or read the "
                                   "provisioning logs" % (self.label, timeout))
             self.sleep(poll)
+
+
+def _json_document(value):
+    """provisionOnDemand answers a stringKeyStringValuePair whose key and value are JSON
+    documents inside strings; keep the text when it is not JSON."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def on_demand_outcome(answer):
+    """``{status, error, details}`` of one provisionOnDemand answer. From "synchronizationJob:
+    provisionOnDemand": ``key`` holds ``result`` (Success, Skipped, Failure, ...) and error
+    ``details`` (errorCode, errorMessage); ``value`` holds ``statusInfo`` and ``provisioningSteps``."""
+    key = _json_document(answer.get("key"))
+    details = _json_document(answer.get("value"))
+    key = key if isinstance(key, dict) else {}
+    info = details.get("statusInfo") if isinstance(details, dict) else None
+    info = info if isinstance(info, dict) else {}
+    status = key.get("result") or info.get("status")
+    problem = key.get("details") if isinstance(key.get("details"), dict) else {}
+    code = problem.get("errorCode") or info.get("errorCode")
+    text = problem.get("errorMessage") or info.get("reason")
+    error = ": ".join(str(part) for part in (code, text) if part) or None
+    return {"status": status, "error": error, "details": details}
+
+
+# Skipped is what the service answers when source and target already match (RedundantExport).
+_ON_DEMAND_FINE = ("success", "succeeded", "skipped", "warning")
+
+
+def on_demand_failed(results):
+    """Objects whose on-demand provisioning did not succeed (or said nothing of its outcome)."""
+    return [r["object"] for r in results if (r["status"] or "").lower() not in _ON_DEMAND_FINE]
 
 
 def _identity(execution):

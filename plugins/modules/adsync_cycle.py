@@ -182,11 +182,32 @@ execution:
   type: dict
   sample: {"state": "Succeeded", "timeBegan": "2026-11-22T10:00:00Z", "timeEnded": "2026-11-22T10:00:09Z"}
 provisioned:
-  description: With O(provision_objects), Graph's answer per object.
+  description:
+    - With O(provision_objects), Graph's answer per object, its JSON details parsed.
+    - A O(provision_objects) run answers synchronously and starts no job execution, so
+      O(wait) does not apply. Every object is tried; one whose status is not C(Success) or
+      C(Skipped) fails the task, naming it, unless O(fail_on_errors=false).
   returned: when objects were provisioned on demand
   type: list
   elements: dict
-  sample: [{"object": "CN=VP,OU=Staff,DC=contoso,DC=com", "details": "..."}]
+  contains:
+    object:
+      description: The distinguished name as given.
+      type: str
+    status:
+      description:
+        - The C(result) Graph reported for the object (C(Success), C(Skipped), C(Failure), ...),
+          C(Error) when the request itself was refused, or null when Graph reported none.
+        - C(Skipped) is what Graph answers when source and target already match; it does not fail the task.
+      type: str
+    error:
+      description: Graph's error code and message for the object, or the refusal of the request; null on success.
+      type: str
+    details:
+      description: The C(value) document Graph returned (C(statusInfo), C(provisioningSteps)), parsed from its JSON string.
+      type: raw
+  sample: [{"object": "CN=VP,OU=Staff,DC=contoso,DC=com", "status": "Success", "error": null,
+            "details": {"statusInfo": {"status": "Success"}, "provisioningSteps": []}}]
 msg:
   description: What happened.
   returned: always
@@ -195,7 +216,7 @@ msg:
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import AdsyncError, ConnectEngine, PsrpRunner
-from ansible_collections.syncfix.entra.plugins.module_utils.cloud_sync import CloudSyncJob, execution_failed
+from ansible_collections.syncfix.entra.plugins.module_utils.cloud_sync import CloudSyncJob, execution_failed, on_demand_failed
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule, graph_failure_message
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
@@ -237,10 +258,15 @@ def run_cloud_sync(entra, params):
         result.update(changed=True, msg="would %s" % what)
         return result, False
     if params["provision_objects"]:
+        # On-demand provisioning answers per object, synchronously; it starts no job execution.
         rule = params["rule_id"] or job.rule_id()
         result["provisioned"] = job.provision_on_demand(params["provision_objects"], rule, params["object_type"])
-    else:
-        job.start()
+        failed = on_demand_failed(result["provisioned"])
+        result.update(changed=True, started=True, msg="provisioned %d of %d objects on demand%s" % (
+            len(result["provisioned"]) - len(failed), len(result["provisioned"]),
+            "; not provisioned: %s" % ", ".join(failed) if failed else ""))
+        return result, bool(failed) and params["fail_on_errors"]
+    job.start()
     result.update(changed=True, started=True)
     if not params["wait"]:
         result["msg"] = "started; not waiting for the execution"
@@ -292,7 +318,8 @@ def main():
     except Exception as e:  # pypsrp raises transport, auth and WinRM fault types of its own
         entra.fail("engine=%s: %s: %s" % (params["engine"], type(e).__name__, e))
     if failed:
-        entra.fail("%s; set fail_on_errors: false to report without failing" % result.get("msg"), **result)
+        summary = result.pop("msg", None) or "the sync reported errors"
+        entra.fail("%s; set fail_on_errors: false to report without failing" % summary, **result)
     entra.module.exit_json(**result)
 
 

@@ -5,6 +5,7 @@ and the fixes the collection makes are what a following sync honours."""
 from __future__ import annotations
 
 import base64
+import json
 import ssl
 import uuid
 
@@ -205,7 +206,9 @@ def test_cloud_sync_job_start_and_provision_on_demand_run_the_simulator(dc, load
         "ruleId": schema["synchronizationRules"][0]["id"],
         "subjects": [{"objectId": str(guid), "objectTypeName": "user"}]}]})
     assert answer.status_code == 200, answer.text
-    assert '"status": "Success"' in answer.json()["value"]
+    # The documented shape: key and value are JSON documents inside strings.
+    assert json.loads(answer.json()["key"])["result"] == "Success"
+    assert json.loads(answer.json()["value"])["statusInfo"]["status"] == "Success"
     assert emulator.users()["ann@contoso.com"]["onPremisesSyncEnabled"] is True
 
     load("vp-preprovisioned")

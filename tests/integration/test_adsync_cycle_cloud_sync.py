@@ -1,0 +1,99 @@
+"""adsync_cycle engine=cloud_sync against the lab: the Cloud Sync job endpoints of the Graph
+emulator run the sync simulator over the real Samba DC, so a fix made in AD with
+ad_proxy_addresses is what the started job acts on.
+
+The scenario is soft-match-happy with the AD user's primary SMTP address not yet aligned:
+the AD user lives in this test's own OU, and the sync reads only that OU.
+"""
+
+import uuid
+
+import pytest
+
+from test_ad_modules import connection_args, make_user
+
+CYCLE = "syncfix.entra.adsync_cycle"
+
+
+@pytest.fixture
+def hybrid(samba, graph_lab, ldap_admin, ou):
+    name = "ann-%s" % uuid.uuid4().hex[:6]
+    dn = make_user(ldap_admin, ou, name, ["SMTP:%s.lee@contoso.com" % name, "smtp:%s@contoso.com" % name],
+                   mail="%s.lee@contoso.com" % name)
+    graph_lab.load({
+        "domains": [{"id": "contoso.onmicrosoft.com", "isInitial": True}, {"id": "contoso.com"}],
+        "features": {"blockSoftMatchEnabled": False, "softMatchOnUpnEnabled": False},
+        "users": [{"userPrincipalName": "%s@contoso.com" % name, "displayName": "Ann Lee (cloud)",
+                   "mail": "%s@contoso.com" % name, "proxyAddresses": ["SMTP:%s@contoso.com" % name],
+                   "mailbox": True, "licenses": ["ENTERPRISEPACK"]}],
+    })
+    graph_lab.lab("PUT", "/ad", json=dict(samba, scope=[ou]))
+    (service_principal,) = graph_lab.lab("GET", "/state")["servicePrincipals"]
+    job = service_principal["synchronization"]["jobs"][0]
+    return {"name": name, "dn": dn, "upn": "%s@contoso.com" % name,
+            "job": dict(service_principal_id=service_principal["id"], job_id=job["id"])}
+
+
+def cycle(graph_lab, hybrid, **options):
+    return {CYCLE: dict(graph_lab.auth, engine="cloud_sync", timeout=60, poll_interval=1, **dict(hybrid["job"], **options))}
+
+
+def test_align_primary_then_start_the_job_and_wait(samba, graph_lab, hybrid, playbook):
+    align = {"syncfix.entra.ad_proxy_addresses": connection_args(samba, object=hybrid["name"], primary=hybrid["upn"])}
+    rc, (aligned,) = playbook([align])
+    assert aligned["changed"] is True, aligned
+
+    rc, (planned,) = playbook([cycle(graph_lab, hybrid, wait=True)], check=True)
+    assert planned["changed"] is True and planned["started"] is False, planned
+    assert graph_lab.writes() == [], "check mode started nothing"
+    assert not graph_lab.users()[hybrid["upn"]].get("onPremisesSyncEnabled")
+
+    rc, (ran,) = playbook([cycle(graph_lab, hybrid, wait=True)])
+    assert rc == 0 and not ran.get("failed"), ran
+    assert ran["changed"] is True and ran["execution"]["state"] == "Succeeded", ran
+    assert ran["execution"]["timeEnded"]
+    cloud = graph_lab.users()[hybrid["upn"]]
+    assert cloud["onPremisesSyncEnabled"] is True, "the soft match joined the pre-created cloud user"
+    assert cloud["onPremisesDistinguishedName"].lower() == hybrid["dn"].lower()
+    assert cloud["mailbox"] is True and len(graph_lab.users()) == 1, "joined, not duplicated"
+
+
+def test_a_run_with_export_errors_fails_the_task(graph_lab, hybrid, playbook):
+    # Not aligned: no soft match, so the engine provisions a new user whose secondary address
+    # is the mailbox user's. With duplicate-address resiliency off, that fails the export.
+    state = graph_lab.lab("GET", "/state")
+    state["features"]["duplicateProxyAddressResiliencyEnabled"] = False
+    graph_lab.lab("PUT", "/state", json=state)
+    rc, (ran,) = playbook([cycle(graph_lab, hybrid, wait=True)])
+    assert ran["failed"] is True, ran
+    assert ran["execution"]["state"] == "EntryLevelErrors"
+    assert "EntryLevelErrors" in ran["msg"] and "fail_on_errors: false" in ran["msg"], ran["msg"]
+    assert "ExportErrors" in str(ran["execution"]["error"])
+
+    rc, (tolerated,) = playbook([cycle(graph_lab, hybrid, wait=True, fail_on_errors=False)])
+    assert not tolerated.get("failed") and tolerated["execution"]["state"] == "EntryLevelErrors", tolerated
+
+
+def test_provision_on_demand_answers_per_object(samba, graph_lab, hybrid, playbook):
+    align = {"syncfix.entra.ad_proxy_addresses": connection_args(samba, object=hybrid["name"], primary=hybrid["upn"])}
+    playbook([align])
+    rc, (ran,) = playbook([cycle(graph_lab, hybrid, provision_objects=[hybrid["dn"]])])
+    assert rc == 0 and not ran.get("failed"), ran
+    (item,) = ran["provisioned"]
+    assert item["object"] == hybrid["dn"] and item["status"] == "Success", item
+    assert graph_lab.users()[hybrid["upn"]]["onPremisesSyncEnabled"] is True
+    (on_demand,) = [w for w in graph_lab.applied_writes() if w["path"].endswith("/provisionOnDemand")]
+    assert on_demand["body"]["parameters"][0]["subjects"] == [{"objectId": hybrid["dn"], "objectTypeName": "user"}]
+
+
+def test_provision_on_demand_names_the_object_that_failed_and_keeps_the_others(samba, graph_lab, hybrid, playbook, ou):
+    align = {"syncfix.entra.ad_proxy_addresses": connection_args(samba, object=hybrid["name"], primary=hybrid["upn"])}
+    playbook([align])
+    missing = "CN=nobody-%s,%s" % (uuid.uuid4().hex[:6], ou)
+    rc, (ran,) = playbook([cycle(graph_lab, hybrid, provision_objects=[missing, hybrid["dn"]])])
+    assert ran["failed"] is True, ran
+    assert "provisioned 1 of 2 objects" in ran["msg"] and "not provisioned: %s" % missing in ran["msg"], ran["msg"]
+    assert [(item["object"], item["status"]) for item in ran["provisioned"]] == [(missing, "Failure"),
+                                                                                 (hybrid["dn"], "Success")]
+    assert ran["provisioned"][0]["error"], "the failure says why"
+    assert graph_lab.users()[hybrid["upn"]]["onPremisesSyncEnabled"] is True, "the second object was still provisioned"
