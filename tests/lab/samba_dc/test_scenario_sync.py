@@ -88,6 +88,32 @@ def test_sync_before_any_fix_gives_the_documented_outcome(load, emulator, name):
         assert got[key] == expected, "%s: %s" % (key, got)
 
 
+@pytest.mark.parametrize("features, cloud_addresses, expected", [
+    ({"blockSoftMatchEnabled": True}, None, ("error", "AttributeValueMustBeUnique")),
+    ({"blockSoftMatchEnabled": False}, None, ("join", "soft-smtp")),
+    # The cloud user's primary address differs; only the UPN can match, and only when enabled.
+    ({"blockSoftMatchEnabled": False, "softMatchOnUpnEnabled": True}, ["SMTP:vera.price@contoso.com"],
+     ("join", "soft-upn")),
+], ids=["soft-match-blocked", "soft-match-allowed", "upn-soft-match"])
+def test_what_the_vp_sync_does_depends_on_the_tenant_features(load, emulator, features, cloud_addresses, expected):
+    data, _dns = load("vp-preprovisioned")
+    tenant = tenant_side.tenant_state(data)
+    tenant["features"].update(features)
+    if cloud_addresses:
+        tenant["users"][0].update(proxyAddresses=cloud_addresses, mail=cloud_addresses[0][5:])
+    emulator.lab("POST", "/reset", json=tenant)
+    result = emulator.sync()
+    if expected[0] == "error":
+        assert [(e["object"], e["error"]) for e in result["errors"]] == [("vp", expected[1])], result
+        assert not emulator.users()["vp@contoso.com"].get("onPremisesSyncEnabled")
+    else:
+        assert result["result"] == "success", result["errors"]
+        assert [(j["object"], j["by"]) for j in result["joins"]] == [("vp", expected[1])]
+        vp = emulator.users()["vp@contoso.com"]
+        assert vp["onPremisesSyncEnabled"] is True and vp["mailbox"] is True, "joined, not duplicated"
+        assert len(emulator.users()) == 1
+
+
 def ad_guid(dc, dn):
     connection = ad_side.connect(dc)
     connection.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["objectGUID", "mS-DS-ConsistencyGuid"])
