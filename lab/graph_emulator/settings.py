@@ -6,6 +6,9 @@
 - ``clock_offset``: seconds added to the emulator's clock (token expiry, 30-day recycle bin).
 - ``token_lifetime``: seconds an access token lives (``expires_in``).
 - ``throttling``: false turns the quotas off.
+- ``absent_user_properties``: user properties this Graph does not know, as a deployment whose
+  v1.0 schema predates them answers (``$select`` of one is a 400 "Could not find a property
+  named ..."); e.g. ``["onPremisesObjectIdentifier"]``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import threading
 import time
 
 DEFAULTS = {"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0.0, "clock_offset": 0.0,
-            "token_lifetime": 3599, "throttling": True}
+            "token_lifetime": 3599, "throttling": True, "absent_user_properties": []}
 
 
 class Settings:
@@ -35,7 +38,11 @@ class Settings:
             if key not in DEFAULTS:
                 raise ValueError("unknown setting %r (known: %s)" % (key, ", ".join(sorted(DEFAULTS))))
             kind = type(DEFAULTS[key])
-            if kind is bool:
+            if kind is list:
+                if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                    raise ValueError("%s: expected a list of property names" % key)
+                value = list(value)
+            elif kind is bool:
                 if not isinstance(value, bool):
                     raise ValueError("%s: expected true or false" % key)
             else:
@@ -53,7 +60,7 @@ class Settings:
 
     def dump(self) -> dict:
         with self._lock:
-            return dict(self._values)
+            return {key: list(value) if isinstance(value, list) else value for key, value in self._values.items()}
 
     def now(self) -> float:
         """The emulator's wall clock (UNIX seconds), shifted by ``clock_offset``."""

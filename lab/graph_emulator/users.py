@@ -41,14 +41,20 @@ def full_view(user: dict) -> dict:
     return view
 
 
+def known_properties(svc) -> dict:
+    """The user properties this Graph offers: the catalog less the lab's ``absent_user_properties``."""
+    absent = set(svc.settings.absent_user_properties)
+    return {name: default for name, default in catalog.USER_PROPERTIES.items() if name not in absent}
+
+
 def users_listing(svc, req, users, context="users", default=catalog.DEFAULT_USER_SELECT, decorate=None):
-    return query.listing(req, [full_view(u) for u in users], context=context, known=catalog.USER_PROPERTIES,
+    return query.listing(req, [full_view(u) for u in users], context=context, known=known_properties(svc),
                          default=default, type_name="user", filters=query.USER_FILTERS, decorate=decorate)
 
 
 def entity(svc, req, user: dict, default=catalog.DEFAULT_USER_SELECT, extra=None) -> dict:
     options = query.no_options(req)
-    fields = query.selection(options, catalog.USER_PROPERTIES, default, "user")
+    fields = query.selection(options, known_properties(svc), default, "user")
     body = {"@odata.context": "%s/v1.0/$metadata#users/$entity" % req.base}
     body.update(query.project(full_view(user), fields, extra))
     return body

@@ -43,14 +43,55 @@ def _chunks(values, size):
 
 
 def _collect(client, requests, operation):
-    """Run GET requests through $batch; every answer must be 2xx, else GraphError."""
+    """Run GET requests through $batch: ``[(request, every item of its collection)]``.
+
+    A collection answered inside a batch is paged like any other ("Combine multiple HTTP
+    requests using JSON batching": items carry ``@odata.nextLink``), so the later pages are
+    read with the request's own headers. Any answer other than 2xx is a GraphError.
+    """
     values = []
     for request, answer in zip(requests, client.batch(requests)):
+        if answer is None:
+            raise GraphError("no answer", "BatchItemMissing", "the $batch response had no answer for this request",
+                             operation=operation, target=request["url"])
         if answer["status"] >= 400:
             raise GraphError.from_response(answer["status"], answer.get("body"), answer.get("headers"),
                                            operation, request["url"])
-        values.append((request, (answer.get("body") or {}).get("value", [])))
+        page = answer.get("body") or {}
+        items = list(page.get("value", []))
+        advanced = "ConsistencyLevel" in (request.get("headers") or {})
+        while page.get("@odata.nextLink"):
+            page = client.get(page["@odata.nextLink"], advanced=advanced, operation=operation,
+                              target=request["url"]) or {}
+            items.extend(page.get("value", []))
+        values.append((request, items))
     return values
+
+
+# Graph refuses a whole $select that names a property its schema lacks ("Could not find a
+# property named 'x' on type 'microsoft.graph.user'"). onPremisesObjectIdentifier came with the
+# 2026 hard-match hardening and is not yet in every cloud's v1.0 schema, so it is asked for but
+# dropped when refused; users read without it lack the key, which callers treat as unknown.
+OPTIONAL_USER_PROPERTIES = ("onPremisesObjectIdentifier",)
+_UNKNOWN_PROPERTY = re.compile(r"Could not find a property named '([^']+)'")
+
+
+def _refused_optional_property(error, select):
+    found = _UNKNOWN_PROPERTY.search(error.message or "") if error.status == 400 else None
+    name = found.group(1) if found else None
+    return name if name in OPTIONAL_USER_PROPERTIES and name in select.split(",") else None
+
+
+def _without_refused_optional(read, select):
+    """``read(select)``; each time Graph refuses an optional property, again without it."""
+    while True:
+        try:
+            return read(select)
+        except GraphError as error:
+            name = _refused_optional_property(error, select)
+            if not name:
+                raise
+            select = ",".join(p for p in select.split(",") if p != name)
 
 
 class UserLookup:
@@ -64,6 +105,10 @@ class UserLookup:
 
 def find_users(client, selectors, select=USER_SELECT):
     """Resolve selectors in bulk: ids and UPNs with ``in`` filters, the rest by proxy address."""
+    return _without_refused_optional(lambda chosen: _find_users(client, selectors, chosen), select)
+
+
+def _find_users(client, selectors, select):
     lookup = UserLookup()
     pending = list(dict.fromkeys(selectors))
     ids = [s for s in pending if _OBJECT_ID.match(s)]
@@ -105,8 +150,10 @@ def anchor_holders(client, immutable_ids):
 
 def deleted_users(client, select=DELETED_USER_SELECT):
     """Every soft-deleted user (the recycle bin), one paged read."""
-    return list(client.iterate("/directory/deletedItems/microsoft.graph.user",
-                               params={"$select": select, "$top": "999"}, operation="list deleted users"))
+    return _without_refused_optional(
+        lambda chosen: list(client.iterate("/directory/deletedItems/microsoft.graph.user",
+                                           params={"$select": chosen, "$top": "999"}, operation="list deleted users")),
+        select)
 
 
 ROLE_SOURCES = (
@@ -171,6 +218,19 @@ class Domains:
         self.federated = sorted(d["id"].lower() for d in domains if (d.get("authenticationType") or "").lower() == "federated")
         initial = [d["id"] for d in domains if d.get("isInitial")]
         self.initial = initial[0] if initial else None
+
+
+def sync_features(client):
+    """The tenant's directory-sync ``features`` ("onPremisesDirectorySynchronization resource
+    type"), or None when the app may not read them (it needs OnPremDirectorySynchronization.Read.All)."""
+    try:
+        page = client.get("/directory/onPremisesSynchronization", operation="read directory sync features") or {}
+    except GraphError as error:
+        if error.status == 403:
+            return None
+        raise
+    entries = page.get("value") or []
+    return dict(entries[0].get("features") or {}) if entries else {}
 
 
 def read_domains(client):

@@ -27,6 +27,8 @@ class UserFacts:
         self.immutable_id = user.get("onPremisesImmutableId")
         self.synced = bool(user.get("onPremisesSyncEnabled"))
         self.object_identifier = user.get("onPremisesObjectIdentifier")
+        # Absent (not null) when this Graph's schema does not offer the property: unknown.
+        self.object_identifier_known = "onPremisesObjectIdentifier" in user
         self.role_ids = sorted(set(role_ids))
         domain = self.upn.rsplit("@", 1)[-1].lower() if "@" in (self.upn or "") else ""
         self.federated_domain = domain if domain in set(d.lower() for d in federated_domains) else None
@@ -42,6 +44,20 @@ def synced_user_refusal(user):
         "user be soft-deleted, then restore it (it becomes cloud-only) and set the value; or convert its "
         "source of authority to the cloud; or restore-and-clear with syncfix.entra.entra_user_purge "
         "state=restored first" % user.upn
+    )
+
+
+def cloud_takeover_block_refusal(user, features):
+    """Tenant feature blockCloudObjectTakeoverThroughHardMatchEnabled: the sync engine refuses a
+    hard match to a cloud-managed user (InvalidHardMatch), so the stamp would link nothing."""
+    if not (features or {}).get("blockCloudObjectTakeoverThroughHardMatchEnabled"):
+        return None
+    return (
+        "the tenant blocks hard match to cloud-managed users (directory sync feature "
+        "blockCloudObjectTakeoverThroughHardMatchEnabled=true), so stamping cloud user %s would link nothing: "
+        "the next sync reports InvalidHardMatch. Turn the feature off for the change window (PATCH "
+        "/directory/onPremisesSynchronization/{tenant id} with features.blockCloudObjectTakeoverThroughHardMatchEnabled "
+        "false), stamp and sync, then turn it back on" % user.upn
     )
 
 
@@ -123,8 +139,10 @@ class ImmutableIdPlan:
         return self.refusal is None and self.user.immutable_id != self.desired
 
 
-def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_workaround=False):
+def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_workaround=False, features=None):
     """Decide one stamp (``desired`` an ImmutableId) or clear (``desired`` None).
+
+    ``features`` are the tenant's directory-sync features, as Graph returns them.
 
     A user that already has the desired value is left alone whatever else is true of it; the
     refusals matter only when something would be written.
@@ -135,6 +153,7 @@ def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_work
         return ImmutableIdPlan(user, None, synced_user_refusal(user))
     refusal = (
         synced_user_refusal(user)
+        or cloud_takeover_block_refusal(user, features)
         or privileged_role_refusal(user)
         or object_identifier_refusal(user)
         or anchor_holder_refusal(user, desired, holders)

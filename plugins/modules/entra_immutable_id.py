@@ -18,6 +18,12 @@ description:
     directory role or has C(onPremisesObjectIdentifier) (Entra blocks a hard match to those),
     a value another user, active or soft-deleted, already holds, and a user that already has a
     different value unless O(force=true).
+  - It also refuses every stamp while the tenant's directory sync feature
+    C(blockCloudObjectTakeoverThroughHardMatchEnabled) is on, because the sync engine would then
+    refuse the hard match (C(InvalidHardMatch)) and the stamp would link nothing. Reading the
+    features needs C(OnPremDirectorySynchronization.Read.All); without it the module warns.
+  - Where this Graph does not offer C(onPremisesObjectIdentifier) (some clouds' v1.0 schema
+    predates it), the module reads the users without it and warns that this check was not made.
   - A user whose UPN is on a federated domain cannot get a new value; with
     O(federated_upn_workaround=true) its UPN is moved to the initial onmicrosoft.com domain,
     the value is set and the UPN is moved back (and restored if setting the value fails).
@@ -262,15 +268,32 @@ def gather_facts(client, items, users):
     """Read, in bulk, what the rules need for the users that would change."""
     writes = [i for i in items if users[i.selector].get("onPremisesImmutableId") != i.desired]
     stamps = [i for i in writes if i.desired is not None]
-    holders, roles, domains = {}, {}, directory.Domains([])
+    holders, roles, domains, features = {}, {}, directory.Domains([]), {}
     if stamps:
+        features = directory.sync_features(client)
         holders = directory.anchor_holders(client, [i.desired for i in stamps])
         for deleted in directory.deleted_users(client):
             if deleted.get("onPremisesImmutableId") in holders:
                 holders[deleted["onPremisesImmutableId"]].append(dict(deleted, deleted=True))
         roles = directory.role_holdings(client, [users[i.selector]["id"] for i in stamps])
         domains = directory.read_domains(client)
-    return holders, roles, domains
+    return holders, roles, domains, features
+
+
+def fact_warnings(plans, features):
+    """What could not be checked before a stamp, so the user knows what the sync may still refuse."""
+    stamping = [p for p in plans if p.changed and p.desired is not None and not p.refusal]
+    warnings = []
+    if stamping and features is None:
+        warnings.append("could not read the tenant's directory sync features (the app needs "
+                        "OnPremDirectorySynchronization.Read.All): if blockCloudObjectTakeoverThroughHardMatchEnabled is "
+                        "on, the next sync refuses these hard matches (InvalidHardMatch)")
+    unknown = sorted(p.user.upn for p in stamping if not p.user.object_identifier_known)
+    if unknown:
+        warnings.append("this Graph does not offer onPremisesObjectIdentifier, so it was not checked for %s: if it "
+                        "is set, Entra blocks the hard match (\"Hard match operation blocked due to security "
+                        "hardening\")" % ", ".join(unknown))
+    return warnings
 
 
 def apply_federated(client, plan, initial_domain, label):
@@ -330,7 +353,7 @@ def main():
                 s, ", ".join(u.get("userPrincipalName") for u in found)) for s, found in lookup.ambiguous.items()]
             entra.fail("unknown users, nothing was changed: " + "; ".join(problems))
         users = lookup.found
-        holders, roles, domains = gather_facts(client, items, users)
+        holders, roles, domains, features = gather_facts(client, items, users)
     except (GraphError, AuthError) as e:
         entra.fail(graph_failure_message(e) + "; nothing was changed")
 
@@ -340,8 +363,10 @@ def main():
         held = roles.get(graph_user["id"], {})
         facts = UserFacts(graph_user, held.get("active", []) + held.get("eligible", []), domains.federated)
         plans.append(plan_immutable_id(facts, item.desired, holders.get(item.desired, ()), params["force"],
-                                       params["federated_upn_workaround"]))
+                                       params["federated_upn_workaround"], features))
     refused = [(item, plan) for item, plan in zip(items, plans) if plan.refusal]
+    for warning in fact_warnings(plans, features):
+        entra.module.warn(warning)
     if any(plan.move_upn for plan in plans) and not domains.initial:
         entra.fail("the tenant's initial onmicrosoft.com domain was not found in /domains; cannot move UPNs")
 

@@ -231,6 +231,10 @@ def main():
                 if matches:
                     entry["candidates"] = sorted(m.get("userPrincipalName") for m in matches)
         users.append(entry)
+    read = list(lookup.found.values()) + deleted
+    if read and not any("onPremisesObjectIdentifier" in u for u in read):
+        entra.module.warn("this Graph does not offer onPremisesObjectIdentifier; sync.object_identifier is null for "
+                          "every user, whether or not it is set")
     entra.module.exit_json(changed=False, users=users, graph_requests=dict(client.stats))
 
 

@@ -72,7 +72,8 @@ class GraphLab:
     def load(self, tenant, **settings):
         """Replace the tenant, clear log, quotas and faults, and apply ``settings`` (see /_lab/config)."""
         self.lab("POST", "/reset", json=tenant)
-        defaults = {"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0, "clock_offset": 0, "throttling": True}
+        defaults = {"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0, "clock_offset": 0, "throttling": True,
+                    "absent_user_properties": []}
         self.lab("PATCH", "/config", json=dict(defaults, **settings))
 
     def requests(self):

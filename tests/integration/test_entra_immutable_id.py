@@ -187,3 +187,43 @@ def test_untrusted_certificate_is_refused_by_default(graph, playbook):
     assert result["failed"] is True, result
     assert "certificate" in result["msg"].lower(), result["msg"]
     assert graph.writes() == []
+
+
+def test_a_tenant_that_blocks_cloud_takeover_refuses_every_stamp(graph_lab, playbook):
+    # With blockCloudObjectTakeoverThroughHardMatchEnabled the sync refuses the hard match
+    # (InvalidHardMatch), so a stamp would link nothing.
+    tenant = t.tenant()
+    tenant["features"] = dict(tenant.get("features") or {}, blockCloudObjectTakeoverThroughHardMatchEnabled=True)
+    graph_lab.load(tenant)
+    rc, (refused,) = playbook([stamp(graph_lab, user="vp@contoso.com", object_guid=t.NEW_HIRE_GUID)])
+    assert refused["failed"] is True, refused
+    message = refused["results"][0]["msg"]
+    assert "blockCloudObjectTakeoverThroughHardMatchEnabled=true" in message and "InvalidHardMatch" in message
+    assert "turn it back on" in message
+    assert graph_lab.writes() == []
+    # A value already in place is left alone: the refusal matters only when something would be written.
+    rc, (kept,) = playbook([stamp(graph_lab, user="stamped@contoso.com", immutable_id=t.STAMPED)])
+    assert rc == 0 and kept["changed"] is False, kept
+
+
+def test_a_graph_without_onpremisesobjectidentifier_still_stamps_and_says_what_it_could_not_check(graph_lab, playbook):
+    graph_lab.load(t.tenant(), absent_user_properties=["onPremisesObjectIdentifier"])
+    rc, (applied,) = playbook([stamp(graph_lab, user="vp@contoso.com", object_guid=t.NEW_HIRE_GUID)])
+    assert rc == 0 and applied["changed"] is True, applied
+    assert graph_lab.users()["vp@contoso.com"]["onPremisesImmutableId"] == t.NEW_HIRE
+    assert any("does not offer onPremisesObjectIdentifier, so it was not checked for vp@contoso.com" in w
+               for w in applied.get("warnings", [])), applied.get("warnings")
+    refused = [r for r in graph_lab.requests() if r["status"] == 400]
+    assert refused and all("onPremisesObjectIdentifier" in r["query"] for r in refused), "only the optional property"
+
+
+def test_an_app_that_may_not_read_the_sync_features_is_warned(graph_lab, playbook):
+    tenant = t.tenant()
+    limited = {"clientId": "44444444-4444-4444-8444-444444444444", "clientSecret": "limited-secret",
+               "permissions": ["User.ReadWrite.All", "RoleManagement.Read.Directory", "Domain.Read.All"]}
+    tenant["apps"] = list(tenant.get("apps") or []) + [limited]
+    graph_lab.load(tenant)
+    auth = dict(graph_lab.auth, client_id=limited["clientId"], client_secret=limited["clientSecret"])
+    rc, (applied,) = playbook([{MODULE: dict(auth, user="vp@contoso.com", object_guid=t.NEW_HIRE_GUID)}])
+    assert rc == 0 and applied["changed"] is True, applied
+    assert any("OnPremDirectorySynchronization.Read.All" in w for w in applied.get("warnings", [])), applied

@@ -103,3 +103,16 @@ def test_a_list_reports_each_item(graph, playbook):
     assert by_item["never@contoso.com"]["changed"] is False
     state = {u["userPrincipalName"] for u in graph.lab("GET", "/state")["users"]}
     assert not state & {"plain@contoso.com", "binned@contoso.com"}
+
+
+def test_the_record_holds_every_membership_past_graphs_first_page(graph_lab, playbook):
+    # memberOf answers 100 items a page; a batched read must follow @odata.nextLink too.
+    tenant = t.tenant()
+    tenant["groups"] += [{"displayName": "Team %03d" % n, "members": ["plain@contoso.com"]} for n in range(130)]
+    graph_lab.load(tenant)
+    rc, (done,) = playbook([purge(graph_lab, user="plain@contoso.com", state="deleted")])
+    assert rc == 0 and done["changed"] is True, done
+    memberships = done["results"][0]["record"]["memberOf"]
+    assert sorted(m["displayName"] for m in memberships) == ["Team %03d" % n for n in range(130)]
+    pages = [r for r in graph_lab.requests() if "/memberOf" in r["path"]]
+    assert any("skiptoken" in r["query"].lower() for r in pages), "the second page was read"

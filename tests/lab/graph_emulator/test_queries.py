@@ -164,3 +164,17 @@ def test_unknown_segment_is_400_naming_it(lab):
     assert "shoeCupboard" in error["message"]
     answer = lab.graph("GET", "/gizmos")
     assert answer.status_code == 400 and "gizmos" in graph_error(answer)["message"]
+
+
+def test_a_property_absent_from_this_graph_is_refused_in_select(lab):
+    # A Graph deployment whose v1.0 schema lacks a property refuses the whole $select naming it.
+    select = {"$select": "id,onPremisesObjectIdentifier"}
+    assert lab.graph("GET", "/users/" + ALICE, params=select).status_code == 200
+    assert lab.lab("PATCH", "/config", json={"absent_user_properties": ["onPremisesObjectIdentifier"]}).status_code == 200
+    for path in ("/users/" + ALICE, "/users", "/directory/deletedItems/microsoft.graph.user"):
+        answer = lab.graph("GET", path, params=select)
+        assert answer.status_code == 400, path
+        assert "Could not find a property named 'onPremisesObjectIdentifier'" in graph_error(answer)["message"]
+    assert lab.graph("GET", "/users", params={"$select": "id,mail"}).status_code == 200
+    refused = lab.lab("PATCH", "/config", json={"absent_user_properties": "onPremisesObjectIdentifier"})
+    assert refused.status_code == 400 and "list of property names" in refused.text

@@ -58,3 +58,19 @@ def test_clearing_is_refused_only_for_synced_users():
     assert plan_immutable_id(user(onPremisesImmutableId=VALUE), None).changed
     assert "synced" in plan_immutable_id(user(onPremisesImmutableId=VALUE, onPremisesSyncEnabled=True), None).refusal
     assert not plan_immutable_id(user(), None).changed
+
+
+def test_a_tenant_blocking_cloud_takeover_refuses_the_stamp_but_not_the_clear():
+    blocked = {"blockCloudObjectTakeoverThroughHardMatchEnabled": True, "blockSoftMatchEnabled": False}
+    plan = plan_immutable_id(user(), VALUE, features=blocked)
+    assert not plan.changed and "blockCloudObjectTakeoverThroughHardMatchEnabled=true" in plan.refusal
+    assert "InvalidHardMatch" in plan.refusal and "vp@contoso.com" in plan.refusal
+    assert plan_immutable_id(user(onPremisesImmutableId=VALUE), None, features=blocked).changed, "clearing links nothing"
+    assert plan_immutable_id(user(), VALUE, features={"blockCloudObjectTakeoverThroughHardMatchEnabled": False}).changed
+    assert plan_immutable_id(user(), VALUE, features=None).changed, "unknown features are the caller's warning"
+
+
+def test_an_object_identifier_graph_did_not_return_is_unknown_not_absent():
+    assert user().object_identifier_known
+    facts = UserFacts({"id": "u1", "userPrincipalName": "vp@contoso.com"})
+    assert not facts.object_identifier_known and facts.object_identifier is None
