@@ -5,7 +5,8 @@ the tenant's on-premises synchronization features.
   part in the tenant-wide SMTP uniqueness.
 - "List domains": ``authenticationType`` Managed or Federated.
 - "List unifiedRoleAssignments" and "List roleEligibilityScheduleInstances", filtered by
-  ``principalId``; ``$expand=roleDefinition`` on assignments.
+  ``principalId``; ``$expand=roleDefinition`` on assignments. Eligibilities are PIM, which
+  needs P2: without it (setting ``entra_id_p2``) they answer 400 ``AadPremiumLicenseRequired``.
 - "Get onPremisesDirectorySynchronization" / "Update ...": the ``features`` object.
 """
 
@@ -143,6 +144,10 @@ def role_assignments(svc, req):
 
 @route("GET", r"/roleManagement/directory/roleEligibilityScheduleInstances", catalog.ELIGIBILITY_READ)
 def role_eligibilities(svc, req):
+    if not svc.settings.entra_id_p2:
+        # Seen from Graph on tenants without P2 (reported in maester365/maester#1421, 2026-01).
+        raise bad_request("The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.",
+                          code="AadPremiumLicenseRequired")
     known = ("id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId", "startDateTime",
              "endDateTime", "memberType", "roleEligibilityScheduleId")
     body = query.listing(req, _role_items(svc, "eligible"),

@@ -9,6 +9,9 @@
 - ``absent_user_properties``: user properties this Graph does not know, as a deployment whose
   v1.0 schema predates them answers (``$select`` of one is a 400 "Could not find a property
   named ..."); e.g. ``["onPremisesObjectIdentifier"]``.
+- ``entra_id_p2``: false makes the tenant one without Microsoft Entra ID P2 or Governance
+  licences, where the PIM APIs (``roleEligibilityScheduleInstances``) answer 400
+  ``AadPremiumLicenseRequired``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import threading
 import time
 
 DEFAULTS = {"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0.0, "clock_offset": 0.0,
-            "token_lifetime": 3599, "throttling": True, "absent_user_properties": []}
+            "token_lifetime": 3599, "throttling": True, "absent_user_properties": [],
+            "entra_id_p2": True}
 
 
 class Settings:

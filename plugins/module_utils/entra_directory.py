@@ -165,16 +165,21 @@ ROLE_SOURCES = (
 def role_holdings(client, user_ids):
     """Directory role definitions each user holds or is eligible for.
 
-    Returns ``{user_id: {"active": [role definition ids], "eligible": [...]}}``.
+    Returns ``{user_id: {"active": [role definition ids], "eligible": [...]}}``. Eligibility is
+    PIM, which needs Entra ID P2 or Governance: a tenant without it answers 400
+    AadPremiumLicenseRequired, and nobody there can be eligible for a role.
     """
     holdings = dict((user_id, {"active": set(), "eligible": set()}) for user_id in user_ids)
-    requests, owners = [], []
-    for user_id in holdings:
-        for kind, path in ROLE_SOURCES:
-            requests.append(_get(path, {"$filter": "principalId eq %s" % odata_string(user_id)}))
-            owners.append((user_id, kind))
-    for (user_id, kind), (request, grants) in zip(owners, _collect(client, requests, "read directory roles")):
-        holdings[user_id][kind].update(g.get("roleDefinitionId") for g in grants if g.get("roleDefinitionId"))
+    for kind, path in ROLE_SOURCES:
+        requests = [_get(path, {"$filter": "principalId eq %s" % odata_string(user_id)}) for user_id in holdings]
+        try:
+            answered = _collect(client, requests, "read %s directory roles" % kind)
+        except GraphError as error:
+            if kind == "eligible" and error.code == "AadPremiumLicenseRequired":
+                continue
+            raise
+        for user_id, (request, grants) in zip(holdings, answered):
+            holdings[user_id][kind].update(g.get("roleDefinitionId") for g in grants if g.get("roleDefinitionId"))
     return dict((user_id, dict((kind, sorted(ids)) for kind, ids in kinds.items()))
                 for user_id, kinds in holdings.items())
 

@@ -227,3 +227,13 @@ def test_an_app_that_may_not_read_the_sync_features_is_warned(graph_lab, playboo
     rc, (applied,) = playbook([{MODULE: dict(auth, user="vp@contoso.com", object_guid=t.NEW_HIRE_GUID)}])
     assert rc == 0 and applied["changed"] is True, applied
     assert any("OnPremDirectorySynchronization.Read.All" in w for w in applied.get("warnings", [])), applied
+
+
+def test_a_tenant_without_p2_stamps_and_still_refuses_an_active_admin(graph_lab, playbook):
+    # Without Entra ID P2 the PIM eligibility API answers 400 AadPremiumLicenseRequired.
+    graph_lab.load(t.tenant(), entra_id_p2=False)
+    rc, (applied,) = playbook([stamp(graph_lab, user="vp@contoso.com", object_guid=t.NEW_HIRE_GUID)])
+    assert rc == 0 and applied["changed"] is True, applied
+    assert any(r["status"] == 400 and "roleEligibilityScheduleInstances" in r["path"] for r in graph_lab.requests())
+    rc, (refused,) = playbook([stamp(graph_lab, user="admin@contoso.com", immutable_id=t.OTHER)])
+    assert refused["failed"] is True and "holds or is eligible for directory roles" in refused["results"][0]["msg"]

@@ -178,3 +178,12 @@ def test_a_property_absent_from_this_graph_is_refused_in_select(lab):
     assert lab.graph("GET", "/users", params={"$select": "id,mail"}).status_code == 200
     refused = lab.lab("PATCH", "/config", json={"absent_user_properties": "onPremisesObjectIdentifier"})
     assert refused.status_code == 400 and "list of property names" in refused.text
+
+
+def test_a_tenant_without_p2_refuses_the_pim_eligibility_api(lab):
+    path, query = "/roleManagement/directory/roleEligibilityScheduleInstances", {"$filter": "principalId eq '%s'" % BOB}
+    assert lab.graph("GET", path, params=query).status_code == 200
+    assert lab.lab("PATCH", "/config", json={"entra_id_p2": False}).status_code == 200
+    answer = lab.graph("GET", path, params=query)
+    assert answer.status_code == 400 and graph_error(answer)["code"] == "AadPremiumLicenseRequired"
+    assert lab.graph("GET", "/roleManagement/directory/roleAssignments", params=query).status_code == 200

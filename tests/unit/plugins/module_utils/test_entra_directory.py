@@ -64,7 +64,7 @@ def test_a_batch_without_an_answer_for_a_request_names_it():
 def test_a_refused_item_is_a_graph_error_naming_the_request():
     graph = FakeGraph(lambda request: {"status": 403, "headers": {"request-id": "r1"},
                                        "body": {"error": {"code": "Authorization_RequestDenied", "message": "no"}}})
-    with pytest.raises(GraphError, match="read directory roles /roleManagement.*403 Authorization_RequestDenied.*r1"):
+    with pytest.raises(GraphError, match="read active directory roles /roleManagement.*403 Authorization_RequestDenied.*r1"):
         directory.role_holdings(graph, ["u1"])
 
 
@@ -108,3 +108,23 @@ def test_sync_features_are_unknown_when_the_app_may_not_read_them():
         def get(self, path, **context):
             return {"value": [{"id": "t1", "features": {"blockSoftMatchEnabled": True}}]}
     assert directory.sync_features(Answering()) == {"blockSoftMatchEnabled": True}
+
+
+def test_a_tenant_without_p2_has_no_eligible_roles_but_its_active_ones_count():
+    def answers(request):
+        if "roleEligibilityScheduleInstances" in request["url"]:
+            return {"status": 400, "headers": {}, "body": {"error": {
+                "code": "AadPremiumLicenseRequired",
+                "message": "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."}}}
+        return {"status": 200, "headers": {}, "body": {"value": [{"roleDefinitionId": "62e90394"}]}}
+    assert directory.role_holdings(FakeGraph(answers), ["u1"]) == {"u1": {"active": ["62e90394"], "eligible": []}}
+
+
+def test_any_other_refusal_of_eligibilities_is_an_error():
+    def answers(request):
+        if "roleEligibilityScheduleInstances" in request["url"]:
+            return {"status": 403, "headers": {}, "body": {"error": {"code": "Authorization_RequestDenied",
+                                                                     "message": "Insufficient privileges"}}}
+        return {"status": 200, "headers": {}, "body": {"value": []}}
+    with pytest.raises(GraphError, match="read eligible directory roles.*Authorization_RequestDenied"):
+        directory.role_holdings(FakeGraph(answers), ["u1"])
