@@ -5,6 +5,8 @@
 "Get deleted item", "Permanently delete an item" (204, irreversible) and "Restore deleted item"
 (``autoReconcileProxyConflict``, ``newUserPrincipalName``; 200 with the restored object).
 Users stay 30 days, then are purged by the service ("Restore or remove a recently deleted user").
+The lab setting ``recycle_bin_lag_s`` keeps a just-deleted user out of sight for that long, as
+an eventually consistent directory can.
 """
 
 from __future__ import annotations
@@ -12,11 +14,20 @@ from __future__ import annotations
 from . import catalog, query
 from .errors import bad_request, conflict, not_found
 from .routing import Response, route
-from .tenant import smtp_addresses
+from .tenant import parse_iso, smtp_addresses
 from .users import _check_upn, entity, users_listing
 
 CAST = r"(?:microsoft\.graph\.|graph\.)"
 DEFAULT_SELECT = catalog.DEFAULT_USER_SELECT + ("deletedDateTime",)
+
+
+def _visible(svc):
+    """The soft-deleted users the recycle bin shows now."""
+    lag = svc.settings.recycle_bin_lag_s
+    if not lag:
+        return svc.tenant.deleted_users()
+    horizon = svc.now() - lag
+    return [u for u in svc.tenant.deleted_users() if parse_iso(u["deletedDateTime"]) <= horizon]
 
 
 def _user_type(obj):
@@ -31,13 +42,13 @@ def list_without_cast(svc, req):
 
 @route("GET", r"/directory/deletedItems/" + CAST + r"user", catalog.DELETED_READ)
 def list_deleted_users(svc, req):
-    return Response(200, users_listing(svc, req, svc.tenant.deleted_users(),
+    return Response(200, users_listing(svc, req, _visible(svc),
                                        context="directory/deletedItems/microsoft.graph.user", default=DEFAULT_SELECT))
 
 
 @route("GET", r"/directory/deletedItems/" + CAST + r"user/\$count", catalog.DELETED_READ)
 def count_deleted_users(svc, req):
-    return Response(200, query.count_only(req, svc.tenant.deleted_users()))
+    return Response(200, query.count_only(req, _visible(svc)))
 
 
 @route("GET", r"/directory/deletedItems/" + CAST + r"group", catalog.DELETED_READ | catalog.GROUP_READ)
@@ -51,7 +62,7 @@ def list_deleted_groups(svc, req):
 
 def find_deleted(svc, key):
     user = svc.tenant.user(key, deleted=True)
-    if not user:
+    if not user or user not in _visible(svc):
         raise not_found(key)
     return user
 

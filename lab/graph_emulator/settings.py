@@ -12,6 +12,10 @@
 - ``entra_id_p2``: false makes the tenant one without Microsoft Entra ID P2 or Governance
   licences, where the PIM APIs (``roleEligibilityScheduleInstances``) answer 400
   ``AadPremiumLicenseRequired``.
+- ``recycle_bin_lag_s``: seconds after its deletion before a user shows in
+  ``directory/deletedItems`` (list, get, purge, restore answer as if it were not there yet):
+  Entra's directory is eventually consistent, and a purge sent right after the delete can
+  meet a 404.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import time
 
 DEFAULTS = {"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0.0, "clock_offset": 0.0,
             "token_lifetime": 3599, "throttling": True, "absent_user_properties": [],
-            "entra_id_p2": True}
+            "entra_id_p2": True, "recycle_bin_lag_s": 0.0}
 
 
 class Settings:
@@ -54,8 +58,8 @@ class Settings:
                     raise ValueError("%s: expected a number" % key)
                 if key in ("time_scale", "quota_scale", "token_lifetime") and value <= 0:
                     raise ValueError("%s: must be above 0" % key)
-                if key == "latency_ms" and value < 0:
-                    raise ValueError("latency_ms: must not be negative")
+                if key in ("latency_ms", "recycle_bin_lag_s") and value < 0:
+                    raise ValueError("%s: must not be negative" % key)
                 value = kind(value)
             checked[key] = value
         with self._lock:

@@ -9,6 +9,7 @@ to a ``$batch``.  It returns plain dicts and GraphError; it knows nothing of Ans
 """
 
 import re
+import time
 
 from urllib.parse import urlencode
 
@@ -260,3 +261,25 @@ def patch_users(client, patches, operation):
 
 def patch_user(client, user_id, body, operation, label):
     client.request("PATCH", "/users/%s" % user_id, body=body, operation=operation, target=label)
+
+
+# Seconds to wait between tries when a user just soft-deleted is not yet in the recycle bin:
+# the directory is eventually consistent, so a purge right after the delete can meet a 404.
+RECYCLE_BIN_WAITS = (1, 2, 4, 8)
+
+
+def purge_deleted_user(client, user_id, label, just_deleted=False, waits=RECYCLE_BIN_WAITS, sleep=time.sleep):
+    """``DELETE /directory/deletedItems/{id}`` ("Permanently delete an item"); irreversible."""
+    pending = list(waits) if just_deleted else []
+    while True:
+        try:
+            client.request("DELETE", "/directory/deletedItems/%s" % user_id, operation="purge user", target=label)
+            return
+        except GraphError as error:
+            if error.status != 404 or not just_deleted:
+                raise
+            if not pending:
+                raise GraphError(error.status, error.code, "%s; the user was soft-deleted but did not appear in the "
+                                 "recycle bin within %d s: run the task again to purge it" % (error.message, sum(waits)),
+                                 error.request_id, error.operation, error.target)
+            sleep(pending.pop(0))

@@ -208,7 +208,7 @@ def run_steps(client, user_id, steps, params, label, result):
         if step == "soft_delete":
             client.request("DELETE", "/users/%s" % user_id, operation="soft-delete user", target=label)
         elif step == "purge":
-            client.request("DELETE", "/directory/deletedItems/%s" % user_id, operation="purge user", target=label)
+            directory.purge_deleted_user(client, user_id, label, just_deleted="soft_delete" in steps)
         else:
             body = {"autoReconcileProxyConflict": params["auto_reconcile_proxy_conflict"]}
             if params["new_user_principal_name"]:

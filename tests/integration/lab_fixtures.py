@@ -73,7 +73,8 @@ class GraphLab:
         """Replace the tenant, clear log, quotas and faults, and apply ``settings`` (see /_lab/config)."""
         self.lab("POST", "/reset", json=tenant)
         defaults = {"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0, "clock_offset": 0, "throttling": True,
-                    "absent_user_properties": [], "entra_id_p2": True}
+                    "absent_user_properties": [], "entra_id_p2": True,
+                    "recycle_bin_lag_s": 0}
         self.lab("PATCH", "/config", json=dict(defaults, **settings))
 
     def requests(self):

@@ -116,3 +116,14 @@ def test_the_record_holds_every_membership_past_graphs_first_page(graph_lab, pla
     assert sorted(m["displayName"] for m in memberships) == ["Team %03d" % n for n in range(130)]
     pages = [r for r in graph_lab.requests() if "/memberOf" in r["path"]]
     assert any("skiptoken" in r["query"].lower() for r in pages), "the second page was read"
+
+
+def test_delete_and_purge_in_one_run_waits_for_an_eventually_consistent_recycle_bin(graph_lab, playbook):
+    # The recycle bin shows a deleted user only 2 s later: the purge meets 404s, then lands.
+    graph_lab.load(t.tenant(), recycle_bin_lag_s=2)
+    rc, (done,) = playbook([purge(graph_lab, user="plain@contoso.com", state="purged")])
+    assert rc == 0 and done["changed"] is True, done
+    assert (done["results"][0]["before"], done["results"][0]["after"]) == ("active", "gone")
+    purges = [r["status"] for r in graph_lab.requests() if r["method"] == "DELETE" and "deletedItems" in r["path"]]
+    assert purges[0] == 404 and purges[-1] == 204, purges
+    assert "plain@contoso.com" not in deleted(graph_lab) and "plain@contoso.com" not in graph_lab.users()

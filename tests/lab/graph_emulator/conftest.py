@@ -141,6 +141,6 @@ def lab(emulator):
     assert answer.status_code == 200, answer.text
     client.lab("PATCH", "/config", json={"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0, "clock_offset": 0,
                                          "token_lifetime": 3599, "throttling": True, "absent_user_properties": [],
-                                         "entra_id_p2": True})
+                                         "entra_id_p2": True, "recycle_bin_lag_s": 0})
     yield client
     client.http.close()

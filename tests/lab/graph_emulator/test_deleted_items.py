@@ -8,6 +8,8 @@ Sources: "List deletedItems (directory objects)" (type cast required), "Get dele
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 ALICE = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -143,3 +145,14 @@ def test_a_user_deleted_29_days_ago_is_kept(lab):
     lab.lab("PATCH", "/config", json={"clock_offset": 29 * 86400})
     lab._tokens.clear()
     assert BOB in _deleted_ids(lab)
+
+
+def test_a_just_deleted_user_reaches_the_recycle_bin_after_the_configured_lag(lab):
+    assert lab.lab("PATCH", "/config", json={"recycle_bin_lag_s": 2}).status_code == 200
+    assert lab.graph("DELETE", "/users/" + BOB).status_code == 204
+    listing = "/directory/deletedItems/microsoft.graph.user"
+    assert BOB not in [u["id"] for u in lab.graph("GET", listing).json()["value"]]
+    assert lab.graph("DELETE", "/directory/deletedItems/" + BOB).status_code == 404
+    time.sleep(3)
+    assert BOB in [u["id"] for u in lab.graph("GET", listing).json()["value"]]
+    assert lab.graph("DELETE", "/directory/deletedItems/" + BOB).status_code == 204

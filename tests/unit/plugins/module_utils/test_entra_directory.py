@@ -128,3 +128,34 @@ def test_any_other_refusal_of_eligibilities_is_an_error():
         return {"status": 200, "headers": {}, "body": {"value": []}}
     with pytest.raises(GraphError, match="read eligible directory roles.*Authorization_RequestDenied"):
         directory.role_holdings(FakeGraph(answers), ["u1"])
+
+
+class Purging:
+    def __init__(self, misses):
+        self.misses, self.calls = misses, 0
+
+    def request(self, method, path, **context):
+        self.calls += 1
+        if self.calls <= self.misses:
+            raise GraphError(404, "Request_ResourceNotFound", "Resource does not exist", operation="purge user")
+
+
+def test_a_purge_right_after_the_delete_waits_for_the_recycle_bin():
+    sleeps = []
+    graph = Purging(misses=2)
+    directory.purge_deleted_user(graph, "u1", "vp@contoso.com", just_deleted=True, sleep=sleeps.append)
+    assert graph.calls == 3 and sleeps == [1, 2]
+
+
+def test_a_purge_that_never_finds_the_user_says_it_was_soft_deleted():
+    sleeps = []
+    with pytest.raises(GraphError, match="soft-deleted but did not appear in the recycle bin within 15 s"):
+        directory.purge_deleted_user(Purging(misses=9), "u1", "vp", just_deleted=True, sleep=sleeps.append)
+    assert sleeps == [1, 2, 4, 8]
+
+
+def test_a_purge_of_a_user_already_in_the_bin_does_not_wait_on_404():
+    sleeps = []
+    with pytest.raises(GraphError, match="404 Request_ResourceNotFound"):
+        directory.purge_deleted_user(Purging(misses=1), "u1", "vp", sleep=sleeps.append)
+    assert sleeps == []
