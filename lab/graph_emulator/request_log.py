@@ -1,5 +1,6 @@
 """The request log behind ``/_lab/requests``: method, path, query, status, app, resource units,
-and the body of every write. Kept in memory (the newest 50,000)."""
+and the body of every write, a password in it shown as ``********``. Kept in memory (the newest
+50,000)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ class RequestLog:
         entry = {"seq": next(self.counter), "time": time.time(), "method": method, "path": path,
                  "query": query, "status": status}
         if method.upper() in ("POST", "PATCH", "PUT", "DELETE") and body is not None:
-            entry["body"] = body
+            entry["body"] = _without_passwords(body)
         entry.update({k: v for k, v in extra.items() if v is not None})
         with self.lock:
             self.entries.append(entry)
@@ -32,3 +33,11 @@ class RequestLog:
     def clear(self) -> None:
         with self.lock:
             self.entries.clear()
+
+
+def _without_passwords(body):
+    if isinstance(body, dict):
+        return {k: "********" if k == "password" and v else _without_passwords(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_without_passwords(v) for v in body]
+    return body

@@ -6,7 +6,10 @@ Rules, each from the Microsoft page named:
   properties answer 400 "Unable to update the specified properties for on-premises mastered
   Directory Sync objects...". ``$`` and ``_`` are not allowed in it; JSON null clears it. A user
   on a federated domain must be moved to a managed domain before its immutable id changes
-  ("Create user": a federated UPN needs an immutable id from the start).
+  ("Create user": a federated UPN needs an immutable id from the start). Moving a UPN from a
+  federated domain to a managed one needs a password in the same request, since a federated
+  user has none in the cloud (Set-MsolUserPrincipalName: "-NewPassword ... required if moving
+  the user from a federated to a standard identity domain").
 - "Identity synchronization and duplicate attribute resiliency": UPN and SMTP addresses are
   unique tenant-wide, across users, groups and contacts, compared case-insensitively; a
   conflict is 400 with an ``ObjectConflict`` detail naming the property.
@@ -26,6 +29,8 @@ from .errors import (GraphError, bad_request, conflict, invalid_value, not_found
 from .routing import Response, route
 from .tenant import now_iso
 
+FEDERATED_TO_MANAGED = ("A password must be specified (passwordProfile) when the userPrincipalName moves from a "
+                        "federated domain to a managed domain.")
 UPN_FORMAT = re.compile(r"^[^@\s]+@[A-Za-z0-9.-]+$")
 MAIL_FORMAT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -153,6 +158,10 @@ def update_user(svc, req, key):
     new_upn = changes.get("userPrincipalName", user["userPrincipalName"])
     if "userPrincipalName" in changes:
         _check_upn(svc, new_upn, exclude=user["id"])
+        profile = changes.get("passwordProfile")
+        if _is_federated(svc, user["userPrincipalName"]) and not _is_federated(svc, new_upn) and \
+                not (isinstance(profile, dict) and profile.get("password")):
+            raise bad_request(FEDERATED_TO_MANAGED)
     if "mail" in changes and changes["mail"] is not None:
         _check_mail(svc, changes["mail"], exclude=user["id"])
     if "onPremisesImmutableId" in changes and changes["onPremisesImmutableId"] is not None:

@@ -190,6 +190,9 @@ graph_requests:
   sample: {"requests": 4, "batch_items": 42, "throttled": 0}
 """
 
+import secrets
+import string
+
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule, graph_failure_message
@@ -296,6 +299,16 @@ def fact_warnings(plans, features):
     return warnings
 
 
+def throwaway_password():
+    """32 random characters with every class Entra's complexity rule asks for."""
+    classes = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "!#%*+-=?@^_")
+    alphabet = "".join(classes)
+    while True:
+        password = "".join(secrets.choice(alphabet) for dummy in range(32))
+        if all(any(c in group for c in password) for group in classes):
+            return password
+
+
 def apply_federated(client, plan, initial_domain, label):
     """Move the UPN to the initial domain, stamp, move it back; restore the UPN on failure.
 
@@ -306,7 +319,12 @@ def apply_federated(client, plan, initial_domain, label):
     user = plan.user
     temporary = "%s@%s" % (user.upn.rsplit("@", 1)[0], initial_domain)
     move_back = {"userPrincipalName": user.upn}
-    directory.patch_user(client, user.id, {"userPrincipalName": temporary}, "move UPN to the initial domain", label)
+    # Leaving a federated domain needs a cloud password ("-NewPassword ... required if moving the
+    # user from a federated to a standard identity domain", Set-MsolUserPrincipalName). A random
+    # one nobody learns: the user signs in through federation again once the UPN moves back.
+    move_away = {"userPrincipalName": temporary,
+                 "passwordProfile": {"password": throwaway_password(), "forceChangePasswordNextSignIn": False}}
+    directory.patch_user(client, user.id, move_away, "move UPN to the initial domain", label)
     try:
         directory.patch_user(client, user.id, {"onPremisesImmutableId": plan.desired}, "set onPremisesImmutableId",
                              label)

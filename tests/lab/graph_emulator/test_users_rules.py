@@ -97,7 +97,12 @@ def test_federated_user_needs_a_managed_upn_before_a_new_immutable_id(lab):
     assert "federated" in error["message"] and "onPremisesImmutableId" in error["message"]
     assert state(lab) == before
     # The documented workaround: move the UPN to a managed domain, set the value, move it back.
-    assert lab.graph("PATCH", "/users/" + DAVE, json={"userPrincipalName": "dave@contoso.com"}).status_code == 204
+    # Leaving the federated domain needs a password, which a federated user has none of.
+    refused = lab.graph("PATCH", "/users/" + DAVE, json={"userPrincipalName": "dave@contoso.com"})
+    assert refused.status_code == 400 and "passwordProfile" in graph_error(refused)["message"]
+    assert state(lab) == before
+    assert lab.graph("PATCH", "/users/" + DAVE, json={"userPrincipalName": "dave@contoso.com",
+                                                      "passwordProfile": {"password": "Xy7!long-enough-pass"}}).status_code == 204
     assert lab.graph("PATCH", "/users/" + DAVE, json={"onPremisesImmutableId": "bmV3LWRhdmU="}).status_code == 204
     assert lab.graph("PATCH", "/users/" + DAVE, json={"userPrincipalName": "dave@fed.contoso.com"}).status_code == 204
     assert lab.user(DAVE)["onPremisesImmutableId"] == "bmV3LWRhdmU="
