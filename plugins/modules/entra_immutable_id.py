@@ -75,6 +75,11 @@ options:
     description:
       - For a user whose UPN is on a federated domain, move the UPN to the initial
         onmicrosoft.com domain, set the value, and move the UPN back.
+      - Leaving a federated domain needs a cloud password, so the first move sets a random
+        32-character one that is neither returned nor logged; the user signs in through
+        federation again once the UPN is back. For the few seconds in between, the user
+        signs in with neither.
+      - Left out or V(false), such a user is refused with this option named.
     type: bool
     default: false
   users:
