@@ -3,22 +3,48 @@ its ``start`` (204) and ``provisionOnDemand`` (one subject per request, 5 reques
 "synchronizationJob: provisionOnDemand"), and the job ``schema`` whose rule id
 ``provisionOnDemand`` needs.
 
+A job runs by itself: "synchronizationJob: start" tells clients not to call ``start`` while a
+job runs, and to use it only when the job is paused or in quarantine, because an Active job
+runs every ``schedule.interval`` ("synchronizationSchedule resource type", an ISO 8601 duration
+such as PT2M). So the emulator runs one cycle of every job whose ``status.code`` is Active and
+whose ``schedule.state`` is Active once its interval, multiplied by the ``time_scale`` setting
+(0.01: PT2M lasts 1.2 s), has passed since its last execution began, or since the emulator
+first saw the job (a tenant loaded with ``PUT /_lab/state`` or ``POST /_lab/reset`` counts
+from then, so loading never triggers a run). Paused, Quarantine, NotRun and NotConfigured
+jobs never run on schedule (the service's reduced retries of a quarantined job are not
+modelled). ``start`` runs a cycle at once in any state, as Graph accepts it; on a Paused or
+Quarantine job it also sets the code to Active (and the schedule back to Active) and clears
+``status.quarantine``, which is how a job is resumed. The lab sets a job's code (and
+``status.quarantine``) through the tenant state, e.g. ``{"status": {"code": "Paused"}}``.
+
+Scheduled cycles run in a background thread that starts with the first request about a
+service principal (``service.py`` has no hook for background work; a client has to read a
+job to see it run anyway) and ticks every ``TICK`` seconds. A cycle holds ``tenant.lock``,
+the lock every request handler runs under, so a client never sees half a cycle. A scheduled
+cycle that fails (the registered AD is gone) is recorded as a Failed execution; it never
+reaches an unrelated request. The thread is a daemon, stopped and joined at exit.
+
 The sync simulator is wired in through ``svc.sync_engine`` (sync_engine.py) and, for other
 uses, ``ENGINES``: callables
 ``engine(event, tenant, service_principal, job, payload) -> dict | None`` run inside the
-request (``event`` is ``"start"`` or ``"provisionOnDemand"``); a dict returned for
-``provisionOnDemand`` sets the ``status`` (and ``error``) of the answer.
+request or the scheduled cycle (``event`` is ``"start"`` for a cycle, started or scheduled,
+or ``"provisionOnDemand"``); a dict returned for ``provisionOnDemand`` sets the ``status``
+(and ``error``) of the answer.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import threading
+import time
 import uuid
+import weakref
 
 from . import catalog
 from .errors import GraphError, bad_request, not_found
 from .routing import Response, route
-from .tenant import now_iso
+from .tenant import duration_seconds, now_iso
 
 ENGINES: list = []
 SP_READ = catalog.JOBS_READ | {"Application.Read.All", "Directory.Read.All", "Application.ReadWrite.All"}
@@ -27,6 +53,7 @@ RULE_ID = "6c409270-f78a-4bc6-af23-7cf3ab6e4fa5"
 
 
 def _sp(svc, key):
+    _scheduler(svc)
     for sp in svc.tenant.state["servicePrincipals"]:
         if sp["id"].lower() == key.lower():
             return sp
@@ -99,22 +126,110 @@ def _run_engines(event, svc, sp, job, payload):
     return result
 
 
-@route("POST", r"/servicePrincipals/(?P<key>[^/]+)/synchronization/jobs/(?P<job>[^/]+)/start", catalog.JOBS_WRITE)
-def start_job(svc, req, key, job):
-    sp, found = _job(svc, key, job)
+def run_cycle(svc, sp, job):
+    """One execution of ``job`` through the sync engines, for ``start`` and for the schedule.
+    The caller holds ``tenant.lock``. An engine error propagates, with the execution recorded."""
+    _scheduler(svc).began(sp, job)
     began = now_iso(svc.now())
     execution = {"activityIdentifier": str(uuid.uuid4()), "countEntitled": 0, "countEntitledForProvisioning": 0,
                  "countEscrowed": 0, "countEscrowedRaw": 0, "countExported": 0, "countExports": 0,
                  "countImported": 0, "countImportedDeltas": 0, "countImportedReferenceDeltas": 0,
                  "state": "Succeeded", "error": None, "timeBegan": began, "timeEnded": began}
-    found["status"]["code"] = "Active"
-    found["status"]["lastExecution"] = execution
-    result = _run_engines("start", svc, sp, found, execution)
+    job["status"]["lastExecution"] = execution
+    result = _run_engines("start", svc, sp, job, execution)
     if isinstance(result, dict):
         execution.update(result)
+    execution["timeEnded"] = now_iso(svc.now())
     if execution.get("state") == "Succeeded":
-        found["status"]["lastSuccessfulExecution"] = dict(execution)
+        job["status"]["lastSuccessfulExecution"] = dict(execution)
+    return execution
+
+
+@route("POST", r"/servicePrincipals/(?P<key>[^/]+)/synchronization/jobs/(?P<job>[^/]+)/start", catalog.JOBS_WRITE)
+def start_job(svc, req, key, job):
+    sp, found = _job(svc, key, job)
+    # "synchronizationJob: start": a paused job continues, a quarantined one has its quarantine cleared.
+    found["status"]["code"] = "Active"
+    found["status"]["quarantine"] = None
+    if found["schedule"].get("state") == "Paused":
+        found["schedule"]["state"] = "Active"
+    run_cycle(svc, sp, found)
     return Response(204)
+
+
+class JobScheduler:
+    """Runs the cycles of Active jobs whose scaled ``schedule.interval`` has passed (see the module doc)."""
+
+    TICK = 0.1
+
+    def __init__(self, svc):
+        self._svc = weakref.ref(svc)  # the thread must not keep a discarded service alive
+        # (service principal id, job id) -> (the job object, time.monotonic() its last run began or it was first seen).
+        # A reloaded tenant holds new job objects: the identity check restarts their clock.
+        self._began: dict = {}
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="synchronization-schedule", daemon=True)
+
+    def began(self, sp, job) -> None:
+        self._began[(sp["id"], job["id"])] = (job, time.monotonic())
+
+    def stop(self) -> None:
+        """At exit: let a cycle in progress finish, then save what it changed (the server saved before)."""
+        self._stop.set()
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
+            self.thread.join(30)
+        svc = self._svc()
+        try:
+            if svc is not None:
+                svc.tenant.save()
+        except OSError:  # the state folder is gone (a test's temporary one): nothing to keep
+            pass
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.TICK):
+            svc = self._svc()
+            if svc is None:
+                return
+            self.run_due(svc)
+            del svc
+
+    def run_due(self, svc) -> None:
+        scale = svc.settings.time_scale
+        with svc.tenant.lock:
+            now = time.monotonic()
+            jobs = {(sp["id"], job["id"]): (sp, job) for sp in svc.tenant.state.get("servicePrincipals") or []
+                    for job in sp["synchronization"]["jobs"]}
+            self._began = {key: self._began[key] if key in self._began and self._began[key][0] is job else (job, now)
+                           for key, (sp, job) in jobs.items()}
+            for key, (sp, job) in jobs.items():
+                interval = duration_seconds(job["schedule"].get("interval"))
+                if job["status"].get("code") != "Active" or job["schedule"].get("state") != "Active" or interval is None:
+                    continue
+                if now - self._began[key][1] < interval * scale:
+                    continue
+                try:
+                    run_cycle(svc, sp, job)
+                except Exception as error:  # noqa: BLE001
+                    # Nobody waits on a scheduled cycle: its failure belongs in the execution, where
+                    # Graph reports one ("synchronizationTaskExecution": state Failed, error).
+                    job["status"]["lastExecution"].update(state="Failed", timeEnded=now_iso(svc.now()), error={
+                        "code": "SyncEngineError", "message": "%s: %s" % (type(error).__name__, error),
+                        "tenantActionable": True})
+                svc.tenant.save_soon()
+
+
+_SCHEDULERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # GraphService -> JobScheduler
+_SCHEDULERS_LOCK = threading.Lock()
+
+
+def _scheduler(svc) -> JobScheduler:
+    with _SCHEDULERS_LOCK:
+        scheduler = _SCHEDULERS.get(svc)
+        if scheduler is None:
+            scheduler = _SCHEDULERS[svc] = JobScheduler(svc)
+            scheduler.thread.start()
+            atexit.register(scheduler.stop)
+    return scheduler
 
 
 @route("POST", r"/servicePrincipals/(?P<key>[^/]+)/synchronization/jobs/(?P<job>[^/]+)/provisionOnDemand",

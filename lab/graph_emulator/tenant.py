@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import secrets
 import threading
 import uuid
@@ -48,6 +49,8 @@ DEFAULT_FEATURES = {
     "duplicateUPNResiliencyEnabled": True,
 }
 
+JOB_STATUS_CODES = ("NotConfigured", "NotRun", "Active", "Paused", "Quarantine")
+SCHEDULE_STATES = ("Active", "Disabled", "Paused")
 TOP_LEVEL = {"domains", "features", "users", "groups", "contacts", "apps", "servicePrincipals", "size"}
 USER_LAB_KEYS = {"mailbox", "licenses", "roles"}
 GROUP_KEYS = {"id", "displayName", "description", "mail", "mailEnabled", "mailNickname", "securityEnabled",
@@ -67,6 +70,19 @@ def now_iso(timestamp: float) -> str:
 
 def parse_iso(text: str) -> float:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+# "synchronizationSchedule resource type": ``interval`` is an ISO 8601 duration (PT2M, P1D, PT1H30M).
+_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+
+
+def duration_seconds(text) -> float | None:
+    """Seconds of an ISO 8601 duration in days, hours, minutes and seconds; None when it is not one (or zero)."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if not match or text.endswith(("P", "T")):
+        return None
+    days, hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds or None
 
 
 def smtp_addresses(obj: dict) -> set[str]:
@@ -384,13 +400,28 @@ def normalise(data: dict, tenant_id: str, now: float) -> dict:
         synchronization = sp.setdefault("synchronization", {})
         if not isinstance(synchronization, dict):
             raise TenantStateError("servicePrincipals[%d].synchronization: expected an object" % index)
-        for job in _list_of(synchronization, "jobs", dict, "servicePrincipals[%d].synchronization.jobs" % index):
+        jobs = _list_of(synchronization, "jobs", dict, "servicePrincipals[%d].synchronization.jobs" % index)
+        for number, job in enumerate(jobs):
+            where = "servicePrincipals[%d].synchronization.jobs[%d]" % (index, number)
             job.setdefault("templateId", "AD2AADProvisioning")
             job.setdefault("id", "%s.%s.%s" % (job["templateId"], sp["id"].replace("-", "")[:32],
                                                _id_for(tenant_id, "job", sp["id"]).replace("-", "")[:32]))
-            job.setdefault("schedule", {"interval": "PT2M", "state": "Active", "expiration": None})
-            job.setdefault("status", {"code": "Active", "lastExecution": None, "lastSuccessfulExecution": None,
-                                      "lastSuccessfulExecutionWithExports": None, "steadyStateFirstAchievedTime": None})
+            # Key by key, so a lab document can give just {"status": {"code": "Paused"}}.
+            schedule, status = job.setdefault("schedule", {}), job.setdefault("status", {})
+            if not isinstance(schedule, dict) or not isinstance(status, dict):
+                raise TenantStateError("%s: schedule and status must be objects" % where)
+            for key, value in (("interval", "PT2M"), ("state", "Active"), ("expiration", None)):
+                schedule.setdefault(key, value)
+            for key, value in (("code", "Active"), ("lastExecution", None), ("lastSuccessfulExecution", None),
+                               ("lastSuccessfulExecutionWithExports", None), ("steadyStateFirstAchievedTime", None)):
+                status.setdefault(key, value)
+            # "synchronizationStatus resource type" and "synchronizationSchedule resource type".
+            if status["code"] not in JOB_STATUS_CODES:
+                raise TenantStateError("%s.status.code: %r is not one of %s" % (where, status["code"], ", ".join(JOB_STATUS_CODES)))
+            if schedule["state"] not in SCHEDULE_STATES:
+                raise TenantStateError("%s.schedule.state: %r is not one of %s" % (where, schedule["state"], ", ".join(SCHEDULE_STATES)))
+            if duration_seconds(schedule["interval"]) is None:
+                raise TenantStateError("%s.schedule.interval: %r is not an ISO 8601 duration such as PT2M" % (where, schedule["interval"]))
             job.setdefault("synchronizationJobSettings", [])
             job.setdefault("onDemandRuns", [])
 

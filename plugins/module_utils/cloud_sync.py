@@ -1,14 +1,20 @@
 # Copyright: contributors to syncfix.entra
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Entra Cloud Sync through Graph synchronization jobs: start a job or provision objects on
-demand, then wait for the job's next execution to finish.
+"""Entra Cloud Sync through Graph synchronization jobs: read the job, then wait for its next
+scheduled execution, start it when it is right to, or provision objects on demand.
 
 Facts ("synchronizationJob: start", "synchronizationJob: provisionOnDemand",
-"synchronizationTaskExecution"): ``POST .../jobs/{id}/start`` answers 204;
-``provisionOnDemand`` takes one object per request, at most 5 requests per 10 seconds, and
-needs the rule id from the job's schema; a job's ``status.lastExecution`` has ``timeBegan``,
-``timeEnded`` and ``state`` (Succeeded, Failed, EntryLevelErrors) with counts.
+"synchronizationTaskExecution", "synchronizationStatus resource type",
+"synchronizationSchedule resource type"): ``POST .../jobs/{id}/start`` answers 204, resumes a
+paused job and clears a quarantine, and must not be called continuously while the job runs
+("use the start job only when the job is currently paused or in quarantine"); an Active job
+runs by itself every ``schedule.interval`` (an ISO 8601 duration, PT2M for Cloud Sync);
+``status.code`` is NotConfigured, NotRun, Active, Paused or Quarantine, and ``status.quarantine``
+has the ``reason`` and ``error`` of a quarantine; ``provisionOnDemand`` takes one object per
+request, at most 5 requests per 10 seconds, and needs the rule id from the job's schema; a
+job's ``status.lastExecution`` has ``timeBegan``, ``timeEnded`` and ``state`` (Succeeded,
+Failed, EntryLevelErrors) with counts.
 """
 
 import json
@@ -75,6 +81,60 @@ class CloudSyncJob:
                 raise AdsyncError("%s: no new execution finished within %s s; raise timeout, or read the "
                                   "provisioning logs" % (self.label, timeout))
             self.sleep(poll)
+
+
+def job_state(job):
+    """What the decision needs from a job read with GET: its status code, schedule, quarantine
+    and last execution."""
+    status = job.get("status") or {}
+    schedule = job.get("schedule") or {}
+    return {"code": status.get("code"), "interval": schedule.get("interval"), "schedule_state": schedule.get("state"),
+            "quarantine": status.get("quarantine") or None, "last_execution": status.get("lastExecution") or {}}
+
+
+WAIT, START, REFUSE = "wait", "start", "refuse"
+
+
+def plan_job_run(state, label, allow_resume):
+    """``(WAIT | START | REFUSE, why)``: what to do with a job in ``state`` (see ``job_state``).
+
+    "synchronizationJob: start": don't call start continuously while the job runs, because that
+    can stop the service; use it only when the job is paused or in quarantine. An Active job
+    runs by itself every ``schedule.interval``, so we wait for its next execution. Start on a
+    Paused job resumes it and on a Quarantine job clears the quarantine: either may undo what
+    an admin or the service did on purpose, so it takes ``allow_resume``. A NotRun job has
+    never run, and start is its first run."""
+    code = (state["code"] or "").lower()
+    if code == "active":
+        if (state["schedule_state"] or "Active").lower() != "active":
+            return REFUSE, ("%s is Active but its schedule is %s, so no scheduled execution will come to wait for; "
+                            "enable the schedule, or provision named objects with provision_objects"
+                            % (label, state["schedule_state"]))
+        return WAIT, "%s is Active and runs on its own schedule, every %s" % (label, state["interval"] or "interval (not reported)")
+    if code == "notrun":
+        return START, "%s has not run yet (NotRun): this is its first run" % label
+    if code in ("paused", "quarantine"):
+        paused = code == "paused"
+        what = ("%s is Paused" % label if paused
+                else "%s is in Quarantine%s" % (label, quarantine_text(state["quarantine"])))
+        if not allow_resume:
+            effect = ("starting it resumes it, which may undo a deliberate pause" if paused
+                      else "starting it clears the quarantine; fix what caused it first")
+            return REFUSE, "%s; %s. Set allow_resume: true to start it" % (what, effect)
+        return START, "%s and allow_resume is true: starting it %s" % (what, "resumes it" if paused else "clears the quarantine")
+    if code == "notconfigured":
+        return REFUSE, ("%s is NotConfigured: there is nothing to start; configure the Cloud Sync agent and the "
+                        "job's configuration (scope, credentials) first" % label)
+    return REFUSE, ("%s reports status code %r, which is not one of NotConfigured, NotRun, Active, Paused, Quarantine; "
+                    "not started" % (label, state["code"]))
+
+
+def quarantine_text(quarantine):
+    """`` (reason TooManyDeletes: <error message>)`` from ``status.quarantine``, or ``""``."""
+    quarantine = quarantine if isinstance(quarantine, dict) else {}
+    error = quarantine.get("error") if isinstance(quarantine.get("error"), dict) else {}
+    parts = [str(part) for part in (quarantine.get("reason"), error.get("message") or error.get("code")) if part]
+    return " (reason %s)" % ": ".join(parts) if parts else ""
 
 
 def _json_document(value):

@@ -14,16 +14,26 @@ description:
     mode, which never exports, unless O(allow_staging=true). It deals with a cycle that is
     already running per O(if_running), runs C(Start-ADSyncSyncCycle), and with O(wait=true)
     waits for the cycle to end and returns the run profile results of this cycle.
-  - O(engine=cloud_sync) uses Microsoft Graph synchronization jobs - it starts the job, or
-    provisions the listed AD objects on demand - and with O(wait=true) waits for the job's
-    next execution to finish and returns it.
+  - O(engine=cloud_sync) uses Microsoft Graph synchronization jobs. It reads the job first.
+    Microsoft Graph's reference for the job's C(start) action says not to call it while the
+    job runs, only when the job is paused or in quarantine. So an C(Active) job, which runs by itself
+    every C(schedule.interval) (2 minutes for Cloud Sync), is not started - with O(wait=true)
+    the module waits for its next execution to finish and returns it, and reports
+    C(changed=false). A C(NotRun) job is started (its first run). A C(Paused) or C(Quarantine)
+    job is refused unless O(allow_resume=true), because starting it resumes it or clears the
+    quarantine. A C(NotConfigured) job fails the task.
+  - For an immediate run of named objects, O(provision_objects) provisions the listed AD
+    objects on demand instead.
   - A result other than success fails the task unless O(fail_on_errors=false).
 extends_documentation_fragment:
   - syncfix.entra.graph
 attributes:
   check_mode:
     support: full
-    description: Reads the scheduler (or the job) and reports what would run; starts nothing.
+    description:
+      - Reads the scheduler (or the job) and reports what would run; starts nothing and sends no write.
+      - With O(engine=cloud_sync), C(changed) is true only when a real run would start the job
+        or provision objects; a job that would be refused fails the task in check mode too.
   diff_mode:
     support: none
     description: Starting a cycle changes no declared state to diff.
@@ -55,7 +65,10 @@ options:
     type: bool
     default: false
   wait:
-    description: Wait for the cycle (or job execution) to finish and return its results.
+    description:
+      - Wait for the cycle (or job execution) to finish and return its results.
+      - With O(engine=cloud_sync) and an C(Active) job, the execution waited for is the job's next
+        scheduled one, so allow O(timeout) at least one C(schedule.interval).
     type: bool
     default: true
   timeout:
@@ -111,10 +124,21 @@ options:
   job_id:
     description: With O(engine=cloud_sync), the synchronization job id.
     type: str
+  allow_resume:
+    description:
+      - With O(engine=cloud_sync), start a job that is C(Paused) or in C(Quarantine). Starting
+        resumes a paused job (perhaps paused on purpose by an admin) and clears a quarantine
+        (set by the service, for example for too many deletes), so it is not done unless asked.
+      - Left out (false), such a job fails the task with its state and the quarantine reason,
+        and nothing is sent.
+      - Has no effect on an C(Active) job, which is never started, nor with O(provision_objects).
+    type: bool
+    default: false
   provision_objects:
     description:
       - With O(engine=cloud_sync), distinguished names of AD objects to provision on demand
-        instead of starting the whole job (at most 5 requests per 10 seconds, paced).
+        instead of running the whole job (at most 5 requests per 10 seconds, paced).
+      - Left out, the job's own execution is used (see the description).
     type: list
     elements: str
   object_type:
@@ -138,6 +162,21 @@ EXAMPLES = r"""
     policy_type: delta
   register: cycle
 
+- name: Wait for the Cloud Sync job's next scheduled run and read its result
+  syncfix.entra.adsync_cycle:
+    engine: cloud_sync
+    service_principal_id: 0d2c1e3f-4a5b-4c6d-8e7f-901234567890
+    job_id: AD2AADProvisioning.fd1c9b9e8077402c8bc03a7186c8f976.3a9d8f2c-1111-2222-3333-444455556666
+    timeout: 600
+  register: cloud_run
+
+- name: Resume the Cloud Sync job an admin paused for the change window, and wait for its run
+  syncfix.entra.adsync_cycle:
+    engine: cloud_sync
+    service_principal_id: 0d2c1e3f-4a5b-4c6d-8e7f-901234567890
+    job_id: AD2AADProvisioning.fd1c9b9e8077402c8bc03a7186c8f976.3a9d8f2c-1111-2222-3333-444455556666
+    allow_resume: true
+
 - name: Provision the fixed users with Cloud Sync right away
   syncfix.entra.adsync_cycle:
     engine: cloud_sync
@@ -149,10 +188,30 @@ EXAMPLES = r"""
 
 RETURN = r"""
 started:
-  description: Whether a cycle, job run or on-demand provisioning was started.
+  description:
+    - Whether a cycle, job run or on-demand provisioning was started.
+    - With O(engine=cloud_sync), false for an C(Active) job, whose scheduled execution was waited for.
   returned: always
   type: bool
   sample: true
+job_status:
+  description:
+    - With O(engine=cloud_sync), the job's C(status.code) read before anything was done
+      (C(NotConfigured), C(NotRun), C(Active), C(Paused), C(Quarantine)).
+  returned: when O(engine=cloud_sync)
+  type: str
+  sample: Active
+schedule_interval:
+  description: With O(engine=cloud_sync), the job's C(schedule.interval), an ISO 8601 duration.
+  returned: when O(engine=cloud_sync)
+  type: str
+  sample: PT2M
+previous_execution:
+  description: With O(engine=cloud_sync), the job's C(status.lastExecution) read before anything was done; empty when it never ran.
+  returned: when O(engine=cloud_sync)
+  type: dict
+  sample: {"activityIdentifier": "5b8f0c1e-0d1a-4f43-9f5e-3c2b1a0d9e8f", "state": "Succeeded",
+           "timeBegan": "2026-11-22T09:58:00Z", "timeEnded": "2026-11-22T09:58:06Z"}
 scheduler:
   description: With O(engine=connect), the C(Get-ADSyncScheduler) fields read before starting.
   returned: when O(engine=connect)
@@ -216,7 +275,8 @@ msg:
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import AdsyncError, ConnectEngine, PsrpRunner
-from ansible_collections.syncfix.entra.plugins.module_utils.cloud_sync import CloudSyncJob, execution_failed, on_demand_failed
+from ansible_collections.syncfix.entra.plugins.module_utils.cloud_sync import (
+    REFUSE, WAIT, CloudSyncJob, execution_failed, job_state, on_demand_failed, plan_job_run)
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule, graph_failure_message
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
@@ -250,30 +310,54 @@ def run_cloud_sync(entra, params):
     if not (params["service_principal_id"] and params["job_id"]):
         entra.fail("engine=cloud_sync needs service_principal_id and job_id")
     job = CloudSyncJob(entra.client, params["service_principal_id"], params["job_id"])
-    before = job.last_execution()
-    result = dict(changed=False, started=False, previous_execution=before)
-    if entra.check_mode:
-        what = ("provision %d objects on demand" % len(params["provision_objects"])) if params["provision_objects"] \
-            else "start the job"
-        result.update(changed=True, msg="would %s" % what)
-        return result, False
+    state = job_state(job.read())
+    before = state["last_execution"]
+    result = dict(changed=False, started=False, previous_execution=before, job_status=state["code"],
+                  schedule_interval=state["interval"])
     if params["provision_objects"]:
-        # On-demand provisioning answers per object, synchronously; it starts no job execution.
-        rule = params["rule_id"] or job.rule_id()
-        result["provisioned"] = job.provision_on_demand(params["provision_objects"], rule, params["object_type"])
-        failed = on_demand_failed(result["provisioned"])
-        result.update(changed=True, started=True, msg="provisioned %d of %d objects on demand%s" % (
-            len(result["provisioned"]) - len(failed), len(result["provisioned"]),
-            "; not provisioned: %s" % ", ".join(failed) if failed else ""))
-        return result, bool(failed) and params["fail_on_errors"]
+        return run_on_demand(entra, params, job, result)
+    action, why = plan_job_run(state, job.label, params["allow_resume"])
+    if action == REFUSE:
+        entra.fail(why, **result)
+    if action == WAIT:
+        # Not started: "synchronizationJob: start" says never to start a job that is running.
+        hint = "; for an immediate run of named objects, use provision_objects"
+        if entra.check_mode:
+            then = ", would wait for its next scheduled execution" if params["wait"] else ""
+            result["msg"] = "%s; would not start it%s%s" % (why, then, hint)
+            return result, False
+        if not params["wait"]:
+            result["msg"] = "%s, so it was not started; not waiting for its next execution%s" % (why, hint)
+            return result, False
+        execution = job.wait_for_new_execution(before, params["timeout"], params["poll_interval"])
+        result.update(execution=execution, msg="%s, so it was not started; its next scheduled execution finished: %s%s" % (
+            why, execution.get("state"), hint))
+        return result, execution_failed(execution) and params["fail_on_errors"]
+    if entra.check_mode:
+        result.update(changed=True, msg="would start the job: %s" % why)
+        return result, False
     job.start()
     result.update(changed=True, started=True)
     if not params["wait"]:
-        result["msg"] = "started; not waiting for the execution"
+        result["msg"] = "started (%s); not waiting for the execution" % why
         return result, False
     execution = job.wait_for_new_execution(before, params["timeout"], params["poll_interval"])
-    result.update(execution=execution, msg="execution finished: %s" % execution.get("state"))
+    result.update(execution=execution, msg="started (%s); execution finished: %s" % (why, execution.get("state")))
     return result, execution_failed(execution) and params["fail_on_errors"]
+
+
+def run_on_demand(entra, params, job, result):
+    # On-demand provisioning answers per object, synchronously; it starts no job execution.
+    if entra.check_mode:
+        result.update(changed=True, msg="would provision %d objects on demand" % len(params["provision_objects"]))
+        return result, False
+    rule = params["rule_id"] or job.rule_id()
+    result["provisioned"] = job.provision_on_demand(params["provision_objects"], rule, params["object_type"])
+    failed = on_demand_failed(result["provisioned"])
+    result.update(changed=True, started=True, msg="provisioned %d of %d objects on demand%s" % (
+        len(result["provisioned"]) - len(failed), len(result["provisioned"]),
+        "; not provisioned: %s" % ", ".join(failed) if failed else ""))
+    return result, bool(failed) and params["fail_on_errors"]
 
 
 def main():
@@ -299,6 +383,7 @@ def main():
             certificate_key_pem=dict(type="path", no_log=False),
             service_principal_id=dict(type="str"),
             job_id=dict(type="str"),
+            allow_resume=dict(type="bool", default=False),
             provision_objects=dict(type="list", elements="str"),
             object_type=dict(type="str", default="user"),
             rule_id=dict(type="str"),

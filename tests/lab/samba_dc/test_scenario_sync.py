@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import ssl
+import time
 import uuid
 
 import httpx
@@ -242,6 +243,25 @@ def test_cloud_sync_job_start_and_provision_on_demand_run_the_simulator(dc, load
     status = emulator.graph("GET", base).json()["status"]
     assert status["lastExecution"]["state"] == "EntryLevelErrors"
     assert status["lastExecution"]["error"]["code"] == "ExportErrors"
+
+    # An Active job also runs by itself every schedule.interval ("synchronizationJob: start":
+    # start is for paused or quarantined jobs): PT2M at time_scale 0.01 is 1.2 s, and the
+    # scheduled cycle goes through the same simulator.
+    started = status["lastExecution"]
+    emulator.lab("PATCH", "/config", json={"time_scale": 0.01})
+    try:
+        deadline = time.monotonic() + 10
+        scheduled = started
+        while scheduled["activityIdentifier"] == started["activityIdentifier"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+            scheduled = emulator.graph("GET", base).json()["status"]["lastExecution"]
+    finally:
+        emulator.lab("PATCH", "/config", json={"time_scale": 1.0})
+    assert scheduled["activityIdentifier"] != started["activityIdentifier"], "no scheduled run within 10 s"
+    assert scheduled["state"] == "EntryLevelErrors" and scheduled["error"]["code"] == "ExportErrors", scheduled
+    assert scheduled["countImported"] > 0, "the simulator read AD"
+    assert len([e for e in emulator.lab("GET", "/requests")["value"] if e["path"].endswith("/start")]) == 1, \
+        "the scheduled run needed no second start"
 
 
 def test_paged_read_returns_every_user(dc, load, emulator):
