@@ -10,6 +10,7 @@
     GET    /_lab/faults, POST /_lab/faults (a rule or a list), DELETE /_lab/faults
     POST   /_lab/throttle/reset          forget quota usage
     GET    /_lab/ad, PUT /_lab/ad         the AD the sync simulator reads (facts of the Samba DC)
+    DELETE /_lab/ad                      forget it: no cycle reads AD until one is registered again
     POST   /_lab/sync                    run a cycle: {"profile": "Delta"|"Initial", "scope": [dn], "only": guid|dn}
     GET    /_lab/sync                    the last run result
     DELETE /_lab/sync                    forget the connector space (every AD user is new again)
@@ -77,6 +78,9 @@ def handle(svc, method: str, path: str, query_items, body: bytes) -> Response:
                 return Response(200, svc.sync_engine.register_ad(svc.sync_engine.ad) if svc.sync_engine.ad else {})
             if method in ("PUT", "POST"):
                 return Response(200, svc.sync_engine.register_ad(payload or {}))
+            if method == "DELETE":
+                svc.sync_engine.forget_ad()
+                return Response(204)
         if path == "/_lab/sync":
             if method == "POST":
                 options = payload or {}

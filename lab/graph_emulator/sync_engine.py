@@ -44,6 +44,12 @@ class SyncEngine:
                 json.dump(self.ad, handle, indent=1)
         return {key: ("********" if key == "bind_password" else value) for key, value in self.ad.items()}
 
+    def forget_ad(self) -> None:
+        """No AD any more: scheduled cycles then fail with "no AD registered" and touch nothing."""
+        self.ad = None
+        if self.ad_path and self.ad_path.exists():
+            self.ad_path.unlink()
+
     def run(self, scope=None, only=None, profile="Delta") -> dict:
         if not self.ad:
             raise ValueError("no AD registered: PUT /_lab/ad with the DC's facts (python -m lab up does it)")

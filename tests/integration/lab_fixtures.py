@@ -70,8 +70,10 @@ class GraphLab:
         return answer.json() if answer.content else None
 
     def load(self, tenant, **settings):
-        """Replace the tenant, clear log, quotas and faults, and apply ``settings`` (see /_lab/config)."""
+        """Replace the tenant, clear log, quotas and faults, forget the AD an earlier test registered
+        (so no scheduled Cloud Sync cycle reads it into this tenant), and apply ``settings``."""
         self.lab("POST", "/reset", json=tenant)
+        self.lab("DELETE", "/ad")
         defaults = {"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0, "clock_offset": 0, "throttling": True,
                     "absent_user_properties": [], "entra_id_p2": True,
                     "recycle_bin_lag_s": 0}

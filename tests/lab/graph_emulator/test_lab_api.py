@@ -206,3 +206,16 @@ def test_loaded_group_gets_its_mail_as_primary_smtp(lab):
     # A group loaded with mail and no proxyAddresses holds "SMTP:<mail>", as Exchange would set.
     group = next(g for g in state(lab)["groups"] if g["displayName"] == "Sales")
     assert group["proxyAddresses"] == ["SMTP:sales@contoso.com"]
+
+
+def test_the_registered_ad_can_be_forgotten(lab):
+    facts = {"ldap_server": "127.0.0.1", "ldaps_port": 6360, "base_dn": "DC=contoso,DC=test",
+             "bind_dn": "CN=Administrator,CN=Users,DC=contoso,DC=test", "bind_password": "secret",
+             "ldap_ca_path": "/nonexistent/ca.pem"}
+    registered = lab.lab("PUT", "/ad", json=facts)
+    assert registered.status_code == 200 and registered.json()["bind_password"] == "********"
+    assert lab.lab("GET", "/ad").json()["ldap_server"] == "127.0.0.1"
+    assert lab.lab("DELETE", "/ad").status_code == 204
+    assert lab.lab("GET", "/ad").json() == {}
+    refused = lab.lab("POST", "/sync", json={})
+    assert refused.status_code == 400 and "no AD registered" in refused.text
