@@ -84,13 +84,20 @@ def resolve_addresses(user, state, exclude_id):
             continue
         if not resilient or _must_fail(holder, state, address.lower(), primary):
             raise ExportError("AttributeValueMustBeUnique", "proxyAddresses", proxy, holder,
-                              "%s is already held by %s" % (address, holder.get("userPrincipalName")
-                                                            or holder.get("displayName")))
+                              "%s is already held by %s" % (address, _describe(holder, state)))
         quarantined.append(("ProxyAddress", proxy))
     mail = user.mail
     if mail and any(v.lower() == "smtp:" + mail.lower() for _, v in quarantined):
         mail = None
     return kept, mail, quarantined
+
+
+def _describe(holder, state) -> str:
+    """``cloud user vp@contoso.com (soft-deleted, id ...)``: what an admin must look for."""
+    kind = "group" if holder in state["groups"] else "contact" if holder in state["contacts"] else "user"
+    name = holder.get("userPrincipalName") or holder.get("displayName")
+    deleted = "soft-deleted, " if holder.get("deletedDateTime") else ""
+    return "cloud %s %s (%sid %s)" % (kind, name, deleted, holder.get("id"))
 
 
 def resolve_upn(user, state, exclude_id):
@@ -106,7 +113,7 @@ def resolve_upn(user, state, exclude_id):
         return upn, []
     if not features(state)["duplicateUPNResiliencyEnabled"]:
         raise ExportError("AttributeValueMustBeUnique", "userPrincipalName", upn, holder,
-                          "%s is already held by another user" % upn)
+                          "%s is already held by %s" % (upn, _describe(holder, state)))
     digits = int(uuid.uuid5(uuid.NAMESPACE_URL, str(user.guid)).int % 10000)
     return "%s%04d@%s" % (prefix, digits, initial), [("UserPrincipalName", upn)]
 

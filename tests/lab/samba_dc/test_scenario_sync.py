@@ -272,3 +272,11 @@ def test_paged_read_returns_every_user(dc, load, emulator):
     users = ad_source.read_users(connection, [dc["base_dn"]], page_size=1)
     connection.unbind()
     assert [u.sam for u in users] == ["mlopez", "mlopez2", "tlocal"], "all pages, in creation order"
+
+
+def test_an_export_error_names_the_cloud_object_in_the_way(load, emulator):
+    _data, _dns = load("recycle-bin")
+    (error,) = emulator.sync()["errors"]
+    (holder,) = emulator.users(deleted=True).values()
+    assert error["detail"] == "jdoe@contoso.com is already held by cloud user %s (soft-deleted, id %s)" % (
+        holder["userPrincipalName"], holder["id"])
