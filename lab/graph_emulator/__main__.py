@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 
-from . import certificates
+from . import certificates, synchronization
 from .server import GraphHTTPServer
 from .service import GraphService, load_identity
 from .settings import Settings
@@ -56,6 +56,7 @@ def main(argv=None) -> int:
     tls = certificates.ensure(graph_dir / "tls")
     identity = load_identity(graph_dir)
     service = GraphService(graph_dir, identity, Settings(**dict(args.option)))
+    synchronization.start_schedule(service)
     server = GraphHTTPServer(("127.0.0.1", args.port), service, str(tls["cert"]), str(tls["key"]))
     port = server.server_address[1]
 

@@ -17,9 +17,9 @@ Quarantine job it also sets the code to Active (and the schedule back to Active)
 ``status.quarantine``, which is how a job is resumed. The lab sets a job's code (and
 ``status.quarantine``) through the tenant state, e.g. ``{"status": {"code": "Paused"}}``.
 
-Scheduled cycles run in a background thread that starts with the first request about a
-service principal (``service.py`` has no hook for background work; a client has to read a
-job to see it run anyway) and ticks every ``TICK`` seconds. A cycle holds ``tenant.lock``,
+Scheduled cycles run in a background thread that the emulator process starts with
+``start_schedule`` (``python -m lab.graph_emulator``; a service used in-process has none) and
+that ticks every ``TICK`` seconds. A cycle holds ``tenant.lock``,
 the lock every request handler runs under, so a client never sees half a cycle. A scheduled
 cycle that fails (the registered AD is gone) is recorded as a Failed execution; it never
 reaches an unrelated request. The thread is a daemon, stopped and joined at exit.
@@ -53,7 +53,6 @@ RULE_ID = "6c409270-f78a-4bc6-af23-7cf3ab6e4fa5"
 
 
 def _sp(svc, key):
-    _scheduler(svc)
     for sp in svc.tenant.state["servicePrincipals"]:
         if sp["id"].lower() == key.lower():
             return sp
@@ -227,8 +226,15 @@ def _scheduler(svc) -> JobScheduler:
         scheduler = _SCHEDULERS.get(svc)
         if scheduler is None:
             scheduler = _SCHEDULERS[svc] = JobScheduler(svc)
-            scheduler.thread.start()
-            atexit.register(scheduler.stop)
+    return scheduler
+
+
+def start_schedule(svc) -> JobScheduler:
+    """Run Active jobs on their schedule from now on, until the process exits."""
+    scheduler = _scheduler(svc)
+    if not scheduler.thread.is_alive():
+        scheduler.thread.start()
+        atexit.register(scheduler.stop)
     return scheduler
 
 
