@@ -95,10 +95,11 @@ class Throttle:
         with self.lock:
             # Every exceeded limit is weighed, and the longest wait answers: a client that waits
             # Retry-After once then gets in (when nothing else is sent meanwhile).
-            refusals = [(window.wait(now, span, limit, cost), scope, information)
-                        for window, span, limit, cost, scope, information
-                        in ((self.windows[c[0]],) + c[1:] for c in checks)
-                        if window.used(now, span) + cost > limit]
+            refusals = []
+            for key, span, limit, cost, scope, information in checks:
+                window = self.windows[key]
+                if window.used(now, span) + cost > limit:
+                    refusals.append((window.wait(now, span, limit, cost), scope, information))
             if refusals:
                 wait, scope, information = max(refusals, key=lambda refusal: refusal[0])
                 return max(1, math.ceil(wait)), scope, information

@@ -270,7 +270,7 @@ RECYCLE_BIN_WAITS = (1, 2, 4, 8)
 
 def purge_deleted_user(client, user_id, label, just_deleted=False, waits=RECYCLE_BIN_WAITS, sleep=time.sleep):
     """``DELETE /directory/deletedItems/{id}`` ("Permanently delete an item"); irreversible."""
-    pending = list(waits) if just_deleted else []
+    pending = list(waits)
     while True:
         try:
             client.request("DELETE", "/directory/deletedItems/%s" % user_id, operation="purge user", target=label)

@@ -290,7 +290,7 @@ def gather_facts(client, items, users):
 
 def fact_warnings(plans, features):
     """What could not be checked before a stamp, so the user knows what the sync may still refuse."""
-    stamping = [p for p in plans if p.changed and p.desired is not None and not p.refusal]
+    stamping = [p for p in plans if p.changed and p.desired is not None]
     warnings = []
     if stamping and features is None:
         warnings.append("could not read the tenant's directory sync features (the app needs "

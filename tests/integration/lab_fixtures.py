@@ -10,6 +10,8 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from lab.graph_emulator import settings as lab_settings  # noqa: E402  (after the path fix)
+
 STATE_DIR = pathlib.Path(os.environ.get("LAB_STATE_DIR", REPO / "lab" / ".state"))
 TREE_DELETE = "1.2.840.113556.1.4.805"
 
@@ -74,10 +76,7 @@ class GraphLab:
         (so no scheduled Cloud Sync cycle reads it into this tenant), and apply ``settings``."""
         self.lab("POST", "/reset", json=tenant)
         self.lab("DELETE", "/ad")
-        defaults = {"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0, "clock_offset": 0, "throttling": True,
-                    "absent_user_properties": [], "entra_id_p2": True,
-                    "recycle_bin_lag_s": 0}
-        self.lab("PATCH", "/config", json=dict(defaults, **settings))
+        self.lab("PATCH", "/config", json=dict(lab_settings.DEFAULTS, **settings))
 
     def requests(self):
         return self.lab("GET", "/requests")["value"]

@@ -21,6 +21,8 @@ REPO = pathlib.Path(__file__).resolve().parents[3]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from lab.graph_emulator import settings  # noqa: E402  (after the path fix)
+
 READER = "11111111-1111-4111-8111-111111111111"
 WRITER = "22222222-2222-4222-8222-222222222222"
 NOTHING = "33333333-3333-4333-8333-333333333333"
@@ -139,8 +141,6 @@ def lab(emulator):
     client = Lab(emulator)
     answer = client.lab("POST", "/reset", json=tenant())
     assert answer.status_code == 200, answer.text
-    client.lab("PATCH", "/config", json={"time_scale": 1.0, "quota_scale": 1.0, "latency_ms": 0, "clock_offset": 0,
-                                         "token_lifetime": 3599, "throttling": True, "absent_user_properties": [],
-                                         "entra_id_p2": True, "recycle_bin_lag_s": 0})
+    client.lab("PATCH", "/config", json=settings.DEFAULTS)
     yield client
     client.http.close()
