@@ -52,6 +52,11 @@ ROLE_TEMPLATES = {
     "Global Reader": "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
 }
 
+# "Microsoft Entra built-in roles": the roles carrying the PRIVILEGED label. Exchange
+# Administrator does not; the 2026 hard-match hardening blocks only privileged roles.
+PRIVILEGED_ROLES = frozenset({"Global Administrator", "User Administrator", "Privileged Role Administrator",
+                              "Helpdesk Administrator", "Global Reader"})
+
 # "Product names and service plan identifiers for licensing".
 SKUS = {
     "ENTERPRISEPACK": "6fd2c87f-b296-42f0-b197-1e91e994b900",

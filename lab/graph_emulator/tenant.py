@@ -38,6 +38,9 @@ DEFAULT_FEATURES = {
     "groupWriteBackEnabled": False,
     "passwordSyncEnabled": False,
     "passwordWritebackEnabled": False,
+    # Duplicate Attribute Resiliency: "Once ... turned on it cannot be disabled" (Identity
+    # synchronization and duplicate attribute resiliency); false only to model the world
+    # before it, where a duplicate fails the export.
     "quarantineUponProxyAddressesConflictEnabled": True,
     "quarantineUponUpnConflictEnabled": True,
     "softMatchOnUpnEnabled": True,
@@ -45,8 +48,9 @@ DEFAULT_FEATURES = {
     "unifiedGroupWritebackEnabled": False,
     "userForcePasswordChangeOnLogonEnabled": False,
     "userWritebackEnabled": False,
-    "duplicateProxyAddressResiliencyEnabled": True,
-    "duplicateUPNResiliencyEnabled": True,
+    # Added to the resource in 2026 (Graph "what's new", July 2026); "disabled by default"
+    # ("Microsoft Entra Connect: When you have an existing tenant", hard-match hardening).
+    "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled": False,
 }
 
 JOB_STATUS_CODES = ("NotConfigured", "NotRun", "Active", "Paused", "Quarantine")

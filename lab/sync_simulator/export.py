@@ -67,7 +67,7 @@ def resolve_addresses(user, state, exclude_id):
     """(kept proxy addresses, kept mail, quarantined values); raises ExportError when a
     duplicate fails the export."""
     primary = (user.primary_smtp or "").lower()
-    resilient = features(state)["duplicateProxyAddressResiliencyEnabled"]
+    resilient = features(state)["quarantineUponProxyAddressesConflictEnabled"]
     kept, quarantined = [], []
     values = list(user.proxy_addresses)
     if user.mail and not any(p.lower() == "smtp:" + user.mail.lower() for p in values):
@@ -111,7 +111,7 @@ def resolve_upn(user, state, exclude_id):
                    and u["userPrincipalName"].lower() == upn.lower()), None)
     if holder is None:
         return upn, []
-    if not features(state)["duplicateUPNResiliencyEnabled"]:
+    if not features(state)["quarantineUponUpnConflictEnabled"]:
         raise ExportError("AttributeValueMustBeUnique", "userPrincipalName", upn, holder,
                           "%s is already held by %s" % (upn, _describe(holder, state)))
     digits = int(uuid.uuid5(uuid.NAMESPACE_URL, str(user.guid)).int % 10000)

@@ -98,9 +98,9 @@ def test_align_primary_then_wait_for_the_scheduled_run(samba, graph_lab, hybrid,
 
 def test_a_run_with_export_errors_fails_the_task(graph_lab, hybrid, playbook):
     # Not aligned: no soft match, so the engine provisions a new user whose secondary address
-    # is the mailbox user's. With duplicate-address resiliency off, that fails the export.
+    # is the mailbox user's. With the proxy-address quarantine off, that fails the export.
     state = graph_lab.lab("GET", "/state")
-    state["features"]["duplicateProxyAddressResiliencyEnabled"] = False
+    state["features"]["quarantineUponProxyAddressesConflictEnabled"] = False
     graph_lab.lab("PUT", "/state", json=state)
     scale_time(graph_lab, FAST)
     rc, (ran,) = playbook([cycle(graph_lab, hybrid, wait=True)])
