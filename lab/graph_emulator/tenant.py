@@ -55,7 +55,17 @@ DEFAULT_FEATURES = {
 
 JOB_STATUS_CODES = ("NotConfigured", "NotRun", "Active", "Paused", "Quarantine")
 SCHEDULE_STATES = ("Active", "Disabled", "Paused")
-TOP_LEVEL = {"domains", "features", "users", "groups", "contacts", "apps", "servicePrincipals", "size"}
+TOP_LEVEL = {"domains", "features", "users", "groups", "contacts", "apps", "servicePrincipals", "size", "lab"}
+
+# The lab's own assumptions where Microsoft's documents are silent, each a tenant setting so a
+# scenario can turn it off (lab/README.md, "Rules ... lab's assumption").
+LAB_ASSUMPTIONS = {
+    # The seed articles' claim (field experience, no Microsoft page states it): a soft-deleted
+    # user with a mailbox keeps its SMTP addresses reserved until it is purged. "Restore a user
+    # in the Microsoft 365 admin center" rather implies the opposite (another account may take
+    # the address; restore then removes it with autoReconcileProxyConflict).
+    "softDeletedMailboxReservesAddresses": True,
+}
 USER_LAB_KEYS = {"mailbox", "licenses", "roles"}
 GROUP_KEYS = {"id", "displayName", "description", "mail", "mailEnabled", "mailNickname", "securityEnabled",
               "proxyAddresses", "members", "onPremisesSyncEnabled", "onPremisesProvisioningErrors", "groupTypes",
@@ -213,6 +223,9 @@ class Tenant:
                 return user
         return None
 
+    def assumption(self, name: str) -> bool:
+        return bool((self.state.get("lab") or LAB_ASSUMPTIONS).get(name, LAB_ASSUMPTIONS[name]))
+
     def domain(self, name: str) -> dict | None:
         for domain in self.domains:
             if domain["id"].lower() == name.lower():
@@ -231,12 +244,14 @@ class Tenant:
         return None
 
     def address_owner(self, address: str, exclude: str | None = None) -> dict | None:
-        """The object holding an SMTP address: active users, groups and contacts, and soft-deleted
-        users with a mailbox (their Exchange mailbox is soft-deleted too and keeps its addresses
-        until the user is purged)."""
+        """The object holding an SMTP address: active users, groups and contacts, and, under the
+        lab's assumption ``softDeletedMailboxReservesAddresses``, soft-deleted users with a
+        mailbox (their Exchange mailbox is soft-deleted too and keeps its addresses until the
+        user is purged)."""
         address = address.lower()
-        holders = self.active_users() + self.state["groups"] + self.state["contacts"] + \
-            [u for u in self.deleted_users() if u.get("mailbox")]
+        holders = self.active_users() + self.state["groups"] + self.state["contacts"]
+        if self.assumption("softDeletedMailboxReservesAddresses"):
+            holders += [u for u in self.deleted_users() if u.get("mailbox")]
         for obj in holders:
             if obj["id"] != exclude and address in smtp_addresses(obj):
                 return obj
@@ -291,6 +306,11 @@ def normalise(data: dict, tenant_id: str, now: float) -> dict:
         raise TenantStateError("tenant state: unknown keys %s (known: %s)" % (sorted(unknown), sorted(TOP_LEVEL)))
     if data.get("size") not in (None, "S", "M", "L"):
         raise TenantStateError("size: must be S, M or L")
+    assumptions = data.get("lab") or {}
+    if not isinstance(assumptions, dict) or set(assumptions) - set(LAB_ASSUMPTIONS) or \
+            not all(isinstance(v, bool) for v in assumptions.values()):
+        raise TenantStateError("lab: expected {%s} with true or false" % ", ".join(sorted(LAB_ASSUMPTIONS)))
+    data["lab"] = dict(LAB_ASSUMPTIONS, **assumptions)
     domains = _list_of(data, "domains")
     if not domains:
         raise TenantStateError("domains: at least one domain is needed")
@@ -393,6 +413,11 @@ def normalise(data: dict, tenant_id: str, now: float) -> dict:
         app.setdefault("displayName", "app %d" % index)
         app.setdefault("clientSecret", secrets.token_urlsafe(24))
         app.setdefault("permissions", [])
+        # "Update user" (passwordProfile): app-only, "the calling app must be assigned a supported
+        # permission *and* at least the *User Administrator* Microsoft Entra role".
+        unknown = set(_list_of(app, "directoryRoles", str, "apps[%d].directoryRoles" % index)) - set(catalog.ROLE_TEMPLATES)
+        if unknown:
+            raise TenantStateError("apps[%d].directoryRoles: unknown %s" % (index, sorted(unknown)))
 
     if "servicePrincipals" not in data:
         # Every lab tenant has a Cloud Sync agent configuration unless the document says otherwise.
