@@ -5,11 +5,20 @@ Rules, each from the Microsoft page named:
   cloud-only users; on a synced user (``onPremisesSyncEnabled``) on-premises-mastered
   properties answer 400 "Unable to update the specified properties for on-premises mastered
   Directory Sync objects...". ``$`` and ``_`` are not allowed in it; JSON null clears it. A user
-  on a federated domain must be moved to a managed domain before its immutable id changes
-  ("Create user": a federated UPN needs an immutable id from the start). Moving a UPN from a
-  federated domain to a managed one needs a password in the same request, since a federated
-  user has none in the cloud (Set-MsolUserPrincipalName: "-NewPassword ... required if moving
-  the user from a federated to a standard identity domain").
+  on a federated domain must be moved to a managed domain before its immutable id changes.
+- "Update user" / "Create user" (onPremisesImmutableId): "This property must be specified when
+  creating a new user account in the Graph if you're using a federated domain for the user's
+  userPrincipalName (UPN) property." The lab reads this as an invariant that updates keep too:
+  a PATCH that clears the value while the resulting UPN is federated, or moves the UPN onto a
+  federated domain while the user has (or would have) none, is a 400.
+- "Update user" (passwordProfile): "This can't be used for federated users." A PATCH carrying
+  passwordProfile for a user whose current UPN is on a federated domain is a 400, also when the
+  same PATCH moves the UPN to a managed domain (Graph's rule, not MSOnline's
+  Set-MsolUserPrincipalName, which wanted a new password for that move). "In app-only
+  scenarios, the calling app must be assigned a supported permission *and* at least the *User
+  Administrator* Microsoft Entra role": an app whose ``directoryRoles`` (tenant state) hold none
+  of ``PASSWORD_ROLES`` gets 403 Authorization_RequestDenied. The lab's own app holds no
+  directory role: the collection never writes a password.
 - "Identity synchronization and duplicate attribute resiliency": UPN and SMTP addresses are
   unique tenant-wide, across users, groups and contacts, compared case-insensitively; a
   conflict is 400 with an ``ObjectConflict`` detail naming the property.
@@ -29,13 +38,22 @@ from .errors import (GraphError, bad_request, conflict, invalid_value, not_found
 from .routing import Response, route
 from .tenant import now_iso
 
-FEDERATED_TO_MANAGED = ("A password must be specified (passwordProfile) when the userPrincipalName moves from a "
-                        "federated domain to a managed domain.")
 UPN_FORMAT = re.compile(r"^[^@\s]+@[A-Za-z0-9.-]+$")
 MAIL_FORMAT = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 FEDERATED_IMMUTABLE_ID = ("Unable to update the onPremisesImmutableId of a user whose userPrincipalName is on a "
                           "federated domain; change the userPrincipalName to a managed domain first.")
+FEDERATED_PASSWORD = ("Unable to update the passwordProfile of a user whose userPrincipalName is on a federated "
+                      "domain: \"This can't be used for federated users.\" (Update user, passwordProfile).")
+FEDERATED_NEEDS_IMMUTABLE_ID = ("A user whose userPrincipalName is on a federated domain must have an "
+                                "onPremisesImmutableId: \"This property must be specified when creating a new user "
+                                "account in the Graph if you're using a federated domain for the user's "
+                                "userPrincipalName (UPN) property.\" (Update user, onPremisesImmutableId).")
+
+# "Update user" (passwordProfile), app-only: "at least the User Administrator Microsoft Entra role".
+# The roles above it that may reset any user's password; only names in catalog.ROLE_TEMPLATES can
+# be held by a lab app (tenant.py validates apps[].directoryRoles against it).
+PASSWORD_ROLES = ("User Administrator", "Privileged Authentication Administrator", "Global Administrator")
 
 
 def full_view(user: dict) -> dict:
@@ -104,6 +122,35 @@ def _is_federated(svc, upn: str) -> bool:
     return bool(domain and domain.get("authenticationType") == "Federated")
 
 
+def _check_password_change(svc, req, user):
+    """"Update user" (passwordProfile): the calling app needs a password role, and the user must
+    not be federated ("This can't be used for federated users.")."""
+    app = svc.apps().get(str(req.claims.get("appid", "")).lower()) or {}
+    held = set(app.get("directoryRoles") or [])
+    if not held & set(PASSWORD_ROLES):
+        raise GraphError(403, "Authorization_RequestDenied",
+                         "Insufficient privileges to complete the operation. Updating passwordProfile app-only "
+                         "needs the calling app to hold at least the User Administrator Microsoft Entra role "
+                         "(Update user).")
+    if _is_federated(svc, user["userPrincipalName"]):
+        raise bad_request(FEDERATED_PASSWORD)
+
+
+def _domain_of(upn: str) -> str:
+    return upn.rsplit("@", 1)[-1].lower()
+
+
+def _check_federated_keeps_immutable_id(svc, user, changes, new_upn):
+    """A federated UPN keeps an immutable id: no clearing it there, no moving onto one without it."""
+    if not _is_federated(svc, new_upn):
+        return
+    immutable = changes.get("onPremisesImmutableId", user.get("onPremisesImmutableId"))
+    clears = "onPremisesImmutableId" in changes and changes["onPremisesImmutableId"] is None
+    moves_onto = _domain_of(new_upn) != _domain_of(user["userPrincipalName"])
+    if clears or (moves_onto and not immutable):
+        raise bad_request(FEDERATED_NEEDS_IMMUTABLE_ID)
+
+
 def _check_immutable_id(svc, value, exclude=None):
     if not isinstance(value, str) or not value or "$" in value or "_" in value:
         raise invalid_value("onPremisesImmutableId")
@@ -155,13 +202,12 @@ def update_user(svc, req, key):
     changes = _writable_changes(req.body)
     if user.get("onPremisesSyncEnabled") and set(changes) - catalog.CLOUD_MASTERED:
         raise on_prem_mastered()
+    if "passwordProfile" in changes:
+        _check_password_change(svc, req, user)
     new_upn = changes.get("userPrincipalName", user["userPrincipalName"])
     if "userPrincipalName" in changes:
         _check_upn(svc, new_upn, exclude=user["id"])
-        profile = changes.get("passwordProfile")
-        if _is_federated(svc, user["userPrincipalName"]) and not _is_federated(svc, new_upn) and \
-                not (isinstance(profile, dict) and profile.get("password")):
-            raise bad_request(FEDERATED_TO_MANAGED)
+    _check_federated_keeps_immutable_id(svc, user, changes, new_upn)
     if "mail" in changes and changes["mail"] is not None:
         _check_mail(svc, changes["mail"], exclude=user["id"])
     if "onPremisesImmutableId" in changes and changes["onPremisesImmutableId"] is not None:

@@ -125,6 +125,18 @@ def federated_upn_refusal(user, workaround):
     )
 
 
+def federated_clear_refusal(user):
+    """A UPN on a federated domain needs an immutable id, so it is not cleared there."""
+    if not user.federated_domain:
+        return None
+    return (
+        "cloud user %s has its UPN on federated domain %s, where Microsoft Graph requires an immutable id "
+        "(\"Update user\", onPremisesImmutableId: \"This property must be specified ... if you're using a federated "
+        "domain for the user's userPrincipalName (UPN) property\"), so the value is not cleared. Way out: move the "
+        "UPN to a managed domain first and keep it there, then clear the value" % (user.upn, user.federated_domain)
+    )
+
+
 class ImmutableIdPlan:
     """The decision for one user: ``refusal`` (nothing is written) or the value to write."""
 
@@ -150,7 +162,7 @@ def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_work
     if user.immutable_id == desired:
         return ImmutableIdPlan(user, desired)
     if desired is None:
-        return ImmutableIdPlan(user, None, synced_user_refusal(user))
+        return ImmutableIdPlan(user, None, synced_user_refusal(user) or federated_clear_refusal(user))
     refusal = (
         synced_user_refusal(user)
         or cloud_takeover_block_refusal(user, features)

@@ -27,6 +27,9 @@ description:
   - A user whose UPN is on a federated domain cannot get a new value; with
     O(federated_upn_workaround=true) its UPN is moved to the initial onmicrosoft.com domain,
     the value is set and the UPN is moved back (and restored if setting the value fails).
+  - Such a user is never cleared (O(state=absent)): Graph requires an immutable id for a UPN on
+    a federated domain ("Update user", "Create user"), so the module refuses before any write.
+    Move the UPN to a managed domain first, and keep it there, then clear the value.
 extends_documentation_fragment:
   - syncfix.entra.graph
 attributes:
@@ -74,11 +77,12 @@ options:
   federated_upn_workaround:
     description:
       - For a user whose UPN is on a federated domain, move the UPN to the initial
-        onmicrosoft.com domain, set the value, and move the UPN back.
-      - Leaving a federated domain needs a cloud password, so the first move sets a random
-        32-character one that is neither returned nor logged; the user signs in through
-        federation again once the UPN is back. For the few seconds in between, the user
-        signs in with neither.
+        onmicrosoft.com domain, set the value, and move the UPN back (three PATCH requests,
+        one user at a time; if setting the value fails, the UPN is moved back).
+      - No password is sent. Microsoft Graph refuses C(passwordProfile) for a federated user
+        ("Update user": "This can't be used for federated users"), and the user needs none:
+        it signs in through federation again once the UPN is back. For the few seconds the
+        UPN is on the initial domain, federated sign-in does not work for that user.
       - Left out or V(false), such a user is refused with this option named.
     type: bool
     default: false
@@ -195,9 +199,6 @@ graph_requests:
   sample: {"requests": 4, "batch_items": 42, "throttled": 0}
 """
 
-import secrets
-import string
-
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule, graph_failure_message
@@ -277,6 +278,9 @@ def gather_facts(client, items, users):
     writes = [i for i in items if users[i.selector].get("onPremisesImmutableId") != i.desired]
     stamps = [i for i in writes if i.desired is not None]
     holders, roles, domains, features = {}, {}, directory.Domains([]), {}
+    if writes:
+        # Stamps may need the UPN moved; clears are refused on a federated UPN.
+        domains = directory.read_domains(client)
     if stamps:
         features = directory.sync_features(client)
         holders = directory.anchor_holders(client, [i.desired for i in stamps])
@@ -284,7 +288,6 @@ def gather_facts(client, items, users):
             if deleted.get("onPremisesImmutableId") in holders:
                 holders[deleted["onPremisesImmutableId"]].append(dict(deleted, deleted=True))
         roles = directory.role_holdings(client, [users[i.selector]["id"] for i in stamps])
-        domains = directory.read_domains(client)
     return holders, roles, domains, features
 
 
@@ -304,31 +307,21 @@ def fact_warnings(plans, features):
     return warnings
 
 
-def throwaway_password():
-    """32 random characters with every class Entra's complexity rule asks for."""
-    classes = (string.ascii_lowercase, string.ascii_uppercase, string.digits, "!#%*+-=?@^_")
-    alphabet = "".join(classes)
-    while True:
-        password = "".join(secrets.choice(alphabet) for dummy in range(32))
-        if all(any(c in group for c in password) for group in classes):
-            return password
-
-
 def apply_federated(client, plan, initial_domain, label):
     """Move the UPN to the initial domain, stamp, move it back; restore the UPN on failure.
 
     Graph refuses a new immutable id while the UPN is on a federated domain ("Update user",
     onPremisesImmutableId).  If restoring the UPN fails too, both failures are reported, with
     the UPN the user was left with.
+
+    No password is sent with the move: "Update user" says passwordProfile "can't be used for
+    federated users" (the password MSOnline's Set-MsolUserPrincipalName wanted for this move is
+    not Graph's rule), and app-only it would also need the User Administrator role.
     """
     user = plan.user
     temporary = "%s@%s" % (user.upn.rsplit("@", 1)[0], initial_domain)
     move_back = {"userPrincipalName": user.upn}
-    # Leaving a federated domain needs a cloud password ("-NewPassword ... required if moving the
-    # user from a federated to a standard identity domain", Set-MsolUserPrincipalName). A random
-    # one nobody learns: the user signs in through federation again once the UPN moves back.
-    move_away = {"userPrincipalName": temporary,
-                 "passwordProfile": {"password": throwaway_password(), "forceChangePasswordNextSignIn": False}}
+    move_away = {"userPrincipalName": temporary}
     directory.patch_user(client, user.id, move_away, "move UPN to the initial domain", label)
     try:
         directory.patch_user(client, user.id, {"onPremisesImmutableId": plan.desired}, "set onPremisesImmutableId",

@@ -114,32 +114,58 @@ def test_federated_workaround_moves_the_upn_and_back(graph, playbook):
     rc, (result,) = playbook([stamp(graph, user="fed@fed.contoso.com", immutable_id=t.FEDERATED_ANCHOR,
                                     federated_upn_workaround=True)])
     assert rc == 0 and result["changed"] is True, result
-    # Leaving the federated domain needs a password: a random one, never shown.
-    away = {"userPrincipalName": "fed@contoso.onmicrosoft.com",
-            "passwordProfile": {"password": "********", "forceChangePasswordNextSignIn": False}}
+    # No password: Graph refuses passwordProfile for a federated user ("Update user"), and the
+    # lab app holds no directory role, so a password would also be a 403.
     assert [w["body"] for w in graph.applied_writes()] == [
-        away,
+        {"userPrincipalName": "fed@contoso.onmicrosoft.com"},
         {"onPremisesImmutableId": t.FEDERATED_ANCHOR},
         {"userPrincipalName": "fed@fed.contoso.com"},
     ]
+    assert not [w for w in graph.writes() if "passwordProfile" in json.dumps(w["body"])]
     assert "password" not in json.dumps(result["results"])
     assert graph.users()["fed@fed.contoso.com"]["onPremisesImmutableId"] == t.FEDERATED_ANCHOR
 
 
-def test_federated_workaround_restores_the_upn_when_the_stamp_fails(graph, playbook):
+def federated_user_with_an_anchor(graph_lab):
+    """The test tenant with fed@fed.contoso.com holding an anchor, as a federated user must:
+    moving the UPN back onto the federated domain without one is refused."""
+    tenant = t.tenant()
+    for entry in tenant["users"]:
+        if entry["userPrincipalName"] == "fed@fed.contoso.com":
+            entry["onPremisesImmutableId"] = t.OTHER
+    graph_lab.load(tenant)
+    return graph_lab
+
+
+def test_federated_workaround_restores_the_upn_when_the_stamp_fails(graph_lab, playbook):
     # The UPN move goes through; the stamp loses its connection on every try (1 + 3 retries);
     # the module must then move the UPN back and say so.
+    graph = federated_user_with_an_anchor(graph_lab)
     graph.lab("POST", "/faults", json={"status": "drop", "count": 4, "method": "PATCH", "path": "^/users/", "skip": 1})
     rc, (result,) = playbook([stamp(graph, user="fed@fed.contoso.com", immutable_id=t.FEDERATED_ANCHOR,
-                                    federated_upn_workaround=True)])
+                                    force=True, federated_upn_workaround=True)])
     assert result["failed"] is True, result
     (item,) = result["results"]
     assert item["changed"] is False and "set onPremisesImmutableId" in item["msg"], item
     users = graph.users()
     assert "fed@fed.contoso.com" in users, "the UPN was moved back"
-    assert users["fed@fed.contoso.com"].get("onPremisesImmutableId") is None
+    assert users["fed@fed.contoso.com"].get("onPremisesImmutableId") == t.OTHER
     assert [w["body"]["userPrincipalName"] for w in graph.applied_writes()] == [
         "fed@contoso.onmicrosoft.com", "fed@fed.contoso.com"]
+
+
+def test_absent_on_a_federated_upn_is_refused_before_any_write(graph_lab, playbook):
+    graph = federated_user_with_an_anchor(graph_lab)
+    before = graph.users()
+    rc, (result,) = playbook([stamp(graph, user="fed@fed.contoso.com", state="absent")])
+    assert result["failed"] is True, result
+    (item,) = result["results"]
+    assert item["changed"] is False
+    for text in ["fed@fed.contoso.com has its UPN on federated domain fed.contoso.com", "requires an immutable id",
+                 "move the UPN to a managed domain first and keep it there"]:
+        assert text in item["msg"], item["msg"]
+    assert graph.writes() == []
+    assert graph.users() == before
 
 
 def test_bad_input_is_refused_before_any_request(graph, playbook):

@@ -1,7 +1,7 @@
 """Write rules on /users, over raw HTTP: every refused write leaves the tenant unchanged.
 
 Sources: "Update user" and "user resource type" (onPremisesImmutableId: cloud-only users only,
-no `$` or `_`, JSON null clears; proxyAddresses read-only), "Create user" (federated UPN),
+no `$` or `_`, JSON null clears; proxyAddresses read-only), "Create user" (federated UPN; test_federated_rules.py has the rest),
 "Identity synchronization and duplicate attribute resiliency" (UPN and SMTP addresses unique
 tenant-wide across users, groups and contacts, case-insensitively → ObjectConflict),
 "Restore or remove a recently deleted user" (a soft-deleted user frees its UPN; its mailbox
@@ -96,13 +96,14 @@ def test_federated_user_needs_a_managed_upn_before_a_new_immutable_id(lab):
     error = graph_error(answer)
     assert "federated" in error["message"] and "onPremisesImmutableId" in error["message"]
     assert state(lab) == before
-    # The documented workaround: move the UPN to a managed domain, set the value, move it back.
-    # Leaving the federated domain needs a password, which a federated user has none of.
-    refused = lab.graph("PATCH", "/users/" + DAVE, json={"userPrincipalName": "dave@contoso.com"})
-    assert refused.status_code == 400 and "passwordProfile" in graph_error(refused)["message"]
+    # Nor in the PATCH that moves the UPN away from the federated domain.
+    answer = lab.graph("PATCH", "/users/" + DAVE, json={"userPrincipalName": "dave@contoso.com",
+                                                       "onPremisesImmutableId": "bmV3LWRhdmU="})
+    assert answer.status_code == 400 and "federated" in graph_error(answer)["message"]
     assert state(lab) == before
-    assert lab.graph("PATCH", "/users/" + DAVE, json={"userPrincipalName": "dave@contoso.com",
-                                                      "passwordProfile": {"password": "Xy7!long-enough-pass"}}).status_code == 204
+    # The documented workaround: move the UPN to a managed domain, set the value, move it back.
+    # No password: "Update user" (passwordProfile) "can't be used for federated users".
+    assert lab.graph("PATCH", "/users/" + DAVE, json={"userPrincipalName": "dave@contoso.com"}).status_code == 204
     assert lab.graph("PATCH", "/users/" + DAVE, json={"onPremisesImmutableId": "bmV3LWRhdmU="}).status_code == 204
     assert lab.graph("PATCH", "/users/" + DAVE, json={"userPrincipalName": "dave@fed.contoso.com"}).status_code == 204
     assert lab.user(DAVE)["onPremisesImmutableId"] == "bmV3LWRhdmU="

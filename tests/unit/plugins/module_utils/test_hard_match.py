@@ -54,10 +54,18 @@ def test_federated_workaround_plans_the_upn_move():
     assert plan.changed and plan.move_upn
 
 
-def test_clearing_is_refused_only_for_synced_users():
+def test_clearing_is_refused_for_synced_users_and_federated_upns():
     assert plan_immutable_id(user(onPremisesImmutableId=VALUE), None).changed
     assert "synced" in plan_immutable_id(user(onPremisesImmutableId=VALUE, onPremisesSyncEnabled=True), None).refusal
     assert not plan_immutable_id(user(), None).changed
+
+
+def test_clearing_a_federated_upn_is_refused_with_the_way_out():
+    plan = plan_immutable_id(user(userPrincipalName="vp@fed.contoso.com", onPremisesImmutableId=VALUE), None)
+    assert not plan.changed and not plan.move_upn
+    for word in ["vp@fed.contoso.com", "federated domain fed.contoso.com", "requires an immutable id",
+                 "move the UPN to a managed domain first and keep it there"]:
+        assert word in plan.refusal
 
 
 def test_a_tenant_blocking_cloud_takeover_refuses_the_stamp_but_not_the_clear():
