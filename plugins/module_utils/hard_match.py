@@ -9,13 +9,59 @@ why a stamp would fail or would not lead to a hard match; each returns a refusal
 names the user and the way out, or None.  Pure code: the callers read Graph.
 
 Sources: "Microsoft Graph: Update user" (onPremisesImmutableId), "Microsoft Entra Connect:
-When you have an existing tenant" (hard match, soft match), "Identity synchronization and
-duplicate attribute resiliency", and the 2026 hard-match hardening ("Hard match operation
-blocked due to security hardening").
+When you have an existing tenant" (hard match, soft match, and the 2026 hard-match hardening),
+"How to use Microsoft Entra Connect Sync service features" (onPremisesObjectIdentifier),
+"Identity synchronization and duplicate attribute resiliency", "Microsoft Entra built-in
+roles" (the PRIVILEGED label), and the message-center posts MC1262584 (hard match blocked for
+users with privileged roles) and MC1263280 (onPremisesObjectIdentifier remapping blocked).
 """
+
+from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
 
 STATE_PRESENT = "present"
 STATE_ABSENT = "absent"
+
+# "Microsoft Entra built-in roles" (entra-docs permissions-reference.md, ms.date 01/20/2026): the
+# template ids of every role whose row carries the "Privileged label icon". A role assignment's
+# roleDefinitionId is its template id for built-in roles. Exchange Administrator
+# (29232cdf-9323-42fd-ade2-1d097af3e4de), for example, is not labelled and does not block.
+PRIVILEGED_ROLE_TEMPLATE_IDS = frozenset((
+    "db506228-d27e-4b7d-95e5-295956d6615f",  # Agent ID Administrator
+    "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",  # Application Administrator
+    "cf1c38e5-3621-4004-a7cb-879624dced7c",  # Application Developer
+    "ecb2c6bf-0ab6-418e-bd87-7986f8d63bbe",  # Attribute Provisioning Administrator
+    "422218e4-db15-4ef9-bbe0-8afb41546d79",  # Attribute Provisioning Reader
+    "c4e39bd9-1100-46d3-8c65-fb160da0071f",  # Authentication Administrator
+    "25a516ed-2fa0-40ea-a2d0-12923a21473a",  # Authentication Extensibility Administrator
+    "aaf43236-0c0d-4d5f-883a-6955382ac081",  # B2C IEF Keyset Administrator
+    "158c047a-c907-4556-b7ef-446551a6b5f7",  # Cloud Application Administrator
+    "7698a772-787b-4ac8-901f-60d6b08affd2",  # Cloud Device Administrator
+    "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",  # Conditional Access Administrator
+    "9360feb5-f418-4baa-8175-e2a00bac4301",  # Directory Writers
+    "8329153b-31d0-4727-b945-745eb3bc5f31",  # Domain Name Administrator
+    "be2f45a1-457d-42af-a067-6ec1fa63bc45",  # External Identity Provider Administrator
+    "62e90394-69f5-4237-9190-012177145e10",  # Global Administrator
+    "f2ef992c-3afb-46b9-b7cf-a126ee74c451",  # Global Reader
+    "729827e3-9c14-49f7-bb1b-9608f156bbb8",  # Helpdesk Administrator
+    "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2",  # Hybrid Identity Administrator
+    "3a2c62db-5318-420d-8d74-23affee5d9d5",  # Intune Administrator
+    "59d46f88-662b-457b-bceb-5c3809e5908f",  # Lifecycle Workflows Administrator
+    "4ba39ca4-527c-499a-b93d-d9b492c50246",  # Partner Tier1 Support
+    "e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8",  # Partner Tier2 Support
+    "966707d0-3269-4727-9be2-8c3a10f19b9d",  # Password Administrator
+    "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",  # Privileged Authentication Administrator
+    "e8611ab8-c189-46e8-94e1-60213ab1f814",  # Privileged Role Administrator
+    "194ae4cb-b126-40b2-bd5b-6091b380977d",  # Security Administrator
+    "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f",  # Security Operator
+    "5d6b6bb7-de71-4623-b4af-96380a352509",  # Security Reader
+    "fe930be7-5e62-47db-91af-98c3a49a38b1",  # User Administrator
+))
+
+# "How to use Microsoft Entra Connect Sync service features" / MC1263280: the sync engine's error
+# (AttributeUpdateNotAllowed) when a hard match would remap onPremisesObjectIdentifier.
+REMAP_BLOCKED = ("Hard match operation blocked due to security hardening. Review OnPremisesObjectIdentifier "
+                 "mapping.")
+REMAP_FEATURE = "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled"
 
 
 class UserFacts:
@@ -62,25 +108,65 @@ def cloud_takeover_block_refusal(user, features):
 
 
 def privileged_role_refusal(user):
-    """Hard match to a user that holds or is eligible for a directory role is blocked (2026 hardening)."""
-    if not user.role_ids:
+    """MC1262584 (from June 2026): a hard match is blocked when the target cloud user holds or is
+    eligible for a privileged Microsoft Entra role ("When you have an existing tenant"). Only roles
+    labelled PRIVILEGED count; any other role is no reason to refuse."""
+    privileged = sorted(r for r in user.role_ids if r.lower() in PRIVILEGED_ROLE_TEMPLATE_IDS)
+    if not privileged:
         return None
     return (
-        "cloud user %s holds or is eligible for directory roles (role definitions %s); Entra blocks a hard "
-        "match to such users (\"Hard match operation blocked due to security hardening\"). Remove the role "
-        "assignments and eligibilities first, or link a different, unprivileged cloud user"
-        % (user.upn, ", ".join(user.role_ids))
+        "cloud user %s holds or is eligible for directory roles labelled PRIVILEGED (role definitions %s); "
+        "since the 2026 hard-match security hardening (MC1262584) Entra blocks a hard match to such a user, "
+        "and the next sync reports InvalidHardMatch. Remove those role assignments and eligibilities first, or "
+        "link a different, unprivileged cloud user" % (user.upn, ", ".join(privileged))
     )
 
 
-def object_identifier_refusal(user):
-    """A user that already carries onPremisesObjectIdentifier cannot be taken over by hard match."""
-    if not user.object_identifier:
+def _same_guid(left, right):
+    try:
+        return SourceAnchor.from_guid(left).guid == SourceAnchor.from_guid(right).guid
+    except AnchorError:
+        return left.strip().lower() == right.strip().lower()
+
+
+def on_premises_guid(immutable_id, object_guid=None):
+    """The objectGUID of the AD object an anchor belongs to: ``object_guid`` when given, else the
+    GUID the immutable id decodes to (the objectGUID, unless mS-DS-ConsistencyGuid was set to
+    another value), else None (an opaque anchor)."""
+    if object_guid:
+        return str(SourceAnchor.from_guid(object_guid).guid)
+    anchor = SourceAnchor.from_immutable_id(immutable_id)
+    return str(anchor.guid) if anchor.is_guid else None
+
+
+def object_identifier_refusal(user, immutable_id, object_guid=None, features=None):
+    """MC1263280 / "How to use ... sync service features": Entra blocks a hard match when the
+    cloud user's onPremisesObjectIdentifier differs from the objectGUID of the incoming AD
+    object, unless the tenant turned on allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled
+    ("disabled by default"). The same AD object, or no identifier, is a hard match as before."""
+    if not user.object_identifier or (features or {}).get(REMAP_FEATURE):
         return None
+    ad_guid = on_premises_guid(immutable_id, object_guid)
+    if ad_guid is not None and _same_guid(user.object_identifier, ad_guid):
+        return None
+    recovery = (
+        "Either clear the identifier first (PATCH https://graph.microsoft.com/beta/users/%s with "
+        "{\"onPremisesObjectIdentifier\": null}, permission User-OnPremisesSyncBehavior.ReadWrite.All, as a Global "
+        "Administrator or Hybrid Identity Administrator; or ADSyncTools: Clear-ADSyncToolsOnPremisesAttribute -Id %s "
+        "-onPremisesObjectIdentifier), or turn on the tenant feature %s (disabled by default) for the change window "
+        "and off again after the sync" % (user.id, user.id, REMAP_FEATURE)
+    )
+    if ad_guid is None:
+        return (
+            "cloud user %s already has onPremisesObjectIdentifier %s and immutable id %s is not a GUID, so whether it "
+            "belongs to the same AD object is unknown: set object_guid to the objectGUID of the AD object this anchor "
+            "belongs to. If it is another object, the next sync fails with \"%s\" (AttributeUpdateNotAllowed). %s"
+            % (user.upn, user.object_identifier, immutable_id, REMAP_BLOCKED, recovery)
+        )
     return (
-        "cloud user %s already has onPremisesObjectIdentifier %s, so Entra blocks a hard match to it "
-        "(\"Hard match operation blocked due to security hardening\"). Let the AD object that owns that "
-        "identifier keep it, or remove that link on-premises first" % (user.upn, user.object_identifier)
+        "cloud user %s already has onPremisesObjectIdentifier %s, but the AD object being linked has objectGUID %s: "
+        "since the 2026 hard-match security hardening (MC1263280) the sync refuses to remap it, failing with \"%s\" "
+        "(AttributeUpdateNotAllowed). %s" % (user.upn, user.object_identifier, ad_guid, REMAP_BLOCKED, recovery)
     )
 
 
@@ -151,10 +237,13 @@ class ImmutableIdPlan:
         return self.refusal is None and self.user.immutable_id != self.desired
 
 
-def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_workaround=False, features=None):
+def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_workaround=False, features=None,
+                      object_guid=None):
     """Decide one stamp (``desired`` an ImmutableId) or clear (``desired`` None).
 
     ``features`` are the tenant's directory-sync features, as Graph returns them.
+    ``object_guid`` is the objectGUID of the AD object the anchor belongs to, when the caller
+    knows it; left out, the GUID ``desired`` decodes to stands in for it.
 
     A user that already has the desired value is left alone whatever else is true of it; the
     refusals matter only when something would be written.
@@ -167,7 +256,7 @@ def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_work
         synced_user_refusal(user)
         or cloud_takeover_block_refusal(user, features)
         or privileged_role_refusal(user)
-        or object_identifier_refusal(user)
+        or object_identifier_refusal(user, desired, object_guid, features)
         or anchor_holder_refusal(user, desired, holders)
         or existing_value_refusal(user, desired, force)
         or federated_upn_refusal(user, federated_upn_workaround)

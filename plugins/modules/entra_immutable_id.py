@@ -14,10 +14,9 @@ description:
     refusal is found before anything is written, and writes go through C($batch) paced under
     the Graph write quota.
   - Before writing it refuses, with the reason and the way out, a user synced from
-    on-premises (Graph cannot change its value), a user that holds or is eligible for a
-    directory role or has C(onPremisesObjectIdentifier) (Entra blocks a hard match to those),
-    a value another user, active or soft-deleted, already holds, and a user that already has a
-    different value unless O(force=true).
+    on-premises (Graph cannot change its value), a value another user, active or soft-deleted,
+    already holds, a user that already has a different value unless O(force=true), and the two
+    cases the 2026 hard-match hardening makes the sync refuse (see the notes).
   - It also refuses every stamp while the tenant's directory sync feature
     C(blockCloudObjectTakeoverThroughHardMatchEnabled) is on, because the sync engine would then
     refuse the hard match (C(InvalidHardMatch)) and the stamp would link nothing. Reading the
@@ -27,9 +26,9 @@ description:
   - A user whose UPN is on a federated domain cannot get a new value; with
     O(federated_upn_workaround=true) its UPN is moved to the initial onmicrosoft.com domain,
     the value is set and the UPN is moved back (and restored if setting the value fails).
-  - Such a user is never cleared (O(state=absent)): Graph requires an immutable id for a UPN on
-    a federated domain ("Update user", "Create user"), so the module refuses before any write.
-    Move the UPN to a managed domain first, and keep it there, then clear the value.
+  - Such a user is never cleared with O(state=absent), because Graph requires an immutable id
+    for a UPN on a federated domain ("Update user", "Create user"); the module refuses before
+    any write. Move the UPN to a managed domain first, and keep it there, then clear the value.
 extends_documentation_fragment:
   - syncfix.entra.graph
 attributes:
@@ -52,14 +51,25 @@ options:
   immutable_id:
     description:
       - The value to set, as Graph stores it (Base64 of the AD GUID, or an opaque anchor).
-      - Exactly one of O(immutable_id), O(object_guid) and O(consistency_guid) is needed with
-        O(state=present).
+      - With O(state=present), give one of O(immutable_id) and O(consistency_guid), or
+        O(object_guid) alone.
     type: str
   object_guid:
-    description: The AD user's objectGUID as a GUID; converted to the ImmutableId.
+    description:
+      - The objectGUID of the AD object this anchor belongs to, as a GUID.
+      - Alone, it is also the value to set, converted to the ImmutableId (the anchor when
+        mS-DS-ConsistencyGuid is empty or holds the objectGUID).
+      - With O(immutable_id) or O(consistency_guid), it only names the AD object, for the
+        C(onPremisesObjectIdentifier) check (see the notes).
+      - "Left out: the GUID the immutable id decodes to, which is the objectGUID unless
+        mS-DS-ConsistencyGuid was set to another value. An opaque immutable id decodes to no
+        GUID; a cloud user whose C(onPremisesObjectIdentifier) is set is then refused, asking
+        for this option."
     type: str
   consistency_guid:
-    description: The AD user's mS-DS-ConsistencyGuid as a GUID; converted to the ImmutableId.
+    description:
+      - The AD user's mS-DS-ConsistencyGuid as a GUID; converted to the ImmutableId.
+      - Mutually exclusive with O(immutable_id).
     type: str
   state:
     description:
@@ -80,16 +90,17 @@ options:
         onmicrosoft.com domain, set the value, and move the UPN back (three PATCH requests,
         one user at a time; if setting the value fails, the UPN is moved back).
       - No password is sent. Microsoft Graph refuses C(passwordProfile) for a federated user
-        ("Update user": "This can't be used for federated users"), and the user needs none:
-        it signs in through federation again once the UPN is back. For the few seconds the
-        UPN is on the initial domain, federated sign-in does not work for that user.
+        ("This can't be used for federated users", "Update user"), and the user needs none,
+        as it signs in through federation again once the UPN is back. For the few seconds
+        the UPN is on the initial domain, federated sign-in does not work for that user.
       - Left out or V(false), such a user is refused with this option named.
     type: bool
     default: false
   users:
     description:
-      - Several users in one run; each item takes O(user), one value option and optionally
-        O(state).
+      - Several users in one run; each item takes O(user), the value as for a single user
+        (one of O(immutable_id) and O(consistency_guid), or O(object_guid) alone, with
+        O(object_guid) optionally beside either) and optionally O(state).
     type: list
     elements: dict
     suboptions:
@@ -110,6 +121,27 @@ options:
         description: As O(state); left out, the module's O(state).
         type: str
         choices: [present, absent]
+notes:
+  - "The 2026 hard-match hardening (\"Microsoft Entra Connect: When you have an existing tenant\",
+    message-center posts MC1262584 and MC1263280) blocks two hard matches, and the module refuses
+    to stamp them, because the stamp would link nothing:"
+  - A cloud user that holds, or is eligible for, a directory role labelled PRIVILEGED in
+    "Microsoft Entra built-in roles" (Global Administrator, User Administrator, Helpdesk
+    Administrator, Hybrid Identity Administrator, Global Reader and the others so labelled).
+    The sync reports C(InvalidHardMatch). A role without the label (Exchange Administrator, for
+    example) does not block. A role held through a role-assignable group is not seen.
+  - "A cloud user whose C(onPremisesObjectIdentifier) is set and differs from the objectGUID
+    of the AD object being linked (O(object_guid), or the GUID the immutable id decodes to).
+    The sync fails with \"Hard match operation blocked due to security hardening. Review
+    OnPremisesObjectIdentifier mapping.\" (C(AttributeUpdateNotAllowed)). The same AD object,
+    or no identifier, is a hard match as before. Ways out, named in the refusal: clear the
+    identifier (C(PATCH https://graph.microsoft.com/beta/users/{id}) with
+    C({\"onPremisesObjectIdentifier\": null}), permission
+    C(User-OnPremisesSyncBehavior.ReadWrite.All), as a Global Administrator or Hybrid Identity
+    Administrator; or ADSyncTools C(Clear-ADSyncToolsOnPremisesAttribute -Id <id>
+    -onPremisesObjectIdentifier)), or turn on the tenant feature
+    C(allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled) (disabled by default) for the
+    change window. With that feature on, the module does not refuse."
 seealso:
   - plugin: syncfix.entra.to_immutable_id
     plugin_type: filter
@@ -217,10 +249,12 @@ ITEM_SPEC = dict(
 
 
 class Item:
-    def __init__(self, selector, desired, state):
+    def __init__(self, selector, desired, state, object_guid=None):
         self.selector = selector
         self.desired = desired
         self.state = state
+        # The objectGUID of the AD object the anchor belongs to, when given (see object_guid).
+        self.object_guid = object_guid
 
 
 def parse_items(params):
@@ -239,15 +273,20 @@ def parse_items(params):
                     raise ValueError("state=absent clears the value; remove %s" % ", ".join(given))
                 items.append(Item(entry["user"], None, state))
                 continue
-            if len(given) != 1:
-                raise ValueError("state=present needs exactly one of immutable_id, object_guid, consistency_guid"
-                                 + (" (got %s)" % ", ".join(given) if given else ""))
-            name = given[0]
-            if name == "immutable_id":
-                anchor = SourceAnchor.from_immutable_id(entry[name])
+            anchors = [name for name in ("immutable_id", "consistency_guid") if entry.get(name)]
+            if not given:
+                raise ValueError("state=present needs one of immutable_id, object_guid, consistency_guid")
+            if len(anchors) > 1:
+                raise ValueError("state=present takes one of immutable_id and consistency_guid (got both); "
+                                 "object_guid may go with either")
+            object_guid = str(SourceAnchor.from_guid(entry["object_guid"]).guid) if entry.get("object_guid") else None
+            if not anchors:
+                anchor = SourceAnchor.from_guid(entry["object_guid"])
+            elif anchors[0] == "immutable_id":
+                anchor = SourceAnchor.from_immutable_id(entry["immutable_id"])
             else:
-                anchor = SourceAnchor.from_guid(entry[name])
-            items.append(Item(entry["user"], anchor.immutable_id, state))
+                anchor = SourceAnchor.from_guid(entry["consistency_guid"])
+            items.append(Item(entry["user"], anchor.immutable_id, state, object_guid))
         except (AnchorError, ValueError) as e:
             problems.append("%s: %s" % (label, e))
     seen, taken = {}, {}
@@ -302,7 +341,7 @@ def fact_warnings(plans, features):
     unknown = sorted(p.user.upn for p in stamping if not p.user.object_identifier_known)
     if unknown:
         warnings.append("this Graph does not offer onPremisesObjectIdentifier, so it was not checked for %s: if it "
-                        "is set, Entra blocks the hard match (\"Hard match operation blocked due to security "
+                        "is set to another AD object's objectGUID, Entra blocks the hard match (\"Hard match operation blocked due to security "
                         "hardening\")" % ", ".join(unknown))
     return warnings
 
@@ -379,7 +418,7 @@ def main():
         held = roles.get(graph_user["id"], {})
         facts = UserFacts(graph_user, held.get("active", []) + held.get("eligible", []), domains.federated)
         plans.append(plan_immutable_id(facts, item.desired, holders.get(item.desired, ()), params["force"],
-                                       params["federated_upn_workaround"], features))
+                                       params["federated_upn_workaround"], features, item.object_guid))
     refused = [(item, plan) for item, plan in zip(items, plans) if plan.refusal]
     for warning in fact_warnings(plans, features):
         entra.module.warn(warning)

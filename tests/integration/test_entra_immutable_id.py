@@ -11,6 +11,8 @@ import pytest
 import entra_tenant as t
 
 MODULE = "syncfix.entra.entra_immutable_id"
+REMAP_ERROR = "Hard match operation blocked due to security hardening. Review OnPremisesObjectIdentifier mapping."
+OBJID_GUID = "6c0c2b5e-1111-4111-8111-111111111111"  # objid@contoso.com's onPremisesObjectIdentifier
 
 
 @pytest.fixture
@@ -61,12 +63,14 @@ REFUSALS = [
      ["synced@contoso.com is synced from on-premises", "move the AD object out of the sync scope",
       "source of authority", "restore-and-clear"]),
     ("active role", dict(user="admin@contoso.com", immutable_id=t.NEW_HIRE),
-     ["admin@contoso.com holds or is eligible for directory roles", "62e90394-69f5-4237-9190-012177145e10",
-      "security hardening"]),
+     ["admin@contoso.com holds or is eligible for directory roles labelled PRIVILEGED",
+      "62e90394-69f5-4237-9190-012177145e10", "security hardening (MC1262584)", "InvalidHardMatch"]),
     ("eligible role", dict(user="eligible@contoso.com", immutable_id=t.NEW_HIRE),
      ["eligible@contoso.com holds or is eligible for directory roles", "fe930be7-5e62-47db-91af-98c3a49a38b1"]),
     ("onPremisesObjectIdentifier", dict(user="objid@contoso.com", immutable_id=t.NEW_HIRE),
-     ["objid@contoso.com already has onPremisesObjectIdentifier 6c0c2b5e-1111-4111-8111-111111111111"]),
+     ["objid@contoso.com already has onPremisesObjectIdentifier 6c0c2b5e-1111-4111-8111-111111111111",
+      "objectGUID %s" % t.NEW_HIRE_GUID, REMAP_ERROR, "Clear-ADSyncToolsOnPremisesAttribute",
+      "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled"]),
     ("value held by an active user", dict(user="vp@contoso.com", immutable_id=t.HELD),
      ["immutable id %s is already held by holder@contoso.com" % t.HELD]),
     ("value held by a soft-deleted user", dict(user="vp@contoso.com", immutable_id=t.HELD_BY_DELETED),
@@ -101,6 +105,52 @@ def test_one_refusal_in_a_list_stops_every_write(graph, playbook):
     assert plain["changed"] is False and not plain.get("failed")
     assert synced["failed"] is True
     assert graph.writes() == []
+
+
+def test_a_user_with_only_a_non_privileged_role_is_stamped(graph_lab, playbook):
+    # MC1262584 blocks privileged roles only; Exchange Administrator carries no PRIVILEGED label.
+    tenant = t.tenant()
+    tenant["users"].append(t.user("exchange@contoso.com", roles=[{"name": "Exchange Administrator"}]))
+    graph_lab.load(tenant)
+    rc, (result,) = playbook([stamp(graph_lab, user="exchange@contoso.com", immutable_id=t.NEW_HIRE)])
+    assert rc == 0 and result["changed"] is True, result
+    assert graph_lab.users()["exchange@contoso.com"]["onPremisesImmutableId"] == t.NEW_HIRE
+
+
+def test_an_object_identifier_of_the_same_ad_object_is_stamped(graph, playbook):
+    # The anchor decodes to the identifier: the hard match remaps nothing.
+    rc, (result,) = playbook([stamp(graph, user="objid@contoso.com", object_guid=OBJID_GUID)])
+    assert rc == 0 and result["changed"] is True, result
+    assert graph.users()["objid@contoso.com"]["onPremisesImmutableId"] == t.immutable_id(OBJID_GUID)
+
+
+def test_object_guid_names_the_ad_object_of_a_consistency_guid_anchor(graph, playbook):
+    # mS-DS-ConsistencyGuid set to another value than the objectGUID: object_guid says which object it is.
+    args = dict(user="objid@contoso.com", consistency_guid=t.NEW_HIRE_GUID)
+    rc, (refused,) = playbook([stamp(graph, **args)])
+    assert refused["failed"] is True and REMAP_ERROR in refused["results"][0]["msg"], refused
+    assert graph.writes() == []
+    rc, (applied,) = playbook([stamp(graph, object_guid=OBJID_GUID, **args)])
+    assert rc == 0 and applied["changed"] is True, applied
+    assert [w["body"] for w in graph.applied_writes()] == [{"onPremisesImmutableId": t.NEW_HIRE}]
+
+
+def test_an_opaque_anchor_needs_object_guid_when_an_identifier_is_set(graph, playbook):
+    rc, (refused,) = playbook([stamp(graph, user="objid@contoso.com", immutable_id="EMP-000123")])
+    assert refused["failed"] is True, refused
+    assert "set object_guid" in refused["results"][0]["msg"], refused
+    assert graph.writes() == []
+    rc, (applied,) = playbook([stamp(graph, user="objid@contoso.com", immutable_id="EMP-000123", object_guid=OBJID_GUID)])
+    assert rc == 0 and applied["changed"] is True, applied
+
+
+def test_the_remap_feature_lets_another_ad_object_take_the_user(graph_lab, playbook):
+    tenant = t.tenant()
+    tenant["features"] = dict(tenant.get("features") or {}, allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled=True)
+    graph_lab.load(tenant)
+    rc, (result,) = playbook([stamp(graph_lab, user="objid@contoso.com", immutable_id=t.NEW_HIRE)])
+    assert rc == 0 and result["changed"] is True, result
+    assert graph_lab.users()["objid@contoso.com"]["onPremisesImmutableId"] == t.NEW_HIRE
 
 
 def test_force_replaces_and_returns_the_old_value(graph, playbook):
@@ -172,11 +222,13 @@ def test_bad_input_is_refused_before_any_request(graph, playbook):
     rc, (result,) = playbook([stamp(graph, users=[
         {"user": "vp@contoso.com", "object_guid": "3ab39606-c642-489b-84b6-58c038d3ef3Z"},
         {"user": "plain@contoso.com", "immutable_id": "not$base64"},
+        {"user": "stamped@contoso.com", "immutable_id": t.NEW_HIRE, "consistency_guid": t.NEW_HIRE_GUID},
     ])])
     assert result["failed"] is True, result
     assert "invalid input, nothing was changed" in result["msg"]
     assert "vp@contoso.com" in result["msg"] and "3ab39606-c642-489b-84b6-58c038d3ef3Z" in result["msg"]
     assert "plain@contoso.com" in result["msg"]
+    assert "stamped@contoso.com: state=present takes one of immutable_id and consistency_guid" in result["msg"]
     assert graph.requests() == [], "nothing, not even a token request, reached the tenant"
 
 

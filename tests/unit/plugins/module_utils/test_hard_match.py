@@ -82,3 +82,69 @@ def test_an_object_identifier_graph_did_not_return_is_unknown_not_absent():
     assert user().object_identifier_known
     facts = UserFacts({"id": "u1", "userPrincipalName": "vp@contoso.com"})
     assert not facts.object_identifier_known and facts.object_identifier is None
+
+
+# --- 2026 hard-match hardening ---------------------------------------------------------------
+
+VALUE_GUID = "3ab39606-c642-489b-84b6-58c038d3ef39"   # what VALUE decodes to
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+EXCHANGE_ADMINISTRATOR = "29232cdf-9323-42fd-ade2-1d097af3e4de"  # no PRIVILEGED label
+REMAP_ERROR = "Hard match operation blocked due to security hardening. Review OnPremisesObjectIdentifier mapping."
+
+
+def test_only_privileged_roles_block_the_hard_match():
+    assert plan_immutable_id(user(roles=[EXCHANGE_ADMINISTRATOR]), VALUE).changed
+    plan = plan_immutable_id(user(roles=[EXCHANGE_ADMINISTRATOR, GLOBAL_ADMINISTRATOR.upper()]), VALUE)
+    assert not plan.changed
+    for word in ["vp@contoso.com", "labelled PRIVILEGED", "MC1262584", "InvalidHardMatch", GLOBAL_ADMINISTRATOR.upper()]:
+        assert word in plan.refusal
+    assert EXCHANGE_ADMINISTRATOR not in plan.refusal, "only the privileged roles are named"
+
+
+@pytest.mark.parametrize("role", ["fe930be7-5e62-47db-91af-98c3a49a38b1", "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+                                  "f2ef992c-3afb-46b9-b7cf-a126ee74c451", "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2",
+                                  "e8611ab8-c189-46e8-94e1-60213ab1f814"],
+                         ids=["user-admin", "helpdesk-admin", "global-reader", "hybrid-identity-admin",
+                              "privileged-role-admin"])
+def test_each_privileged_role_blocks(role):
+    assert "MC1262584" in plan_immutable_id(user(roles=[role]), VALUE).refusal
+
+
+def test_an_object_identifier_of_the_same_ad_object_is_no_reason_to_refuse():
+    assert plan_immutable_id(user(onPremisesObjectIdentifier=VALUE_GUID), VALUE).changed
+    assert plan_immutable_id(user(onPremisesObjectIdentifier="{%s}" % VALUE_GUID.upper()), VALUE).changed
+    # mS-DS-ConsistencyGuid set to another value: the anchor is not the objectGUID, object_guid says which is.
+    assert plan_immutable_id(user(onPremisesObjectIdentifier="46e23144-8377-483e-a87e-b6769db62eed"), VALUE,
+                             object_guid="46E23144-8377-483E-A87E-B6769DB62EED").changed
+
+
+def test_an_object_identifier_of_another_ad_object_is_refused_with_both_ways_out():
+    plan = plan_immutable_id(user(onPremisesObjectIdentifier="46e23144-8377-483e-a87e-b6769db62eed"), VALUE)
+    assert not plan.changed
+    for word in ["vp@contoso.com", "onPremisesObjectIdentifier 46e23144-8377-483e-a87e-b6769db62eed",
+                 "objectGUID " + VALUE_GUID, REMAP_ERROR, "AttributeUpdateNotAllowed", "MC1263280",
+                 "PATCH https://graph.microsoft.com/beta/users/u1", '{"onPremisesObjectIdentifier": null}',
+                 "User-OnPremisesSyncBehavior.ReadWrite.All", "Hybrid Identity Administrator",
+                 "Clear-ADSyncToolsOnPremisesAttribute -Id u1 -onPremisesObjectIdentifier",
+                 "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled"]:
+        assert word in plan.refusal
+    # object_guid outranks what the anchor decodes to.
+    assert "objectGUID 0d9f3a52" in plan_immutable_id(
+        user(onPremisesObjectIdentifier=VALUE_GUID), VALUE, object_guid="0d9f3a52-0000-4000-8000-00000000a001").refusal
+
+
+def test_the_remap_feature_lets_the_identifier_change():
+    features = {"allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled": True}
+    other = user(onPremisesObjectIdentifier="46e23144-8377-483e-a87e-b6769db62eed")
+    assert plan_immutable_id(other, VALUE, features=features).changed
+    assert plan_immutable_id(other, "EMP-000123", features=features).changed
+    assert not plan_immutable_id(other, VALUE, features={"allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled": False}).changed
+
+
+def test_an_opaque_anchor_needs_object_guid_when_an_identifier_is_set():
+    plan = plan_immutable_id(user(onPremisesObjectIdentifier=VALUE_GUID), "EMP-000123")
+    assert not plan.changed
+    for word in ["onPremisesObjectIdentifier " + VALUE_GUID, "EMP-000123 is not a GUID", "set object_guid", REMAP_ERROR]:
+        assert word in plan.refusal
+    assert plan_immutable_id(user(onPremisesObjectIdentifier=VALUE_GUID), "EMP-000123", object_guid=VALUE_GUID).changed
+    assert plan_immutable_id(user(), "EMP-000123").changed, "no identifier, nothing to compare"
