@@ -22,8 +22,9 @@ Rules, each from the Microsoft page named:
 - "Identity synchronization and duplicate attribute resiliency": UPN and SMTP addresses are
   unique tenant-wide, across users, groups and contacts, compared case-insensitively; a
   conflict is 400 with an ``ObjectConflict`` detail naming the property.
-- "Restore or remove a recently deleted user": a soft-deleted user holds its UPN no more, but
-  one with an Exchange mailbox keeps its SMTP addresses reserved until purged.
+- "Restore or remove a recently deleted user": a soft-deleted user holds its UPN no more. That
+  one with an Exchange mailbox keeps its SMTP addresses reserved until purged is the lab's
+  assumption (the seed articles; tenant setting ``lab.softDeletedMailboxReservesAddresses``).
 - "Get user": without ``$select`` only the default property set is returned, so
   ``onPremisesProvisioningErrors`` and ``onPremisesImmutableId`` appear only when selected.
 """

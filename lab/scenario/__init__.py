@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 
 import jsonschema
 import yaml
 
 SCHEMA_PATH = pathlib.Path(__file__).resolve().parent.parent / "scenario.schema.json"
 SCENARIO_DIR = pathlib.Path(__file__).resolve().parent.parent / "scenarios"
+
+
+# Duplicate Attribute Resiliency's switches ("onPremisesDirectorySynchronizationFeature"): on in
+# the resiliency world, off in the strict one.
+QUARANTINE_SWITCHES = ("quarantineUponProxyAddressesConflictEnabled", "quarantineUponUpnConflictEnabled")
 
 
 class ScenarioError(ValueError):
@@ -65,6 +71,10 @@ def cross_checks(data: dict) -> list[str]:
             if member.lower() not in sams:
                 problems.append("ad.groups[%d].members: %r is not an ad.users sAMAccountName" % (index, member))
     tenant = data.get("tenant") or {}
+    for name in QUARANTINE_SWITCHES:
+        stated = (tenant.get("features") or {}).get(name)
+        if stated is not None and stated != (data.get("world") == "resiliency"):
+            problems.append("tenant.features.%s: %s contradicts world: %s" % (name, stated, data.get("world")))
     domains = [d["id"].lower() for d in tenant.get("domains") or []]
     if sum(1 for d in tenant.get("domains") or [] if d.get("isInitial")) != 1:
         problems.append("tenant.domains: exactly one domain must have isInitial: true (the onmicrosoft.com one)")
@@ -88,3 +98,36 @@ def load(path) -> dict:
 
 def all_scenarios() -> list[pathlib.Path]:
     return sorted(SCENARIO_DIR.glob("*.yml"))
+
+
+def cloud_end_state(state: dict) -> list[dict]:
+    """Every cloud user of a tenant-state document in the shape of ``expect.cloud_users``."""
+    return sorted(({
+        "userPrincipalName": u["userPrincipalName"], "synced": bool(u.get("onPremisesSyncEnabled")),
+        "deleted": bool(u.get("deletedDateTime")), "object": u.get("onPremisesSamAccountName"),
+        "quarantined": sorted("%s %s" % (e["propertyCausingError"], e["value"])
+                              for e in u.get("onPremisesProvisioningErrors") or []),
+    } for u in state["users"]), key=lambda u: u["userPrincipalName"].lower())
+
+
+def _expected_user(expected: dict) -> dict:
+    return {"userPrincipalName": expected["userPrincipalName"], "synced": expected["synced"],
+            "deleted": expected.get("deleted", False), "object": expected.get("object"),
+            "quarantined": sorted(expected.get("quarantined") or [])}
+
+
+def cloud_users_match(expected: list[dict], state: dict) -> bool:
+    """Whether the tenant's cloud users are exactly the expected ones ('#' is one digit in a UPN)."""
+    actual = cloud_end_state(state)
+    wanted = [_expected_user(e) for e in expected]
+    if len(actual) != len(wanted):
+        return False
+    for want in wanted:
+        pattern = re.compile("^%s$" % re.escape(want["userPrincipalName"]).replace("\\#", "#").replace("#", r"\d"),
+                             re.IGNORECASE)
+        found = next((a for a in actual if pattern.match(a["userPrincipalName"])
+                      and dict(a, userPrincipalName=None) == dict(want, userPrincipalName=None)), None)
+        if found is None:
+            return False
+        actual.remove(found)
+    return True

@@ -68,6 +68,8 @@ def apply(connection: ldap3.Connection, scenario: dict, base_dn: str, root_dn: s
                           userAccountControl=UAC_ENABLED if user.get("enabled", True) else UAC_DISABLED)
         if user.get("userPrincipalName"):
             attributes["userPrincipalName"] = user["userPrincipalName"]
+        if user.get("adminDescription"):
+            attributes["adminDescription"] = user["adminDescription"]
         if user.get("msDSConsistencyGuid"):
             attributes["mS-DS-ConsistencyGuid"] = uuid.UUID(user["msDSConsistencyGuid"]).bytes_le
         connection.add(dn, ["top", "person", "organizationalPerson", "user"], attributes)

@@ -18,7 +18,7 @@ import ldap3
 # Critical system objects (Administrator, Guest, krbtgt) are never synced.
 USER_FILTER = "(&(objectCategory=person)(objectClass=user)(!(isCriticalSystemObject=TRUE)))"
 ATTRIBUTES = ["objectGUID", "mS-DS-ConsistencyGuid", "sAMAccountName", "userPrincipalName", "mail", "mailNickname",
-              "proxyAddresses", "displayName", "givenName", "sn", "userAccountControl", "uSNCreated", "objectSid"]
+              "proxyAddresses", "displayName", "givenName", "sn", "userAccountControl", "uSNCreated", "objectSid", "adminDescription"]
 ACCOUNT_DISABLED = 0x2
 
 
@@ -38,6 +38,7 @@ class AdUser:
     enabled: bool
     usn_created: int
     sid: str | None
+    admin_description: str | None = None
 
     @property
     def anchor(self) -> str:
@@ -46,11 +47,13 @@ class AdUser:
 
     @property
     def primary_smtp(self) -> str | None:
-        """The ``SMTP:`` proxy address; without proxy addresses, ``mail`` (what Exchange would stamp)."""
+        """The ``SMTP:`` proxy address. Soft match looks at nothing else: "For the proxyAddresses
+        attribute only the value with SMTP:, that is the primary email address, is used for the
+        evaluation" ("When you have an existing tenant"); ``mail`` alone is not matched."""
         for proxy in self.proxy_addresses:
             if proxy.startswith("SMTP:"):
                 return proxy[5:]
-        return self.mail
+        return None
 
 
 def connect(facts: dict) -> ldap3.Connection:
@@ -93,7 +96,8 @@ def read_users(connection: ldap3.Connection, scope_dns, page_size: int = 200) ->
                     given_name=attributes.get("givenName") or None, surname=attributes.get("sn") or None,
                     enabled=not int(attributes.get("userAccountControl") or 0) & ACCOUNT_DISABLED,
                     usn_created=int(attributes.get("uSNCreated") or 0),
-                    sid=str(attributes.get("objectSid")) if attributes.get("objectSid") else None))
+                    sid=str(attributes.get("objectSid")) if attributes.get("objectSid") else None,
+                    admin_description=attributes.get("adminDescription") or None))
             controls = connection.result.get("controls") or {}
             cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
             if not cookie:

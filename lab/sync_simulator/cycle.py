@@ -13,7 +13,7 @@ from ldap3.core.exceptions import LDAPException
 
 from lab.graph_emulator.tenant import now_iso
 
-from . import ad_source, export, matching
+from . import ad_source, export, matching, scope
 
 
 def _cloud_ref(obj):
@@ -56,20 +56,36 @@ def _find(state, cloud_id):
     return next((u for u in state["users"] if u["id"] == cloud_id), None)
 
 
+def anchor_changed(user, joined) -> bool:
+    """"If the value for sourceAnchor is changed after the object has been exported to Microsoft
+    Entra ID, then Microsoft Entra Connect Sync throws an error and doesn't allow any more
+    changes on that object before the issue has been fixed and the sourceAnchor is changed back
+    in the source directory" ("Microsoft Entra Connect: Design concepts"). The page names no
+    error code: ``SourceAnchorChanged`` is the lab's name for it."""
+    return joined["anchor"] != user.anchor
+
+
 def sync_user(user, state, space, result, now) -> None:
-    joined = space.get(user.anchor)
+    joined = space.get(user.guid)
     cloud = _find(state, joined["cloud_id"]) if joined else None
     if joined and cloud is None:
-        space.drop(user.anchor)  # the cloud user was purged: the object is new to the engine again
+        space.drop(user.guid)  # the cloud user was purged: the object is new to the engine again
+        joined = None
     try:
-        if cloud is not None:
+        if joined is not None:
+            if anchor_changed(user, joined):
+                result.error(user, "SourceAnchorChanged", "sourceAnchor", user.anchor, cloud,
+                             "the object was projected with sourceAnchor %s; it can't change, so the engine exports "
+                             "nothing for it until mS-DS-ConsistencyGuid is changed back (or the object leaves the sync "
+                             "scope for one cycle and comes back as a new object)" % joined["anchor"])
+                return
             changed, quarantined = export.update(user, cloud, state, now)
             if changed:
                 result.updated.append(user.sam)
             result.quarantined(user, quarantined, cloud)
-            space.join(user.anchor, cloud["id"], user.dn)
+            space.join(user.guid, cloud["id"], user.dn, joined["anchor"])
             return
-        decision = matching.decide(user, state)
+        decision = matching.decide(user, state, now)
         if decision.action == "error":
             result.error(user, decision.error, decision.attribute, decision.value, decision.target, decision.detail)
             return
@@ -78,18 +94,19 @@ def sync_user(user, state, space, result, now) -> None:
             result.provisioned.append(user.sam)
         else:
             cloud = decision.target
-            restored = bool(cloud.get("deletedDateTime"))
+            matched = {"object": user.sam, "cloud_user": cloud["userPrincipalName"], "by": decision.action,
+                       "restored": bool(cloud.get("deletedDateTime"))}  # before the UPN flows onto it
             _changed, quarantined = export.update(user, cloud, state, now)
-            result.joins.append({"object": user.sam, "cloud_user": cloud["userPrincipalName"], "by": decision.action,
-                                 "restored": restored})
+            result.joins.append(matched)
         result.quarantined(user, quarantined, cloud)
-        space.join(user.anchor, cloud["id"], user.dn)
+        space.join(user.guid, cloud["id"], user.dn, user.anchor)
     except export.ExportError as failure:
         result.error(user, failure.error, failure.attribute, failure.value, failure.holder, failure.detail)
 
 
-def run(tenant, space, ad_facts: dict, scope_dns=None, only: str | None = None, profile: str = "Delta") -> dict:
-    """Run a cycle (or, with ``only`` an objectGUID or DN, provision that one object)."""
+def read_ad(ad_facts: dict, scope_dns=None, only: str | None = None) -> list:
+    """The AD users under the scope OUs (or the one ``only`` names), each with its
+    mS-DS-ConsistencyGuid stamped first when empty, as Connect does."""
     try:
         connection = ad_source.connect(ad_facts)
         try:
@@ -99,31 +116,42 @@ def run(tenant, space, ad_facts: dict, scope_dns=None, only: str | None = None, 
                 if not users:
                     raise LookupError("no AD user in scope has objectGUID or DN %s" % only)
             for user in users:
-                ad_source.stamp_consistency_guid(connection, user)
+                if scope.in_scope(user):
+                    ad_source.stamp_consistency_guid(connection, user)
         finally:
             connection.unbind()
     except LDAPException as failure:
         raise OSError("%s:%s: %s" % (ad_facts["ldap_server"], ad_facts["ldaps_port"], failure)) from failure
+    return users
 
+
+def apply(tenant, space, users, only: bool = False, profile: str = "Delta") -> dict:
+    """One cycle over AD users already read: match, export, remember, and forget what left."""
     with tenant.lock:
         now = tenant.clock()
         state = tenant.state
         tenant.expire_deleted()
         result = RunResult("%s Synchronization" % profile if not only else "Provision on demand", now)
-        result.read = len(users)
-        for user in users:
+        in_scope = [u for u in users if scope.in_scope(u)]
+        result.read = len(in_scope)
+        for user in in_scope:
             sync_user(user, state, space, result, now)
         if not only:
-            seen = {u.anchor for u in users}
-            for anchor, joined in sorted(space.joins.items()):
-                if anchor in seen:
+            seen = {str(u.guid).lower() for u in in_scope}
+            for guid, joined in sorted(space.joins.items()):
+                if guid in seen:
                     continue
                 # The AD object left the scope or was deleted: the cloud user goes to the recycle bin.
                 cloud = _find(state, joined["cloud_id"])
                 if cloud is not None and not cloud.get("deletedDateTime"):
                     export.soft_delete(cloud, now)
                     result.deleted.append(joined["dn"])
-                space.drop(anchor)
+                space.drop(guid)
         space.save()
         tenant.save()
         return result.finish(tenant.clock())
+
+
+def run(tenant, space, ad_facts: dict, scope_dns=None, only: str | None = None, profile: str = "Delta") -> dict:
+    """Run a cycle (or, with ``only`` an objectGUID or DN, provision that one object)."""
+    return apply(tenant, space, read_ad(ad_facts, scope_dns, only), only=bool(only), profile=profile)

@@ -8,13 +8,21 @@ domain>``. The conflict is recorded in ``onPremisesProvisioningErrors`` (Propert
 Documented exception: a user's ``smtp:`` value against a group's primary ``SMTP:`` still fails
 the export.
 
+Each switch is a Graph feature: ``quarantineUponProxyAddressesConflictEnabled`` and
+``quarantineUponUpnConflictEnabled`` (on in every tenant: "Once Duplicate Attribute Resiliency
+has been turned on it cannot be disabled"). Off, a duplicate fails the export with
+AttributeValueMustBeUnique ("Understanding errors during Microsoft Entra synchronization"):
+the world of the seed stories, kept reachable for scenarios that state it.
+
 The lab's own model, stated here because the documentation doesn't spell it out:
-- A soft-deleted mailbox reserves its addresses in Exchange, where the directory's resiliency
-  doesn't reach. A new object's primary SMTP address also fails the export when an existing
-  mailbox holds it, because Exchange can't route one primary address to two recipients.
-  Both are AttributeValueMustBeUnique.
+- ``lab.softDeletedMailboxReservesAddresses`` (on by default; the seed articles' claim, no
+  Microsoft page): a soft-deleted user with a mailbox keeps its SMTP addresses reserved in
+  Exchange, where the directory's resiliency doesn't reach, so a new holder fails the export
+  with AttributeValueMustBeUnique until the user is purged.
 - A UPN whose suffix isn't a verified domain of the tenant is replaced with the initial
-  onmicrosoft.com domain, as Entra does.
+  onmicrosoft.com domain ("Prepare a non-routable domain for directory synchronization").
+- The resiliency page's hourly timer, which releases a quarantined value once its conflict is
+  gone, is modelled as the next cycle's attribute flow: every cycle recomputes the values.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import uuid
 
 from lab.graph_emulator.tenant import now_iso, smtp_addresses
 
-from .matching import features
+from .matching import features, primary_smtp
 
 
 class ExportError(Exception):
@@ -36,37 +44,31 @@ def _initial_domain(state) -> str:
     return next(d["id"] for d in state["domains"] if d.get("isInitial"))
 
 
-def _primary_of(obj) -> str | None:
-    for proxy in obj.get("proxyAddresses") or []:
-        if proxy.startswith("SMTP:"):
-            return proxy[5:].lower()
-    return (obj.get("mail") or "").lower() or None
-
-
 def _address_holder(state, address, exclude_id):
+    reserves = (state.get("lab") or {}).get("softDeletedMailboxReservesAddresses", True)
     for obj in state["users"] + state["groups"] + state["contacts"]:
         if obj["id"] == exclude_id:
             continue
-        deleted = bool(obj.get("deletedDateTime"))
-        if deleted and not obj.get("mailbox"):
-            continue  # a soft-deleted user without a mailbox holds no address
+        if obj.get("deletedDateTime") and not (obj.get("mailbox") and reserves):
+            continue  # a soft-deleted user holds no address, unless its mailbox reserves them
         if address in smtp_addresses(obj):
             return obj
     return None
 
 
-def _must_fail(holder, state, address, primary) -> bool:
+def _must_fail(holder, state, proxy) -> bool:
+    """The duplicates resiliency does not quarantine."""
     if holder.get("deletedDateTime"):
-        return True
-    if holder in state["groups"] and _primary_of(holder) == address:
-        return True
-    return address == primary and bool(holder.get("mailbox"))
+        return True  # the lab's assumption: the soft-deleted mailbox's reservation
+    # The resiliency page's known issue: a new user's "ProxyAddress smtp:Joe@contoso.com" against
+    # an existing group's "SMTP:Joe@contoso.com" still throws the export error.
+    prefix, _, address = proxy.partition(":")
+    return prefix == "smtp" and holder in state["groups"] and primary_smtp(holder) == address.lower()
 
 
 def resolve_addresses(user, state, exclude_id):
     """(kept proxy addresses, kept mail, quarantined values); raises ExportError when a
     duplicate fails the export."""
-    primary = (user.primary_smtp or "").lower()
     resilient = features(state)["quarantineUponProxyAddressesConflictEnabled"]
     kept, quarantined = [], []
     values = list(user.proxy_addresses)
@@ -82,7 +84,7 @@ def resolve_addresses(user, state, exclude_id):
             if proxy in user.proxy_addresses:
                 kept.append(proxy)
             continue
-        if not resilient or _must_fail(holder, state, address.lower(), primary):
+        if not resilient or _must_fail(holder, state, proxy):
             raise ExportError("AttributeValueMustBeUnique", "proxyAddresses", proxy, holder,
                               "%s is already held by %s" % (address, _describe(holder, state)))
         quarantined.append(("ProxyAddress", proxy))
@@ -125,8 +127,9 @@ def _provisioning_errors(quarantined, now):
 
 def synced_properties(user, state, exclude_id, now) -> tuple[dict, list]:
     """The cloud properties an AD user flows to, and the values quarantined."""
-    upn, upn_quarantined = resolve_upn(user, state, exclude_id)
+    # Addresses first: where both fail the export, the address is the error reported.
     proxies, mail, quarantined = resolve_addresses(user, state, exclude_id)
+    upn, upn_quarantined = resolve_upn(user, state, exclude_id)
     quarantined = upn_quarantined + quarantined
     properties = {
         "userPrincipalName": upn, "displayName": user.display_name or user.sam, "givenName": user.given_name,
@@ -135,7 +138,8 @@ def synced_properties(user, state, exclude_id, now) -> tuple[dict, list]:
         "onPremisesImmutableId": user.anchor, "onPremisesSyncEnabled": True,
         "onPremisesLastSyncDateTime": now_iso(now), "onPremisesDistinguishedName": user.dn,
         "onPremisesSamAccountName": user.sam, "onPremisesUserPrincipalName": user.upn,
-        "onPremisesSecurityIdentifier": user.sid, "onPremisesProvisioningErrors": _provisioning_errors(quarantined, now),
+        "onPremisesSecurityIdentifier": user.sid, "onPremisesObjectIdentifier": str(user.guid),
+        "onPremisesProvisioningErrors": _provisioning_errors(quarantined, now),
     }
     return properties, quarantined
 
@@ -167,4 +171,8 @@ def update(user, cloud, state, now) -> tuple[bool, list]:
 
 
 def soft_delete(cloud, now) -> None:
+    """The AD object left the scope or was deleted: "The object representing Bob Smith in the
+    cloud gets soft-deleted and its DirSyncEnabled attribute is switched to False" ("Understanding
+    errors during Microsoft Entra synchronization", InvalidHardMatch). It keeps its immutable id."""
     cloud["deletedDateTime"] = now_iso(now)
+    cloud["onPremisesSyncEnabled"] = False

@@ -5,8 +5,10 @@
 
 Facts ("Restore or remove a recently deleted user", "Microsoft Graph: Delete user",
 "Permanently delete an item"): deleting a user moves it to the recycle bin for 30 days with
-its properties; there it still holds its anchor (hard matching to it restores it) and, when
-it had a mailbox, its SMTP addresses.  Purging is irreversible.  A user mastered on-premises
+its properties; there it still holds its anchor (hard matching to it restores it).  That, when
+it had a mailbox, it also keeps its SMTP addresses reserved is field experience (the seed
+articles), not a Microsoft statement; the lab models it as the tenant setting
+``lab.softDeletedMailboxReservesAddresses``.  Purging is irreversible.  A user mastered on-premises
 cannot be deleted in the cloud.  Pure code: the callers read and write Graph.
 """
 

@@ -9,7 +9,9 @@ version_added: 0.1.0
 description:
   - The "nuclear option" of sync-conflict remediation, made safe. A disposable cloud user
     that blocks a match is deleted, and purged from the recycle bin where it would still
-    hold its anchor and, with a mailbox, its SMTP addresses.
+    hold its anchor and, with a mailbox, its SMTP addresses (that the soft-deleted mailbox
+    keeps its addresses reserved is field experience, not a Microsoft statement; restoring and
+    linking the user is the safer way where it is possible).
   - Finds each user among active and soft-deleted users by user principal name (a deleted
     user's renamed UPN too), object id, mail or any proxy address. The recycle-bin holder of
     an address is the classic trap this finds.

@@ -41,11 +41,12 @@ def test_loading_a_scenario_resets_then_adds_exactly_its_objects(dc, state_dir):
 def test_every_ad_attribute_the_schema_allows_is_written(dc, state_dir):
     guid = str(uuid.uuid4())
     data = scenario.validate({
-        "name": "all-attributes", "story": "every AD attribute a scenario can set",
+        "name": "all-attributes", "story": "every AD attribute a scenario can set", "world": "resiliency",
         "ad": {
             "ous": ["Staff/Sales"],
             "users": [{"sAMAccountName": "kim", "ou": "Staff/Sales", "displayName": "Kim", "enabled": False,
-                       "userPrincipalName": "kim@contoso.com", "msDSConsistencyGuid": guid}],
+                       "userPrincipalName": "kim@contoso.com", "msDSConsistencyGuid": guid,
+                       "adminDescription": "User_parked"}],
             "contacts": [{"name": "Ext", "ou": "Staff", "mail": "ext@fabrikam.com",
                           "targetAddress": "SMTP:ext@fabrikam.com", "proxyAddresses": ["SMTP:ext@fabrikam.com"]}],
             "groups": [{"name": "Team", "ou": "Staff", "mail": "team@contoso.com", "members": ["kim"],
@@ -55,9 +56,10 @@ def test_every_ad_attribute_the_schema_allows_is_written(dc, state_dir):
     })
     dns = ad_side.reset_and_apply(state_dir, data)
     connection = ad_side.connect(dc)
-    kim = read(connection, dns["kim"], "mS-DS-ConsistencyGuid", "userAccountControl")
+    kim = read(connection, dns["kim"], "mS-DS-ConsistencyGuid", "userAccountControl", "adminDescription")
     assert kim.entry_raw_attributes["mS-DS-ConsistencyGuid"][0] == uuid.UUID(guid).bytes_le
     assert int(kim.userAccountControl.value) == ad_side.UAC_DISABLED
+    assert kim.adminDescription.value == "User_parked"
     assert dns["kim"] == "CN=Kim,OU=Sales,OU=Staff,%s" % dc["base_dn"]
     assert read(connection, dns["Ext"], "targetAddress").targetAddress.value == "SMTP:ext@fabrikam.com"
     assert read(connection, dns["Team"], "member").member.values == [dns["kim"]]

@@ -14,6 +14,8 @@ from lab import scenario  # noqa: E402
 
 FILES = scenario.all_scenarios()
 STORIES = {"vp-preprovisioned", "soft-match-happy", "orphaned-anchor", "object-type-mismatch", "recycle-bin",
+           "resiliency-duplicate", "upn-soft-match", "secondary-alias", "out-of-scope", "recreated-ad-user",
+           "hardening-object-identifier", "hardening-privileged-role",
            "admin-role", "anchor-changed", "duplicate-on-prem"}
 
 
