@@ -31,18 +31,24 @@ options:
     type: str
     choices: [ldaps, starttls, none]
     default: ldaps
-  validate_certs:
+  ldap_validate_certs:
     description:
       - Validate the domain controller's TLS certificate. Never turn this off in production.
       - If not set, the environment variable E(SYNCFIX_AD_VALIDATE_CERTS) is used.
+      - The alias O(validate_certs) is accepted by modules that talk to AD only; a module that
+        also reads Entra accepts only this name.
     type: bool
     default: true
-  ca_path:
+    aliases: [validate_certs]
+  ldap_ca_path:
     description:
       - A PEM file of CA certificates to trust for the domain controller, instead of the
         system store.
       - If not set, the environment variable E(SYNCFIX_AD_CA_PATH) is used.
+      - The alias O(ca_path) is accepted by modules that talk to AD only; a module that also
+        reads Entra accepts only this name.
     type: path
+    aliases: [ca_path]
   bind_dn:
     description:
       - The account to bind as - a distinguished name, V(user@contoso.com) or

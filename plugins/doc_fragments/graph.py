@@ -71,16 +71,22 @@ options:
       - If not set, the environment variable E(AZURE_AUTHORITY_HOST) is used, then
         V(https://login.microsoftonline.com).
     type: str
-  ca_path:
+  graph_ca_path:
     description:
       - A PEM bundle of CA certificates to trust for Graph and the authority, instead of the
         system's. Use it for a TLS-inspecting proxy or a lab.
+      - The alias O(ca_path) is accepted by modules that talk to Graph only; a module that
+        also reads AD (it takes O(ldap_ca_path) too) accepts only this name.
     type: path
-  validate_certs:
+    aliases: [ca_path]
+  graph_validate_certs:
     description:
-      - Whether to validate TLS certificates. Never turn this off against a real tenant.
+      - Whether to validate TLS certificates of Graph and the authority. Never turn this off
+        against a real tenant.
+      - The alias O(validate_certs) is accepted by modules that talk to Graph only.
     type: bool
     default: true
+    aliases: [validate_certs]
   request_timeout:
     description: Seconds to wait for one HTTP answer.
     type: float

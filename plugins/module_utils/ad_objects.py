@@ -105,6 +105,15 @@ def find_objects(connection, identities, attributes=(), classes=OBJECT_CLASSES):
     return lookup
 
 
+def lookup_problems(lookup, classes=OBJECT_CLASSES):
+    """One line per identity that matched nothing or several objects, with the way out."""
+    noun = "AD %s" % ", ".join(classes[:-1]) + (" or %s" % classes[-1] if len(classes) > 1 else classes[0])
+    problems = ["%s: no %s has this name" % (i, noun) for i in lookup.missing]
+    problems += ["%s: matches several objects (%s); name one by DN or objectGUID" % (i, "; ".join(dns))
+                 for i, dns in lookup.ambiguous.items()]
+    return problems
+
+
 def holders_of(connection, values, exclude_dns=()):
     """AD objects other than ``exclude_dns`` holding any of these proxy addresses or their bare SMTP address.
 

@@ -18,6 +18,7 @@ Result such as ``success`` or ``completed-export-errors``; anything but success 
 
 import json
 import time
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
 POLICIES = {"delta": "Delta", "initial": "Initial"}
 IF_RUNNING = ("wait", "skip", "fail")
@@ -68,8 +69,10 @@ ConvertTo-Json -Depth 4 -Compress -InputObject @($runs | ForEach-Object {
 """
 
 
-class AdsyncError(Exception):
+class AdsyncError(SyncfixError):
     """The cycle could not be started or watched; the message says why and what to do."""
+
+    kind = "adsync"
 
 
 def parse_json(text, step):

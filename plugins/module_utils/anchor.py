@@ -28,6 +28,7 @@ import base64
 import binascii
 import re
 import uuid
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 
 GUID_BYTES = 16
 
@@ -46,7 +47,7 @@ KIND_GUID = "guid"
 KIND_OPAQUE = "opaque"
 
 
-class AnchorError(ValueError):
+class AnchorError(InputError):
     """A value that cannot be read as a source anchor; the message names the value."""
 
     def __init__(self, value, expected):

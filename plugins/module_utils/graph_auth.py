@@ -11,10 +11,11 @@ never guessed; they are chosen by name.  No Azure subscription is needed for any
 
 National clouds and the lab use the same seam: ``authority_host`` (azure-identity then needs
 ``disable_instance_discovery``, since instance discovery asks the public cloud about the
-authority) and ``ca_path``/``validate_certs`` for the token requests.
+authority) and ``graph_ca_path``/``graph_validate_certs`` for the token requests.
 """
 
 import time
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
 try:
     import azure.identity as azure_identity
@@ -29,8 +30,10 @@ PUBLIC_AUTHORITY_HOST = "https://login.microsoftonline.com"
 TOKEN_REFRESH_MARGIN = 300
 
 
-class AuthError(Exception):
+class AuthError(SyncfixError):
     """The options do not make a usable credential; the message says what to set."""
+
+    kind = "auth"
 
 
 def choose_auth_method(params):

@@ -20,6 +20,7 @@ No Ansible imports: the module base turns ``GraphError`` into a failed task.
 import collections
 import json
 import time
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
 try:
     import httpx
@@ -37,8 +38,10 @@ WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 DEFAULT_WRITE_QUOTA = (3000, 150.0)
 
 
-class GraphError(Exception):
+class GraphError(SyncfixError):
     """A Graph request that failed, with everything needed to act on it."""
+
+    kind = "graph"
 
     def __init__(self, status, code, message, request_id=None, operation=None, target=None):
         self.status = status
@@ -52,12 +55,16 @@ class GraphError(Exception):
     def describe(self):
         where = " ".join(p for p in (self.operation, self.target) if p)
         if self.status is None:
-            return ("%s: no answer from Microsoft Graph (%s: %s); check graph_endpoint, ca_path, the proxy and the "
+            return ("%s: no answer from Microsoft Graph (%s: %s); check graph_endpoint, graph_ca_path (ca_path), the proxy and the "
                     "network" % (where or "Graph request", self.code, self.message))
         text = "%s: Graph answered %s %s: %s" % (where or "Graph request", self.status, self.code, self.message)
         if self.request_id:
             text += " (request-id %s)" % self.request_id
         return text
+
+    def details(self):
+        return {"kind": self.kind, "message": self.describe(), "status": self.status, "code": self.code,
+                "request_id": self.request_id, "operation": self.operation, "target": self.target}
 
     @classmethod
     def from_response(cls, status, body, headers=None, operation=None, target=None):

@@ -17,6 +17,7 @@ No Ansible imports: callers turn ``LdapError`` into a failed task.
 """
 
 import ssl
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
 try:
     import ldap3
@@ -32,12 +33,17 @@ RESULT_INVALID_CREDENTIALS = 49
 RESULT_STRONGER_AUTH_REQUIRED = 8
 
 
-class LdapError(Exception):
+class LdapError(SyncfixError):
     """A failed LDAP operation; the message names server, operation, what AD said and the fix."""
+
+    kind = "ldap"
 
     def __init__(self, message, code=None):
         self.code = code
         super(LdapError, self).__init__(message)
+
+    def details(self):
+        return {"kind": self.kind, "message": str(self), "result": self.code}
 
 
 def parse_server(value, tls_mode, port):
@@ -227,7 +233,7 @@ def _describe(result):
 def _socket_problem(error):
     text = str(error)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        return ("the server's TLS certificate is not trusted (%s); set ca_path to the CA that issued it, or fix the "
+        return ("the server's TLS certificate is not trusted (%s); set ldap_ca_path (ca_path) to the CA that issued it, or fix the "
                 "server certificate" % _short(text))
     if "hostname" in text.lower() and "match" in text.lower():
         return "the server's TLS certificate does not name this host (%s); connect by a name it carries" % _short(text)

@@ -20,12 +20,13 @@ to add; a primary swap is one such pair.  Pure code: no I/O.
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils import idfix_rules
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 
 SMTP = "SMTP"
 STATES = ("present", "absent", "exact")
 
 
-class ProxyAddressError(ValueError):
+class ProxyAddressError(InputError):
     """Input or a requested change that would break a proxyAddresses rule; says which value."""
 
 

@@ -136,70 +136,33 @@ ldap_operations:
   sample: {"searches": 1, "modifies": 1}
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import AD_ANCHOR_ITEM, single_item
 from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
-from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
-
-ATTRIBUTE = "mS-DS-ConsistencyGuid"
-ITEM_SPEC = dict(
-    object=dict(type="str", required=True),
-    immutable_id=dict(type="str"),
-    guid=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"]),
+from ansible_collections.syncfix.entra.plugins.module_utils.reverse_hard_match import (
+    ATTRIBUTE, current_anchor, describe, parse_anchor_requests, replace_refusal,
 )
 
 
-def describe(anchor):
-    if anchor is None:
-        return {"guid": None, "immutable_id": None}
-    return {"guid": str(anchor.guid), "immutable_id": anchor.immutable_id}
-
-
-def parse_requests(params):
-    """``[(identity, SourceAnchor or None)]``; raises ValueError naming every bad item."""
-    raw = params["objects"] if params["objects"] is not None else [
-        dict(object=params["object"], immutable_id=params["immutable_id"], guid=params["guid"], state=None)]
-    requests, problems, seen = [], [], set()
-    for entry in raw:
-        identity = (entry.get("object") or "").strip()
-        state = entry.get("state") or params["state"]
-        given = [name for name in ("immutable_id", "guid") if entry.get(name)]
-        try:
-            if not identity:
-                raise ValueError("object is required")
-            if identity.lower() in seen:
-                raise ValueError("listed twice")
-            seen.add(identity.lower())
-            if state == "absent":
-                if given:
-                    raise ValueError("state=absent clears the value; remove %s" % ", ".join(given))
-                requests.append((identity, None))
-                continue
-            if len(given) != 1:
-                raise ValueError("state=present needs exactly one of immutable_id, guid")
-            if given[0] == "guid":
-                anchor = SourceAnchor.from_guid(entry["guid"])
-            else:
-                # mS-DS-ConsistencyGuid holds 16 bytes: an opaque anchor cannot be written into it.
-                anchor = SourceAnchor.from_immutable_id(entry["immutable_id"], allow_opaque=False)
-            requests.append((identity, anchor))
-        except (AnchorError, ValueError) as e:
-            problems.append("%s: %s" % (identity or "(no object)", e))
-    if problems:
-        raise ValueError("invalid input, nothing was changed: " + "; ".join(problems))
-    return requests
-
-
-def current_anchor(entry):
-    raw = entry["raw"].get(ATTRIBUTE)
-    raw = raw[0] if isinstance(raw, list) and raw else raw
-    if not raw:
-        return None
+def plan_item(ad, identity, entry, desired):
+    """One user's ItemPlan: the force rule, or the replace to send."""
     try:
-        return SourceAnchor.from_bytes(raw)
-    except AnchorError:
-        raise ValueError("%s of %s holds %d bytes, not a GUID; clear it with state=absent first" % (
-            ATTRIBUTE, entry["dn"], len(raw)))
+        before = current_anchor(entry["dn"], entry["raw"].get(ATTRIBUTE))
+    except InputError as e:
+        return ItemPlan(identity, describe(None), refusal=str(e), fields=dict(dn=entry["dn"]))
+
+    def write(plan):
+        ad.connection.modify(entry["dn"], {ATTRIBUTE: [("replace", [desired.raw] if desired else [])]})
+
+    return ItemPlan(identity, describe(before), describe(desired), changed=before != desired, apply=write,
+                    action="%s %s" % ("clear" if desired is None else "set", ATTRIBUTE),
+                    refusal=replace_refusal(entry["dn"], before, desired, ad.params["force"]),
+                    fields=dict(dn=entry["dn"]))
+
+
+def diff_lines(plan, side):
+    return "%s: %s\n" % (plan.fields["dn"], getattr(plan, side)["immutable_id"])
 
 
 def main():
@@ -210,60 +173,20 @@ def main():
             guid=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             force=dict(type="bool", default=False),
-            objects=dict(type="list", elements="dict", options=ITEM_SPEC),
+            objects=dict(type="list", elements="dict", options=AD_ANCHOR_ITEM),
         ),
         mutually_exclusive=[["object", "objects"], ["immutable_id", "guid"], ["objects", "immutable_id"],
                             ["objects", "guid"]],
         required_one_of=[["object", "objects"]],
         supports_check_mode=True,
     )
-    params = ad.params
     try:
-        requests = parse_requests(params)
-    except ValueError as e:
-        ad.fail(str(e))
-
+        requests = parse_anchor_requests(single_item(ad.params, "objects", AD_ANCHOR_ITEM), ad.params["state"])
+    except InputError as e:
+        ad.fail_error(e)
     found = ad.find_objects([identity for identity, anchor in requests], [ATTRIBUTE], classes=("user",))
-    connection = ad.connection
-
-    results, refused = [], False
-    for identity, desired in requests:
-        entry = found[identity]
-        result = dict(item=identity, dn=entry["dn"])
-        try:
-            before = current_anchor(entry)
-        except ValueError as e:
-            before = None
-            result.update(failed=True, msg=str(e))
-        changed = before != desired
-        if not result.get("failed") and changed and before is not None and desired is not None and not params["force"]:
-            result.update(failed=True, msg="%s already holds anchor %s (%s); replacing it with %s re-links this user to "
-                                           "another cloud user. Set force: true to replace it" % (
-                                               entry["dn"], before.immutable_id, before.guid, desired.immutable_id))
-        refused = refused or result.get("failed", False)
-        result.update(changed=changed and not result.get("failed"), before=describe(before),
-                      after=describe(desired if changed else before),
-                      msg=result.get("msg") or ("%s %s" % ("clear" if desired is None else "set", ATTRIBUTE)
-                                                if changed else "already as requested"))
-        results.append((result, desired))
-    plain = [r for r, d in results]
-    if refused:
-        for result in plain:
-            result["changed"] = False
-            result["after"] = result["before"]
-        ad.exit_bulk(plain)
-    diff = dict(before="".join(sorted("%s: %s\n" % (r["dn"], r["before"]["immutable_id"]) for r in plain if r["changed"])),
-                after="".join(sorted("%s: %s\n" % (r["dn"], r["after"]["immutable_id"]) for r in plain if r["changed"])))
-    if ad.check_mode:
-        ad.exit_bulk(plain, diff=diff)
-    for result, desired in results:
-        if not result["changed"]:
-            continue
-        try:
-            connection.modify(result["dn"], {ATTRIBUTE: [("replace", [desired.raw] if desired else [])]})
-        except LdapError as e:
-            result.update(failed=True, changed=False, after=result["before"], msg=str(e))
-    ad.exit_bulk(plain, diff=diff)
+    plans = [plan_item(ad, identity, found[identity], desired) for identity, desired in requests]
+    converge(ad, plans, diff_lines)
 
 
 if __name__ == "__main__":

@@ -242,7 +242,7 @@ def test_unreachable_endpoint_fails_after_a_few_retries_not_the_whole_deadline()
         client.request("GET", "/users", operation="list users")
     assert fake.sleeps == [1.0, 2.0, 4.0]
     assert str(e.value) == ("list users https://graph.test/v1.0/users: no answer from Microsoft Graph (ConnectError: "
-                            "[Errno 111] Connection refused); check graph_endpoint, ca_path, the proxy and the network")
+                            "[Errno 111] Connection refused); check graph_endpoint, graph_ca_path (ca_path), the proxy and the network")
 
 
 def test_transport_retries_are_counted_per_request():

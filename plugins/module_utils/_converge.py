@@ -1,0 +1,112 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""One converge engine for every write module.  Internal to this collection: not a public API.
+
+A module plans one ``ItemPlan`` per item (what is there, what must be, the write that gets
+there, or the refusal that stops it) and hands the list to ``converge``, which owns the rest
+the same way in every module:
+
+1. any refusal: nothing is written; the refused items fail with their reason, the others say
+   what they would have done and that nothing was;
+2. check mode: every item says what it would do, with the diff; nothing is written;
+3. otherwise each changed item's write runs; a failure fails that item (with ``error``), the
+   others go on, and the summary names what was done, what failed and what was untouched.
+
+``link_plan`` runs the same plans through ``plan_results`` without ever applying them, so the
+plan it shows is exactly what the write modules would do.
+"""
+
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError, error_details
+
+NOT_DONE_BECAUSE_REFUSED = "nothing was written because another item was refused"
+
+
+class ItemPlan:
+    """One item's planned change.
+
+    ``action`` names the write ("set mS-DS-ConsistencyGuid"); the result's ``msg`` is
+    ``action`` once done and "would <action>" in check mode.  ``note`` is the ``msg`` of an
+    item that needs no change.  ``apply`` performs the write; it may update ``after``, ``msg``
+    and ``fields`` as it learns more, and must set ``partial`` before raising when part of the
+    write already landed.  ``fields`` are extra result keys (``dn``, ``id``, ...).
+    """
+
+    def __init__(self, item, before=None, after=None, changed=False, action=None, apply=None, refusal=None,
+                 note="already as requested", fields=None):
+        self.item = item
+        self.before = before
+        self.after = after if changed else before
+        self.changed = bool(changed) and refusal is None
+        self.action = action
+        self.apply = apply
+        self.refusal = refusal
+        self.note = note
+        self.fields = dict(fields or {})
+        self.msg = None
+        self.partial = False
+
+    def result(self, check_mode=False):
+        result = dict(item=self.item, changed=self.changed, before=self.before, after=self.after)
+        result.update(self.fields)
+        if self.refusal:
+            result.update(failed=True, changed=False, after=self.before, msg=self.refusal,
+                          error={"kind": "refused", "message": self.refusal})
+        elif self.changed:
+            result["msg"] = self.msg or (("would %s" if check_mode else "%s") % self.action)
+        else:
+            result["msg"] = self.msg or self.note
+        return result
+
+
+def plan_results(plans, check_mode=True):
+    """The results ``converge`` would return before writing: the shape ``link_plan`` shows."""
+    return [plan.result(check_mode) for plan in plans]
+
+
+def diff_of(plans, lines):
+    """``{before, after}``: ``lines(plan, side)`` of each changed plan, sorted, one per line."""
+    changed = [plan for plan in plans if plan.changed]
+    return dict(before="".join(sorted(lines(plan, "before") for plan in changed)),
+                after="".join(sorted(lines(plan, "after") for plan in changed)))
+
+
+def _refused(plans):
+    results = []
+    for plan in plans:
+        result = plan.result(check_mode=True)
+        if not plan.refusal:
+            if plan.changed:
+                result["msg"] = "%s; %s" % (result["msg"], NOT_DONE_BECAUSE_REFUSED)
+            result.update(changed=False, after=plan.before)
+        results.append(result)
+    return results
+
+
+def apply_plan(plan):
+    """Run one plan's write; a failure marks the plan failed instead of raising."""
+    try:
+        plan.apply(plan)
+        return None
+    except (SyncfixError, OSError) as error:
+        return error
+
+
+def converge(base, plans, lines=None, **extra):
+    """Refuse, report (check mode) or apply ``plans``, then exit the module (see module doc)."""
+    diff = diff_of(plans, lines) if lines else None
+    if any(plan.refusal for plan in plans):
+        base.exit_bulk(_refused(plans), **extra)
+    if base.check_mode:
+        base.exit_bulk(plan_results(plans, check_mode=True), diff=diff, **extra)
+    results = []
+    for plan in plans:
+        error = apply_plan(plan) if plan.changed else None
+        result = plan.result(check_mode=False)
+        if error is not None:
+            text = getattr(error, "describe", lambda: str(error))()
+            result.update(failed=True, changed=plan.partial, msg=text, error=error_details(error))
+            if not plan.partial:
+                result["after"] = plan.before
+        results.append(result)
+    base.exit_bulk(results, diff=diff, **extra)

@@ -1,0 +1,52 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The per-item options of the list-taking modules, declared once.  Internal to this
+collection: not a public API.
+
+``link_plan`` emits its actions as exactly these items, so a plan row can be handed to the
+module that carries it out unchanged.  ``single_item`` turns a module's single-item options
+into the same shape, so one code path handles ``object:`` and ``objects:``.
+"""
+
+import copy
+
+# ad_source_anchor objects[]
+AD_ANCHOR_ITEM = dict(
+    object=dict(type="str", required=True),
+    immutable_id=dict(type="str"),
+    guid=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"]),
+)
+
+# ad_proxy_addresses objects[]
+PROXY_ADDRESS_ITEM = dict(
+    object=dict(type="str", required=True),
+    addresses=dict(type="list", elements="str", default=[]),
+    state=dict(type="str", choices=["present", "absent", "exact"]),
+    primary=dict(type="str"),
+)
+
+# entra_immutable_id users[]
+IMMUTABLE_ID_ITEM = dict(
+    user=dict(type="str", required=True),
+    immutable_id=dict(type="str"),
+    object_guid=dict(type="str"),
+    consistency_guid=dict(type="str"),
+    state=dict(type="str", choices=["present", "absent"]),
+)
+
+
+def item_spec(spec):
+    """A copy to put in an argument spec (AnsibleModule may annotate what it is given)."""
+    return copy.deepcopy(spec)
+
+
+def single_item(params, list_option, spec):
+    """The items of a run: ``params[list_option]``, or the single-item options as one item
+    whose ``state`` is left to the module-level default."""
+    if params.get(list_option) is not None:
+        return list(params[list_option])
+    item = dict((name, params.get(name)) for name in spec)
+    item["state"] = None
+    return [item]

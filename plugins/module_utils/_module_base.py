@@ -1,0 +1,212 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one module base: connection options per directory, lazy clients, one error path, one
+result shape.  Internal to this collection: not a public API.
+
+A module names the directories it talks to (``graph``, ``ad`` or both); their connection
+specs are merged into its own (``_argspec``), each client is built the first time it is used,
+every ``SyncfixError`` becomes a failed task carrying ``error`` (see ``_errors``), and the
+bulk result shape comes from ``bulk_result``.
+"""
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+
+from ansible_collections.syncfix.entra.plugins.module_utils import (
+    ad_objects, bulk_result, graph_auth, graph_client, ldap_client,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils._argspec import RULE_KEYS, ArgumentSpec
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import error_details
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient
+from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import DirectoryConnection, LdapError
+
+AD_ENV_PREFIX = "SYNCFIX_AD_"
+
+
+def _ad_env(name):
+    return (env_fallback, [AD_ENV_PREFIX + name.upper()])
+
+
+def graph_connection_spec():
+    """Microsoft Graph sign-in and transport options (doc fragment ``syncfix.entra.graph``)."""
+    return ArgumentSpec(dict(
+        auth_method=dict(type="str", default="auto", choices=list(graph_auth.AUTH_METHODS)),
+        tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT_ID"])),
+        client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
+        client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_SECRET"])),
+        client_certificate_path=dict(type="path", fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PATH"])),
+        client_certificate_password=dict(type="str", no_log=True,
+                                         fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PASSWORD"])),
+        federated_token_file=dict(type="path", fallback=(env_fallback, ["AZURE_FEDERATED_TOKEN_FILE"])),
+        managed_identity_client_id=dict(type="str"),
+        access_token=dict(type="str", no_log=True),
+        graph_endpoint=dict(type="str", default="https://graph.microsoft.com"),
+        authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
+        graph_ca_path=dict(type="path", aliases=["ca_path"]),
+        graph_validate_certs=dict(type="bool", default=True, aliases=["validate_certs"]),
+        request_timeout=dict(type="float", default=30.0),
+        throttle_deadline=dict(type="float", default=300.0),
+        write_quota=dict(type="dict", options=dict(
+            writes=dict(type="int", default=graph_client.DEFAULT_WRITE_QUOTA[0]),
+            period=dict(type="float", default=graph_client.DEFAULT_WRITE_QUOTA[1]),
+        )),
+    ))
+
+
+def ad_connection_spec():
+    """LDAP connection options for AD (doc fragment ``syncfix.entra.ad``)."""
+    return ArgumentSpec(dict(
+        server=dict(type="list", elements="str", required=True, fallback=_ad_env("server")),
+        port=dict(type="int", fallback=_ad_env("port")),
+        tls_mode=dict(type="str", default="ldaps", choices=["ldaps", "starttls", "none"], fallback=_ad_env("tls_mode")),
+        ldap_validate_certs=dict(type="bool", default=True, aliases=["validate_certs"],
+                                 fallback=_ad_env("validate_certs")),
+        ldap_ca_path=dict(type="path", aliases=["ca_path"], fallback=_ad_env("ca_path")),
+        bind_dn=dict(type="str", fallback=_ad_env("bind_dn")),
+        bind_password=dict(type="str", no_log=True, fallback=_ad_env("bind_password")),
+        auth=dict(type="str", default="simple", choices=["simple", "kerberos"], fallback=_ad_env("auth")),
+        base_dn=dict(type="str", fallback=_ad_env("base_dn")),
+        referrals=dict(type="bool", default=False, fallback=_ad_env("referrals")),
+        connect_timeout=dict(type="int", default=10, fallback=_ad_env("connect_timeout")),
+    ), required_if=[["auth", "simple", ["bind_dn", "bind_password"]]])
+
+
+CONNECTION_SPECS = {"graph": graph_connection_spec, "ad": ad_connection_spec}
+
+
+class SyncfixModule:
+    """An AnsibleModule with the connection options of the directories it talks to."""
+
+    def __init__(self, argument_spec=None, directories=("graph",), **kwargs):
+        rules = dict((key, kwargs.pop(key)) for key in RULE_KEYS if key in kwargs)
+        spec = ArgumentSpec(argument_spec, **rules)
+        for name in directories:
+            spec.merge(CONNECTION_SPECS[name]())
+        self.module = spec.create_ansible_module(**kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.directories = tuple(directories)
+        self._graph = None
+        self._ad = None
+        if "graph" in directories and graph_client.httpx is None:
+            self.module.fail_json(msg=missing_required_lib("httpx"))
+        if "ad" in directories and ldap_client.ldap3 is None:
+            self.module.fail_json(msg=missing_required_lib("ldap3"))
+
+    # --- clients -------------------------------------------------------------------------
+
+    @property
+    def graph(self):
+        """The Graph client; a credential that can't be made fails the task before any request."""
+        if self._graph is None:
+            params = self.params
+            verify = params["graph_ca_path"] or True
+            if not params["graph_validate_certs"]:
+                self.module.warn("graph_validate_certs is false: TLS certificates of Graph and the authority are "
+                                 "not checked")
+                verify = False
+            quota = params["write_quota"] or {}
+            try:
+                token = graph_auth.token_provider(params, verify=verify)
+            except AuthError as e:
+                self.fail_error(e)
+            self._graph = GraphClient(
+                params["graph_endpoint"], _CheckedToken(token, params), verify=verify,
+                timeout=params["request_timeout"], deadline=params["throttle_deadline"],
+                write_quota=(quota.get("writes") or graph_client.DEFAULT_WRITE_QUOTA[0],
+                             quota.get("period") or graph_client.DEFAULT_WRITE_QUOTA[1]),
+            )
+        return self._graph
+
+    @property
+    def ad(self):
+        """The bound LDAP connection; a failed bind fails the task before any write."""
+        if self._ad is None:
+            params = self.params
+            if params["tls_mode"] == "none":
+                self.module.warn("tls_mode is none: the bind password crosses the network in clear text")
+            if not params["ldap_validate_certs"]:
+                self.module.warn("ldap_validate_certs is false: the domain controller's certificate is not checked")
+            try:
+                self._ad = DirectoryConnection(
+                    params["server"], bind_dn=params["bind_dn"], bind_password=params["bind_password"],
+                    tls_mode=params["tls_mode"], port=params["port"], validate_certs=params["ldap_validate_certs"],
+                    ca_path=params["ldap_ca_path"], auth=params["auth"], base_dn=params["base_dn"],
+                    connect_timeout=params["connect_timeout"], referrals=params["referrals"],
+                ).connect()
+            except LdapError as e:
+                self.fail_error(e, "%s; nothing was changed" % e)
+        return self._ad
+
+    def find_ad_objects(self, identities, attributes=(), classes=ad_objects.OBJECT_CLASSES):
+        """Each identity's one AD entry; fails the task, before any write, naming every identity
+        that matches nothing or several objects."""
+        try:
+            lookup = ad_objects.find_objects(self.ad, identities, attributes, classes=classes)
+        except LdapError as e:
+            self.fail_error(e, "%s; nothing was changed" % e)
+        problems = ad_objects.lookup_problems(lookup, classes)
+        if problems:
+            self.fail("unknown objects, nothing was changed: " + "; ".join(problems))
+        return lookup.found
+
+    # --- results -------------------------------------------------------------------------
+
+    def counters(self):
+        """Requests and LDAP operations sent, for every result."""
+        counters = {}
+        if self._graph is not None:
+            counters["graph_requests"] = dict(self._graph.stats)
+        if self._ad is not None:
+            counters["ldap_operations"] = dict(self._ad.stats)
+        return counters
+
+    def warn(self, msg):
+        self.module.warn(msg)
+
+    def fail(self, msg, **result):
+        self.module.fail_json(msg=msg, **dict(self.counters(), **result))
+
+    def fail_error(self, error, msg=None, **result):
+        """Fail the task on ``error``; ``msg`` defaults to the error's own text."""
+        self.fail(msg or describe_error(error), error=error_details(error), **result)
+
+    def exit_bulk(self, results, diff=None, **extra):
+        """Exit with the bulk result shape (see bulk_result); failed items fail the task."""
+        extra = dict(self.counters(), **extra)
+        if self._ad is not None:
+            self._ad.close()
+        bulk_result.exit_bulk(self.module, results, diff, **extra)
+
+    def exit(self, **result):
+        self.module.exit_json(**dict(self.counters(), **result))
+
+
+def describe_error(error):
+    """The text of a failed task or item for any error."""
+    describe = getattr(error, "describe", None)
+    return describe() if callable(describe) else str(error)
+
+
+class _CheckedToken:
+    """Turns a credential failure into AuthError that names the app, tenant and authority."""
+
+    def __init__(self, provider, params):
+        self._provider = provider
+        self._params = params
+
+    def get(self):
+        try:
+            return self._provider.get()
+        except AuthError:
+            raise
+        except Exception as e:  # azure-identity raises several types; all mean "no token"
+            raise AuthError("could not get a Microsoft Graph token for client %s in tenant %s from %s: %s" % (
+                self._params.get("client_id"), self._params.get("tenant_id"),
+                self._params.get("authority_host") or graph_auth.PUBLIC_AUTHORITY_HOST, _first_line(e)))
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,78 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Reverse hard match: the rules for writing a cloud user's anchor into an AD user's
+``mS-DS-ConsistencyGuid``.  Pure code: the callers read and write LDAP.
+
+Entra Connect takes the sourceAnchor from mS-DS-ConsistencyGuid ("Microsoft Entra Connect:
+Design concepts", ms-DS-ConsistencyGuid as sourceAnchor), so an AD user whose attribute holds
+a cloud user's ``onPremisesImmutableId`` hard-matches that cloud user when it is new to the
+engine.  The attribute holds 16 bytes: an opaque (non-GUID) ImmutableId can't be written.
+"""
+
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
+
+ATTRIBUTE = "mS-DS-ConsistencyGuid"
+
+
+def describe(anchor):
+    """An anchor as the results show it: GUID and ImmutableId, or nulls when empty."""
+    if anchor is None:
+        return {"guid": None, "immutable_id": None}
+    return {"guid": str(anchor.guid), "immutable_id": anchor.immutable_id}
+
+
+def desired_anchor(entry, default_state):
+    """The anchor one item asks for (None clears); raises InputError saying what to fix."""
+    state = entry.get("state") or default_state
+    given = [name for name in ("immutable_id", "guid") if entry.get(name)]
+    if state == "absent":
+        if given:
+            raise InputError("state=absent clears the value; remove %s" % ", ".join(given))
+        return None
+    if len(given) != 1:
+        raise InputError("state=present needs exactly one of immutable_id, guid")
+    if given[0] == "guid":
+        return SourceAnchor.from_guid(entry["guid"])
+    # mS-DS-ConsistencyGuid holds 16 bytes: an opaque anchor cannot be written into it.
+    return SourceAnchor.from_immutable_id(entry["immutable_id"], allow_opaque=False)
+
+
+def parse_anchor_requests(entries, default_state):
+    """``[(identity, SourceAnchor or None)]`` for every item; InputError naming every bad one."""
+    requests, problems, seen = [], [], set()
+    for entry in entries:
+        identity = (entry.get("object") or "").strip()
+        try:
+            if not identity:
+                raise InputError("object is required")
+            if identity.lower() in seen:
+                raise InputError("listed twice")
+            seen.add(identity.lower())
+            requests.append((identity, desired_anchor(entry, default_state)))
+        except (AnchorError, InputError) as e:
+            problems.append("%s: %s" % (identity or "(no object)", e))
+    if problems:
+        raise InputError("invalid input, nothing was changed: " + "; ".join(problems))
+    return requests
+
+
+def current_anchor(dn, raw):
+    """The anchor an AD user holds (raw attribute value), None when empty."""
+    raw = raw[0] if isinstance(raw, list) and raw else raw
+    if not raw:
+        return None
+    try:
+        return SourceAnchor.from_bytes(raw)
+    except AnchorError:
+        raise InputError("%s of %s holds %d bytes, not a GUID; clear it with state=absent first" % (
+            ATTRIBUTE, dn, len(raw)))
+
+
+def replace_refusal(dn, before, desired, force):
+    """Replacing one anchor with another re-links the AD user to another cloud user: only with force."""
+    if before is None or desired is None or before == desired or force:
+        return None
+    return ("%s already holds anchor %s (%s); replacing it with %s re-links this user to another cloud user. Set "
+            "force: true to replace it" % (dn, before.immutable_id, before.guid, desired.immutable_id))

@@ -1,0 +1,72 @@
+"""ad_source_anchor's main() offline, through the shared module base and converge engine."""
+
+import uuid
+
+from ansible_collections.syncfix.entra.plugins.modules import ad_source_anchor
+
+from module_runner import FakeAD, ad_user, run_module
+
+CONNECTION = dict(server=["dc1.contoso.test"], bind_dn="svc@contoso.test", bind_password="secret")
+OLD, NEW = uuid.UUID("3ab39606-c642-489b-84b6-58c038d3ef39"), uuid.UUID("0b1c3ec4-2d2a-4b5f-9e0e-5ad2e1c3d4f5")
+
+
+def directory(consistency=None):
+    extra = {"mS-DS-ConsistencyGuid": [consistency.bytes_le]} if consistency else {}
+    return FakeAD(ad_user("jdoe", uuid.uuid4(), **extra))
+
+
+def test_set_then_again_is_unchanged():
+    ad = directory()
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(OLD)), ad=ad, diff=True)
+    assert result["changed"] is True and result["results"][0]["after"]["guid"] == str(OLD)
+    assert ad.modifies == [(ad.modifies[0][0], {"mS-DS-ConsistencyGuid": [("replace", [OLD.bytes_le])]})]
+    assert result["diff"]["after"].endswith(": BpazOkLGm0iEtljAONPvOQ==\n")
+    again = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(OLD)), ad=ad)
+    assert again["changed"] is False and again["results"][0]["msg"] == "already as requested"
+    assert len(ad.modifies) == 1
+
+
+def test_check_mode_writes_nothing_and_says_would():
+    ad = directory()
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(OLD)), ad=ad,
+                        check_mode=True)
+    assert result["changed"] is True and result["results"][0]["msg"] == "would set mS-DS-ConsistencyGuid"
+    assert ad.modifies == []
+
+
+def test_replacing_needs_force_and_nothing_else_is_written():
+    ad = FakeAD(ad_user("jdoe", uuid.uuid4(), **{"mS-DS-ConsistencyGuid": [OLD.bytes_le]}),
+                ad_user("ann", uuid.uuid4()))
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[
+        dict(object="jdoe", guid=str(NEW)), dict(object="ann", guid=str(OLD))]), ad=ad)
+    assert result["failed"] is True and ad.modifies == []
+    jdoe, ann = result["results"]
+    assert jdoe["failed"] is True and "force: true" in jdoe["msg"] and jdoe["error"]["kind"] == "refused"
+    assert ann["changed"] is False and "nothing was written because another item was refused" in ann["msg"]
+    forced = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(NEW), force=True), ad=ad)
+    assert forced["changed"] is True and forced["results"][0]["before"]["guid"] == str(OLD)
+
+
+def test_unknown_object_and_bad_guid_fail_before_any_write():
+    ad = directory()
+    unknown = run_module(ad_source_anchor.main, dict(CONNECTION, object="nobody", guid=str(OLD)), ad=ad)
+    assert unknown["failed"] is True and "nobody: no AD user has this name" in unknown["msg"]
+    bad = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid="not-a-guid"), ad=ad)
+    assert bad["failed"] is True and "jdoe:" in bad["msg"] and bad["error"]["kind"] == "input"
+    assert ad.modifies == []
+
+
+def test_a_failed_write_fails_the_item_with_the_ldap_details():
+    from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
+
+    ad = directory()
+
+    def refuse(dn, changes):
+        raise LdapError("modify of %s failed: insufficientAccessRights" % dn, 50)
+
+    ad.modify = refuse
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(OLD)), ad=ad)
+    item = result["results"][0]
+    assert result["failed"] is True and item["changed"] is False and item["error"] == {
+        "kind": "ldap", "message": item["msg"], "result": 50}
+    assert "Untouched" not in result["msg"] and "1 of 1 items failed" in result["msg"]
