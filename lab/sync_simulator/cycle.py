@@ -141,7 +141,8 @@ def apply(tenant, space, users, only: bool = False, profile: str = "Delta") -> d
             for guid, joined in sorted(space.joins.items()):
                 if guid in seen:
                     continue
-                # The AD object left the scope or was deleted: the cloud user goes to the recycle bin.
+                # The AD object left the scope or was deleted: the cloud user goes to the recycle bin,
+                # after the cycle's adds and updates (lab's assumption: no document orders them).
                 cloud = _find(state, joined["cloud_id"])
                 if cloud is not None and not cloud.get("deletedDateTime"):
                     export.soft_delete(cloud, now)

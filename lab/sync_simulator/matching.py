@@ -159,12 +159,15 @@ def soft_match(user, state: dict) -> Decision | None:
         quarantine = flags["quarantineUponUpnConflictEnabled"]
     if candidate is None:
         return None
+    if flags["blockSoftMatchEnabled"]:
+        # No soft match is tried, so no match across object types either: ObjectTypeMismatch
+        # arises "When Microsoft Entra ID attempts to soft match two objects" ("Understanding
+        # errors"). A new object is provisioned and meets the duplicate (resiliency or export error).
+        return None
     kind = _kind(candidate, state)
     if kind != "user":
         return Decision("error", candidate, "ObjectTypeMismatch", attribute, value,
                         "the address belongs to a cloud %s; a user soft-matches only a user" % kind)
-    if flags["blockSoftMatchEnabled"]:
-        return None  # no soft match is tried: a new object is provisioned and meets the duplicate
     if any(r.get("assignment", "active") == "active" for r in candidate.get("roles") or []):
         return Decision("error", candidate, "ExistingAdminRoleConflict", attribute, value,
                         "soft match to a user holding an administrator role is blocked (%s)"

@@ -76,7 +76,7 @@ options:
       - A PEM bundle of CA certificates to trust for Graph and the authority, instead of the
         system's. Use it for a TLS-inspecting proxy or a lab.
       - The alias O(ca_path) is accepted by modules that talk to Graph only; a module that
-        also reads AD (it takes O(ldap_ca_path) too) accepts only this name.
+        also reads AD (it takes C(ldap_ca_path) too) accepts only this name.
     type: path
     aliases: [ca_path]
   graph_validate_certs:

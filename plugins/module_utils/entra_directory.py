@@ -9,11 +9,11 @@ to a ``$batch``.  It returns plain dicts and GraphError; it knows nothing of Ans
 """
 
 import re
-import time
 
 from urllib.parse import urlencode
 
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, RetryOn
+from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import ACTIVE, GONE, IN_RECYCLE_BIN
 
 IN_LIMIT = 15
 USER_SELECT = ",".join([
@@ -268,18 +268,61 @@ def patch_user(client, user_id, body, operation, label):
 RECYCLE_BIN_WAITS = (1, 2, 4, 8)
 
 
-def purge_deleted_user(client, user_id, label, just_deleted=False, waits=RECYCLE_BIN_WAITS, sleep=time.sleep):
-    """``DELETE /directory/deletedItems/{id}`` ("Permanently delete an item"); irreversible."""
-    pending = list(waits)
-    while True:
-        try:
-            client.request("DELETE", "/directory/deletedItems/%s" % user_id, operation="purge user", target=label)
-            return
-        except GraphError as error:
-            if error.status != 404 or not just_deleted:
-                raise
-            if not pending:
-                raise GraphError(error.status, error.code, "%s; the user was soft-deleted but did not appear in the "
-                                 "recycle bin within %d s: run the task again to purge it" % (error.message, sum(waits)),
-                                 error.request_id, error.operation, error.target)
-            sleep(pending.pop(0))
+def purge_deleted_user(client, user_id, label, just_deleted=False, waits=RECYCLE_BIN_WAITS):
+    """``DELETE /directory/deletedItems/{id}`` ("Permanently delete an item"); irreversible.
+
+    Only a user this run just deleted waits out a 404: for one found in the recycle bin
+    beforehand, a 404 means somebody else purged or restored it meanwhile.
+    """
+    retry_on = RetryOn((404,), waits) if just_deleted else None
+    try:
+        client.request("DELETE", "/directory/deletedItems/%s" % user_id, operation="purge user", target=label,
+                       retry_on=retry_on)
+    except GraphError as error:
+        if error.status != 404 or not just_deleted:
+            raise
+        raise GraphError(error.status, error.code, "%s; the user was soft-deleted but did not appear in the "
+                         "recycle bin within %d s: run the task again to purge it" % (error.message, sum(waits)),
+                         error.request_id, error.operation, error.target)
+
+
+class UserLocations:
+    """Where each selector's user is: ``found`` is ``{selector: (where, user)}`` with ``where``
+    ACTIVE, IN_RECYCLE_BIN or GONE (user None); ``ambiguous`` is ``{selector: (where,
+    [candidate UPNs or ids])}`` for selectors that name several active or soft-deleted users."""
+
+    def __init__(self):
+        self.found = {}
+        self.ambiguous = {}
+
+    def problems(self):
+        """One line per ambiguous selector, naming the candidates and the way out."""
+        lines = []
+        for selector, (where, candidates) in self.ambiguous.items():
+            lines.append("%s matches several %s users (%s); name one by object id" % (
+                selector, "active" if where == ACTIVE else "soft-deleted", ", ".join(candidates)))
+        return lines
+
+
+def locate_users(client, selectors):
+    """Sort selectors into found (active, in the recycle bin, or gone) and ambiguous.
+
+    Active users are looked up first: a selector that names an active user never reaches the
+    recycle bin.  The recycle bin is read once for all selectors.
+    """
+    lookup = find_users(client, selectors)
+    deleted = deleted_users(client)
+    located = UserLocations()
+    for selector in selectors:
+        if selector in lookup.ambiguous:
+            candidates = sorted(u.get("userPrincipalName") for u in lookup.ambiguous[selector])
+            located.ambiguous[selector] = (ACTIVE, candidates)
+        elif selector in lookup.found:
+            located.found[selector] = (ACTIVE, lookup.found[selector])
+        else:
+            matches = match_deleted(deleted, selector)
+            if len(matches) > 1:
+                located.ambiguous[selector] = (IN_RECYCLE_BIN, sorted(m["id"] for m in matches))
+            else:
+                located.found[selector] = (IN_RECYCLE_BIN, matches[0]) if matches else (GONE, None)
+    return located

@@ -13,6 +13,9 @@ Why not msgraph-sdk: see README ("Graph transport").  What Graph documents and t
 * Advanced queries (``$count``, ``onPremisesImmutableId eq``, ``endsWith``) need the header
   ``ConsistencyLevel: eventual``, on every page of the result, ``@odata.nextLink`` included.
 * Errors are ``{"error": {"code", "message", "innerError": {"request-id"}}}``.
+* The directory is eventually consistent: an object just written can be missing for a few
+  seconds (a user just deleted is not yet in the recycle bin).  A caller that knows this names
+  the statuses to wait out and how long, with ``retry_on`` (see ``RetryOn``).
 
 No Ansible imports: the module base turns ``GraphError`` into a failed task.
 """
@@ -20,6 +23,7 @@ No Ansible imports: the module base turns ``GraphError`` into a failed task.
 import collections
 import json
 import time
+
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
 try:
@@ -55,8 +59,8 @@ class GraphError(SyncfixError):
     def describe(self):
         where = " ".join(p for p in (self.operation, self.target) if p)
         if self.status is None:
-            return ("%s: no answer from Microsoft Graph (%s: %s); check graph_endpoint, graph_ca_path (ca_path), the proxy and the "
-                    "network" % (where or "Graph request", self.code, self.message))
+            return ("%s: no answer from Microsoft Graph (%s: %s); check graph_endpoint, graph_ca_path (ca_path), the "
+                    "proxy and the network" % (where or "Graph request", self.code, self.message))
         text = "%s: Graph answered %s %s: %s" % (where or "Graph request", self.status, self.code, self.message)
         if self.request_id:
             text += " (request-id %s)" % self.request_id
@@ -74,6 +78,13 @@ class GraphError(SyncfixError):
         request_id = (headers or {}).get("request-id") or inner.get("request-id")
         return cls(status, error.get("code") or "UnknownError", error.get("message") or "(no message)",
                    request_id, operation, target)
+
+
+class RetryOn(collections.namedtuple("RetryOn", "statuses waits")):
+    """Statuses a request retries beyond throttling, after waiting each of ``waits`` seconds in
+    turn; once the waits are spent the last answer fails as usual."""
+
+    __slots__ = ()
 
 
 class WritePacer:
@@ -122,10 +133,12 @@ class GraphClient:
 
     # -- single requests ------------------------------------------------------------------
 
-    def request(self, method, path, params=None, body=None, headers=None, operation=None, target=None, pace=None):
+    def request(self, method, path, params=None, body=None, headers=None, operation=None, target=None, pace=None,
+                retry_on=None):
         """Send one request, retrying throttling within the deadline; returns the JSON body or None.
 
         Writes are paced unless ``pace`` is false (a ``$batch`` envelope paces its items).
+        ``retry_on`` (a ``RetryOn``) also retries those statuses, after its waits, one by one.
         """
         pace = method in WRITE_METHODS if pace is None else pace
         url = path if path.startswith("https://") or path.startswith("http://") else self.base + path
@@ -136,6 +149,7 @@ class GraphClient:
             send_headers["Content-Type"] = "application/json"
         give_up_at = self._clock() + self.deadline
         attempt = transport_failures = 0
+        extra_statuses, extra_waits = (retry_on.statuses, list(retry_on.waits)) if retry_on else ((), [])
         while True:
             if pace:
                 self.pacer.acquire()
@@ -161,6 +175,10 @@ class GraphClient:
                     attempt += 1
                     self._sleep(wait)
                     continue
+            if response.status_code in extra_statuses and extra_waits:
+                self.stats["retries"] += 1
+                self._sleep(extra_waits.pop(0))
+                continue
             if response.status_code >= 400:
                 raise GraphError.from_response(response.status_code, _json(response), response.headers,
                                                operation or method, target or path)

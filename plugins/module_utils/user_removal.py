@@ -12,8 +12,23 @@ articles), not a Microsoft statement; the lab models it as the tenant setting
 cannot be deleted in the cloud.  Pure code: the callers read and write Graph.
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
+
 STATES = ("deleted", "purged", "restored")
 ACTIVE, IN_RECYCLE_BIN, GONE = "active", "deleted", "gone"
+STEP_RESULT = {"soft_delete": IN_RECYCLE_BIN, "purge": GONE, "restore": ACTIVE}
+STEP_NAMES = {"soft_delete": "soft-delete", "purge": "purge", "restore": "restore"}
+
+
+def parse_selectors(user=None, users=None):
+    """The selectors of a run, from ``user`` or ``users``; an empty or repeated one is refused
+    before anything is read, as a repeat would delete, then fail to find, the same user."""
+    selectors = [user] if user else list(users or [])
+    if any(not s or not s.strip() for s in selectors):
+        raise InputError("users: empty selector; give a UPN, object id, mail or proxy address for each")
+    if len(set(s.lower() for s in selectors)) != len(selectors):
+        raise InputError("users: a user is listed twice; nothing was changed")
+    return selectors
 
 
 def data_loss_reasons(user, licenses=(), roles=None):
@@ -50,6 +65,16 @@ class RemovalPlan:
     @property
     def changed(self):
         return bool(self.steps) and self.refusal is None
+
+    @property
+    def after(self):
+        """Where the user is once every step has landed."""
+        return STEP_RESULT[self.steps[-1]] if self.steps else self.where
+
+    @property
+    def action(self):
+        """The steps in words: "soft-delete and purge"."""
+        return " and ".join(STEP_NAMES[step] for step in self.steps)
 
 
 def plan_removal(state, where, label, user=None, reasons=(), allow_data_loss=False):

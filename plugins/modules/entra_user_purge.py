@@ -131,7 +131,7 @@ results:
     msg:
       description: What was done, or why not.
       type: str
-      sample: soft-deleted and purged
+      sample: soft-delete and purge
     record:
       description: The full record read before deleting or purging (properties, licenses, memberships, roles).
       type: dict
@@ -147,6 +147,14 @@ results:
       description: Present and true when this item failed.
       type: bool
       sample: true
+    error:
+      description: What went wrong, for a playbook to branch on - kind (refused, input, graph, ldap, auth) and the
+        service's code, status or LDAP result.
+      returned: when this item failed
+      type: dict
+      sample: {"kind": "graph", "status": 404, "code": "Request_ResourceNotFound", "request_id": "5f0c...",
+               "operation": "purge user", "target": "vp@contoso.com",
+               "message": "purge user vp@contoso.com: Graph answered 404 Request_ResourceNotFound: ..."}
 graph_requests:
   description: Counts of Graph requests sent, throttled and retried in this run.
   returned: when Graph was called
@@ -154,70 +162,19 @@ graph_requests:
   sample: {"requests": 6, "batch_items": 8}
 """
 
-import datetime
-import json
-import os
-
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule, graph_failure_message
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
-from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
-    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, plan_removal,
+from ansible_collections.syncfix.entra.plugins.module_utils._converge import converge
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
+from ansible_collections.syncfix.entra.plugins.module_utils._user_removal_steps import (
+    RemovalOptions, plan_users,
 )
-
-AFTER = {"deleted": IN_RECYCLE_BIN, "purged": GONE, "restored": ACTIVE}
-
-
-def locate(client, selectors):
-    """Each selector -> (where, user); ambiguous selectors are collected as problems."""
-    lookup = directory.find_users(client, selectors)
-    deleted = directory.deleted_users(client)
-    located, problems = {}, []
-    for selector in selectors:
-        if selector in lookup.ambiguous:
-            problems.append("%s matches several active users (%s); name one by object id" % (
-                selector, ", ".join(sorted(u.get("userPrincipalName") for u in lookup.ambiguous[selector]))))
-            continue
-        if selector in lookup.found:
-            located[selector] = (ACTIVE, lookup.found[selector])
-            continue
-        matches = directory.match_deleted(deleted, selector)
-        if len(matches) > 1:
-            problems.append("%s matches several soft-deleted users (%s); name one by object id" % (
-                selector, ", ".join(sorted(m["id"] for m in matches))))
-        else:
-            located[selector] = (IN_RECYCLE_BIN, matches[0]) if matches else (GONE, None)
-    return located, problems
+from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
+from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import parse_selectors
 
 
-def write_backup(backup_dir, record):
-    os.makedirs(backup_dir, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = os.path.join(backup_dir, "%s-%s.json" % (record["user"]["id"], stamp))
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(record, handle, indent=2, sort_keys=True)
-    return path
-
-
-STEP_RESULT = {"soft_delete": IN_RECYCLE_BIN, "purge": GONE, "restore": ACTIVE}
-
-
-def run_steps(client, user_id, steps, params, label, result):
-    """Run the steps in order; ``result['after']`` always says where the user is now."""
-    result["after"] = result["before"]
-    for step in steps:
-        if step == "soft_delete":
-            client.request("DELETE", "/users/%s" % user_id, operation="soft-delete user", target=label)
-        elif step == "purge":
-            directory.purge_deleted_user(client, user_id, label, just_deleted="soft_delete" in steps)
-        else:
-            body = {"autoReconcileProxyConflict": params["auto_reconcile_proxy_conflict"]}
-            if params["new_user_principal_name"]:
-                body["newUserPrincipalName"] = params["new_user_principal_name"]
-            client.request("POST", "/directory/deletedItems/%s/restore" % user_id, body=body,
-                           operation="restore user", target=label)
-        result["after"] = STEP_RESULT[step]
+def diff_lines(plan, side):
+    return "%s: %s\n" % (plan.item, getattr(plan, side))
 
 
 def main():
@@ -236,70 +193,20 @@ def main():
         supports_check_mode=True,
     )
     params = entra.params
-    state = params["state"]
-    selectors = [params["user"]] if params["user"] else list(params["users"])
-    if any(not s or not s.strip() for s in selectors):
-        entra.fail("users: empty selector; give a UPN, object id, mail or proxy address for each")
-    if len(set(s.lower() for s in selectors)) != len(selectors):
-        entra.fail("users: a user is listed twice; nothing was changed")
-
+    options = RemovalOptions(params["state"], params["allow_data_loss"], params["backup_dir"],
+                             params["new_user_principal_name"], params["auto_reconcile_proxy_conflict"])
     try:
-        client = entra.client
-        located, problems = locate(client, selectors)
-        if problems:
-            entra.fail("ambiguous users, nothing was changed: " + "; ".join(problems))
-        removals = [located[s][1]["id"] for s in selectors if state != "restored" and located[s][0] != GONE]
-        active = [located[s][1]["id"] for s in selectors if state != "restored" and located[s][0] == ACTIVE]
-        licenses = directory.license_details(client, active)
-        memberships = directory.group_memberships(client, active)
-        roles = directory.role_holdings(client, removals)
-    except (GraphError, AuthError) as e:
-        entra.fail(graph_failure_message(e) + "; nothing was changed")
-
-    results, work = [], []
-    for selector in selectors:
-        where, user = located[selector]
-        record = None
-        reasons = []
-        if user is not None and state != "restored":
-            user_id = user["id"]
-            record = dict(user=user, licenses=licenses.get(user_id, []), memberOf=memberships.get(user_id, []),
-                          roles=roles.get(user_id, {"active": [], "eligible": []}), location=where)
-            reasons = data_loss_reasons(user, record["licenses"], record["roles"])
-        plan = plan_removal(state, where, selector, user, reasons, params["allow_data_loss"])
-        result = dict(item=selector, id=user["id"] if user else None, changed=plan.changed, before=where,
-                      after=AFTER[state] if plan.changed else where)
-        if record is not None and plan.steps:
-            result["record"] = record
-        if plan.refusal:
-            result.update(failed=True, msg=plan.refusal)
-        else:
-            result["msg"] = plan.note or ("would " if entra.check_mode else "") + " and ".join(
-                {"soft_delete": "soft-delete", "purge": "purge", "restore": "restore"}[s] for s in plan.steps)
-        results.append(result)
-        work.append((result, plan, user))
-
-    diff = dict(before="".join(sorted("%s: %s\n" % (r["item"], r["before"]) for r in results if r["changed"])),
-                after="".join(sorted("%s: %s\n" % (r["item"], r["after"]) for r in results if r["changed"])))
-    if any(r.get("failed") for r in results):
-        for result in results:
-            result["changed"] = False
-            result["after"] = result["before"]
-        entra.exit_bulk(results)
-    if entra.check_mode:
-        entra.exit_bulk(results, diff=diff)
-
-    for result, plan, user in work:
-        if not plan.changed:
-            continue
-        try:
-            if params["backup_dir"] and "record" in result:
-                result["backup_file"] = write_backup(params["backup_dir"], result["record"])
-            run_steps(client, user["id"], plan.steps, params, result["item"], result)
-        except (GraphError, AuthError, OSError) as e:
-            result.update(failed=True, changed=result["after"] != result["before"],
-                          msg="%s; the user is now %s" % (graph_failure_message(e), result["after"]))
-    entra.exit_bulk(results, diff=diff)
+        selectors = parse_selectors(params["user"], params["users"])
+    except InputError as e:
+        entra.fail_error(e)
+    try:
+        located = directory.locate_users(entra.graph, selectors)
+        if located.ambiguous:
+            entra.fail("ambiguous users, nothing was changed: " + "; ".join(located.problems()))
+        plans = plan_users(entra.graph, selectors, located, options)
+    except SyncfixError as e:
+        entra.fail_error(e, describe_error(e) + "; nothing was changed")
+    converge(entra, plans, diff_lines)
 
 
 if __name__ == "__main__":

@@ -273,3 +273,14 @@ def test_a_soft_deleted_mailbox_reserves_its_addresses_only_under_the_lab_assump
     else:
         assert errors(result) == [] and result["provisioned"] == ["jdoe"]
         assert world.users()["jdoe@contoso.com"]["proxyAddresses"] == ["SMTP:jdoe@contoso.com"]
+
+
+def test_blocked_soft_match_tries_no_match_across_object_types():
+    # "Understanding errors" (ObjectTypeMismatch): it arises "When Microsoft Entra ID attempts to
+    # soft match two objects"; blockSoftMatchEnabled means no attempt, so the user is provisioned
+    # and the group's address meets resiliency (the user's primary is quarantined).
+    group = {"displayName": "Sales", "mail": "sales@contoso.com", "proxyAddresses": ["SMTP:sales@contoso.com"]}
+    blocked = World({"features": {"blockSoftMatchEnabled": True}, "groups": [group]}).sync(ad_user("sales"))
+    assert errors(blocked) == [] and blocked["provisioned"] == ["sales"]
+    allowed = World({"groups": [dict(group)]}).sync(ad_user("sales"))
+    assert errors(allowed) == [("sales", "ObjectTypeMismatch")]

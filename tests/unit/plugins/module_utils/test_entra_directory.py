@@ -1,9 +1,10 @@
 """The Graph adapter's bulk reads, against a fake client that answers like Graph."""
 
+import httpx
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient, GraphError
 
 NEXT = "https://graph.microsoft.com/v1.0/users/u1/memberOf?$skiptoken=page2"
 
@@ -131,31 +132,82 @@ def test_any_other_refusal_of_eligibilities_is_an_error():
 
 
 class Purging:
-    def __init__(self, misses):
-        self.misses, self.calls = misses, 0
+    """A real GraphClient whose purge answers 404 ``misses`` times (the recycle bin lagging),
+    then 204; its sleeps are recorded, not slept."""
 
-    def request(self, method, path, **context):
+    def __init__(self, misses):
+        self.misses, self.calls, self.sleeps = misses, 0, []
+        self.client = GraphClient("https://graph.test", StaticToken(), transport=httpx.MockTransport(self.answer),
+                                  sleep=self.sleeps.append)
+
+    def answer(self, request):
+        assert request.method == "DELETE" and request.url.path == "/v1.0/directory/deletedItems/u1"
         self.calls += 1
         if self.calls <= self.misses:
-            raise GraphError(404, "Request_ResourceNotFound", "Resource does not exist", operation="purge user")
+            return httpx.Response(404, json={"error": {"code": "Request_ResourceNotFound",
+                                                       "message": "Resource does not exist"}})
+        return httpx.Response(204)
+
+
+class StaticToken:
+    def get(self):
+        return "tok"
 
 
 def test_a_purge_right_after_the_delete_waits_for_the_recycle_bin():
-    sleeps = []
     graph = Purging(misses=2)
-    directory.purge_deleted_user(graph, "u1", "vp@contoso.com", just_deleted=True, sleep=sleeps.append)
-    assert graph.calls == 3 and sleeps == [1, 2]
+    directory.purge_deleted_user(graph.client, "u1", "vp@contoso.com", just_deleted=True)
+    assert graph.calls == 3 and graph.sleeps == [1, 2]
+    assert graph.client.stats["retries"] == 2
 
 
 def test_a_purge_that_never_finds_the_user_says_it_was_soft_deleted():
-    sleeps = []
+    graph = Purging(misses=9)
     with pytest.raises(GraphError, match="soft-deleted but did not appear in the recycle bin within 15 s"):
-        directory.purge_deleted_user(Purging(misses=9), "u1", "vp", just_deleted=True, sleep=sleeps.append)
-    assert sleeps == [1, 2, 4, 8]
+        directory.purge_deleted_user(graph.client, "u1", "vp", just_deleted=True)
+    assert graph.sleeps == [1, 2, 4, 8] and graph.calls == 5
 
 
 def test_a_purge_of_a_user_already_in_the_bin_does_not_wait_on_404():
-    sleeps = []
-    with pytest.raises(GraphError, match="404 Request_ResourceNotFound"):
-        directory.purge_deleted_user(Purging(misses=1), "u1", "vp", sleep=sleeps.append)
-    assert sleeps == []
+    graph = Purging(misses=1)
+    with pytest.raises(GraphError, match="404 Request_ResourceNotFound") as e:
+        directory.purge_deleted_user(graph.client, "u1", "vp")
+    assert graph.sleeps == [] and graph.calls == 1
+    assert "recycle bin within" not in str(e.value)
+
+
+RECYCLE_BIN = "/directory/deletedItems/microsoft.graph.user"
+
+
+class CountingRecycleBin(FakeGraph):
+    def __init__(self, answers, pages):
+        super(CountingRecycleBin, self).__init__(answers, pages)
+        self.bin_reads = 0
+
+    def iterate(self, path, params=None, **context):
+        self.bin_reads += path == RECYCLE_BIN
+        return super(CountingRecycleBin, self).iterate(path, params, **context)
+
+
+def test_selectors_are_sorted_into_active_recycle_bin_gone_and_ambiguous_with_one_read_of_the_bin():
+    from urllib.parse import unquote_plus
+
+    def answers(request):
+        url = unquote_plus(request["url"])
+        users = []
+        if "userPrincipalName in" in url and "'vp@contoso.com'" in url:
+            users = [{"id": "a1", "userPrincipalName": "vp@contoso.com"}]
+        elif "smtp:shared@contoso.com" in url:
+            users = [{"id": "a2", "userPrincipalName": "b@contoso.com"}, {"id": "a3", "userPrincipalName": "a@contoso.com"}]
+        return {"status": 200, "headers": {}, "body": {"value": users}}
+    binned = {"id": "d1", "userPrincipalName": "0123456789abcdef0123456789abcdefgone@contoso.com"}
+    twins = [{"id": "d3", "mail": "twice@contoso.com"}, {"id": "d2", "mail": "twice@contoso.com"}]
+    graph = CountingRecycleBin(answers, {RECYCLE_BIN: {"value": [binned] + twins}})
+    located = directory.locate_users(graph, ["vp@contoso.com", "gone@contoso.com", "never@contoso.com",
+                                             "shared@contoso.com", "twice@contoso.com"])
+    assert located.found == {"vp@contoso.com": ("active", {"id": "a1", "userPrincipalName": "vp@contoso.com"}),
+                             "gone@contoso.com": ("deleted", binned), "never@contoso.com": ("gone", None)}
+    assert located.problems() == [
+        "shared@contoso.com matches several active users (a@contoso.com, b@contoso.com); name one by object id",
+        "twice@contoso.com matches several soft-deleted users (d2, d3); name one by object id"]
+    assert graph.bin_reads == 1

@@ -1,8 +1,9 @@
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
-    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, plan_removal,
+    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, parse_selectors, plan_removal,
 )
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 
 CLOUD_ONLY = {"id": "u1", "userPrincipalName": "vp@contoso.com"}
 
@@ -54,3 +55,24 @@ def test_data_loss_needs_opt_in_and_says_so():
     assert not plan.changed and "refusing to purge vp@contoso.com: it has a mailbox" in plan.refusal
     assert "allow_data_loss: true" in plan.refusal
     assert plan_removal("purged", IN_RECYCLE_BIN, "vp@contoso.com", CLOUD_ONLY, ["it has a mailbox"], True).changed
+
+
+def test_selectors_come_from_user_or_users_and_are_refused_empty_or_twice():
+    assert parse_selectors("vp@contoso.com", None) == ["vp@contoso.com"]
+    assert parse_selectors(None, ["a@contoso.com", "b@contoso.com"]) == ["a@contoso.com", "b@contoso.com"]
+    with pytest.raises(InputError, match="users: empty selector"):
+        parse_selectors(None, ["a@contoso.com", " "])
+    with pytest.raises(InputError, match="users: a user is listed twice; nothing was changed"):
+        parse_selectors(None, ["a@contoso.com", "A@contoso.com"])
+
+
+@pytest.mark.parametrize("state,where,after,action", [
+    ("purged", ACTIVE, GONE, "soft-delete and purge"),
+    ("purged", IN_RECYCLE_BIN, GONE, "purge"),
+    ("deleted", ACTIVE, IN_RECYCLE_BIN, "soft-delete"),
+    ("restored", IN_RECYCLE_BIN, ACTIVE, "restore"),
+    ("deleted", IN_RECYCLE_BIN, IN_RECYCLE_BIN, ""),
+])
+def test_a_plan_says_where_its_steps_leave_the_user(state, where, after, action):
+    plan = plan_removal(state, where, "vp", CLOUD_ONLY)
+    assert (plan.after, plan.action) == (after, action)

@@ -1,0 +1,590 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The link planner: for each declared link between an AD user and a cloud user, its state, the
+method that converges it, the ordered actions (already shaped as the items of the module that
+carries each out), the blockers that need a person, and what the next sync will do after the
+actions.  Pure code: the callers resolve both users and read the directories.
+
+A plan promises its outcome: the actions are applied to a copy of the world and the sync
+prediction (``_sync_prediction.predict``) is asked what the cycle that ends the plan does.
+
+Methods, least to most destructive (issue 14): nothing; soft match by aligning the AD user's
+primary SMTP address; hard match by stamping the anchor on the cloud user (restoring it first
+when it is soft-deleted, rather than purging it); reverse anchor (the cloud user's immutable id
+into the AD user's mS-DS-ConsistencyGuid, only before the AD user is projected: "Design
+concepts"); removing the resiliency duplicate (out of scope, cycle, purge it, fix the intended
+user, back in scope); and, only with ``allow_purge``, deleting and purging the cloud user so the
+sync provisions it again.
+"""
+
+from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
+from ansible_collections.syncfix.entra.plugins.module_utils.anchor import SourceAnchor
+from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
+    UserFacts,
+    anchor_holder_refusal,
+    cloud_takeover_block_refusal,
+    federated_upn_refusal,
+    object_identifier_refusal,
+    privileged_role_refusal,
+    synced_user_refusal,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import data_loss_reasons
+
+# One bulk task per phase, in this order.
+PHASES = ("scope_out", "cycle_out", "purge", "restore", "stamp", "reverse_anchor", "align_smtp", "scope_in", "cycle")
+
+LINKED, PENDING, CONFLICT, DUPLICATE, BLOCKED, UNLINKED = (
+    "linked", "pending", "conflict", "duplicate", "blocked", "unlinked")
+AUTO, HARD, SOFT, REVERSE, RECREATE, REMOVE_DUPLICATE, UNLINK, NONE = (
+    "auto", "hard", "soft", "reverse", "recreate", "remove_duplicate", "unlink", "none")
+METHODS = (AUTO, HARD, SOFT, REVERSE, RECREATE)
+
+MODULE = "syncfix.entra.%s"
+EXCLUDED, INCLUDED = "excluded", "included"
+
+
+class Link(object):
+    """One declared link, with both users already resolved by the caller (``cloud_user`` None:
+    the cloud user the sync would meet)."""
+
+    def __init__(self, ad_user, cloud_user=None, state=LINKED, method=AUTO, allow_purge=False,
+                 allow_data_loss=False, federated_upn_workaround=False, name=None):
+        if method not in METHODS:
+            raise ValueError("method %r is not one of %s" % (method, ", ".join(METHODS)))
+        if state not in (LINKED, UNLINKED):
+            raise ValueError("state %r is not linked or unlinked" % (state,))
+        self.ad_user = ad_user
+        self.cloud_user = cloud_user
+        self.state = state
+        self.method = method
+        self.allow_purge = allow_purge
+        self.allow_data_loss = allow_data_loss
+        self.federated_upn_workaround = federated_upn_workaround
+        self.name = name or (ad_user.sam if ad_user is not None else None)
+
+
+class Blocker(object):
+    """A reason the link needs a person: the rule, why, the way out and the Microsoft source."""
+
+    def __init__(self, rule, reason, way_out, source):
+        self.rule, self.reason, self.way_out, self.source = rule, reason, way_out, source
+
+    def to_dict(self):
+        return {"rule": self.rule, "reason": self.reason, "way_out": self.way_out, "source": self.source}
+
+    def __repr__(self):
+        return "Blocker(%s)" % self.rule
+
+
+class LinkPlan(object):
+    def __init__(self, link, state, method=NONE, actions=(), blockers=(), predicted=None, cloud=None, current=None,
+                 warnings=()):
+        self.link = link
+        self.state = state
+        self.method = method
+        self.actions = list(actions)
+        self.blockers = list(blockers)
+        self.predicted = predicted
+        self.cloud = cloud          # the cloud user id the link is about (None: the one the sync creates)
+        self.current = current      # the next sync's outcome before any action
+        self.warnings = list(warnings)
+
+    def to_dict(self):
+        return {"ad": self.link.ad_user.dn if self.link.ad_user else None, "cloud": self.cloud, "state": self.state,
+                "method": self.method, "actions": self.actions, "blockers": [b.to_dict() for b in self.blockers],
+                "predicted": self.predicted.to_dict() if self.predicted else None,
+                "current": self.current.to_dict() if self.current else None, "warnings": self.warnings}
+
+    def __repr__(self):
+        return "LinkPlan(%s, %s, %s, %d actions, %r)" % (self.link.name, self.state, self.method, len(self.actions),
+                                                         self.blockers)
+
+
+# -- actions, shaped as the items of the modules that carry them out ---------------------------
+
+def action(phase, module, item, why, **options):
+    """``options`` are module options the task needs beside its items (``force``,
+    ``federated_upn_workaround``, ``allow_data_loss``)."""
+    made = {"phase": phase, "module": MODULE % module, "item": item, "why": why}
+    if options:
+        made["options"] = options
+    return made
+
+
+def scope_out(ad_user):
+    return action("scope_out", "ad_sync_scope", {"object": ad_user.dn, "state": EXCLUDED},
+                  "take %s out of the sync scope: the engine forgets it and soft-deletes its cloud user "
+                  "(Configure filtering)" % ad_user.sam)
+
+
+def cycle_out():
+    return action("cycle_out", "adsync_cycle", {}, "a sync cycle, so the engine soft-deletes what left the scope")
+
+
+def cycle():
+    return action("cycle", "adsync_cycle", {}, "a sync cycle: the engine links what the plan prepared")
+
+
+def scope_in(ad_user):
+    return action("scope_in", "ad_sync_scope", {"object": ad_user.dn, "state": INCLUDED},
+                  "bring %s back into the sync scope: the engine meets it as a new object and matches it again"
+                  % ad_user.sam)
+
+
+def purge(cloud, why, allow_data_loss=False):
+    options = {"allow_data_loss": True} if allow_data_loss else {}
+    return action("purge", "entra_user_purge", {"user": cloud.id, "state": "purged"}, why, **options)
+
+
+def restore(cloud):
+    return action("restore", "entra_user_purge", {"user": cloud.id, "state": "restored"},
+                  "restore soft-deleted %s: it keeps its mailbox and data (Restore or remove a recently deleted user)"
+                  % cloud.name)
+
+
+def stamp(cloud, ad_user, force=False, federated_upn_workaround=False):
+    options = {}
+    if force:
+        options["force"] = True
+    if federated_upn_workaround:
+        options["federated_upn_workaround"] = True
+    return action("stamp", "entra_immutable_id",
+                  {"user": cloud.id, "immutable_id": ad_user.anchor, "object_guid": ad_user.object_guid},
+                  "hard match: %s gets %s's anchor %s (When you have an existing tenant)" % (
+                      cloud.name, ad_user.sam, ad_user.anchor), **options)
+
+
+def clear_stamp(cloud):
+    return action("stamp", "entra_immutable_id", {"user": cloud.id, "state": "absent"},
+                  "%s must stay cloud-only: clear its immutable id %s, so no hard match meets it" % (
+                      cloud.name, cloud.immutable_id))
+
+
+def reverse_anchor(ad_user, cloud):
+    return action("reverse_anchor", "ad_source_anchor", {"object": ad_user.dn, "immutable_id": cloud.immutable_id},
+                  "reverse hard match: %s's mS-DS-ConsistencyGuid gets %s's immutable id, before the engine projects "
+                  "it (Design concepts)" % (ad_user.sam, cloud.name))
+
+
+def align_smtp(ad_user, address):
+    return action("align_smtp", "ad_proxy_addresses",
+                  {"object": ad_user.dn, "addresses": [], "state": "present", "primary": address},
+                  "soft match: %s's primary SMTP address becomes %s, the cloud mailbox's primary (KB 2641663)"
+                  % (ad_user.sam, address))
+
+
+# -- applying actions to a copy of the world -------------------------------------------------------
+
+def apply_action(made, ad_user, world):
+    """What one action does to (AD user, world); the cycle is the sync prediction applied."""
+    module, item = made["module"].split(".")[-1], made["item"]
+    if module == "ad_sync_scope":
+        ad_user.in_scope_ou = item["state"] == INCLUDED
+    elif module == "adsync_cycle":
+        sync.apply_prediction(ad_user, world, sync.predict(ad_user, world))
+    elif module == "entra_user_purge":
+        _apply_purge(item, world)
+    elif module == "entra_immutable_id":
+        cloud = world.get(item["user"]).copy()
+        cloud.immutable_id = None if item.get("state") == "absent" else item["immutable_id"]
+        world.put(cloud)
+    elif module == "ad_source_anchor":
+        ad_user.consistency_guid = str(SourceAnchor.from_immutable_id(item["immutable_id"]).guid)
+    elif module == "ad_proxy_addresses":
+        ad_user.proxy_addresses = with_primary(ad_user.proxy_addresses, item["primary"])
+        ad_user.mail = item["primary"]  # update_mail defaults to true
+    return ad_user, world
+
+
+def _apply_purge(item, world):
+    if item["state"] == "purged":
+        world.remove(item["user"])
+        return
+    cloud = world.get(item["user"]).copy()
+    cloud.deleted = item["state"] == "deleted"
+    cloud.deleted_at = world.tenant.now if cloud.deleted else None
+    world.put(cloud)
+
+
+def with_primary(proxies, address):
+    """The old primary stays as a secondary ``smtp:`` address; ``address`` becomes ``SMTP:``."""
+    kept = [("smtp:" + p[5:]) if p.startswith("SMTP:") else p for p in proxies
+            if not (p.lower() == "smtp:" + address.lower())]
+    return ["SMTP:" + address] + kept
+
+
+def simulate(actions, ad_user, world):
+    """(AD user, world) after ``actions`` up to the last cycle, and the prediction of that cycle
+    (or of the next sync, when the actions end without one)."""
+    ad_copy, state = ad_user.copy(), world.overlay()
+    last = len(actions) - 1 if actions and actions[-1]["phase"] == "cycle" else len(actions)
+    for made in actions[:last]:
+        apply_action(made, ad_copy, state)
+    return sync.predict(ad_copy, state), ad_copy, state
+
+
+# -- which cloud user the link is about -------------------------------------------------------------
+
+def default_cloud_user(ad_user, world):
+    """The cloud user the sync would meet (issue 14): the active holder of the AD user's primary
+    SMTP address, else of its UPN, else the soft-deleted mailbox holding the address (restore it
+    rather than purge), else the holder of its anchor.  A group or contact holding the address is
+    returned too: it is a blocker, not a target."""
+    primary = ad_user.primary_smtp
+    holders = world.holders(primary) if primary else []
+    active = [h for h in holders if not h.deleted]
+    if active:
+        return active[0]
+    by_upn = world.active_user_by_upn(ad_user.upn) if ad_user.upn else None
+    if by_upn is not None:
+        return by_upn
+    deleted = [h for h in holders if h.kind == sync.USER and h.mailbox]
+    if deleted:
+        return deleted[0]
+    held = world.by_anchor(ad_user.anchor)
+    return held[0] if held else None
+
+
+# -- blockers found before any method ---------------------------------------------------------------
+
+def scope_blocker(ad_user):
+    """An AD user outside the sync scope is never linked: a person decides whether it belongs."""
+    if not (sync.outside_ou_filter(ad_user) or sync.excluded_by_admin_description(ad_user)):
+        return None
+    return Blocker("out-of-scope", "%s is outside the sync scope (%s)" % (
+        ad_user.sam, "not in a synchronised OU" if sync.outside_ou_filter(ad_user)
+        else "adminDescription %r" % ad_user.admin_description),
+        "move it into a synchronised OU or clear its adminDescription, if it is meant to be synchronised",
+        "Microsoft Entra Connect Sync: Configure filtering; Connect's default rule (lab's assumption)")
+
+
+def object_type_blocker(ad_user, cloud):
+    """A cloud group or contact holds the address: ObjectTypeMismatch ("Understanding errors")."""
+    if cloud is None or cloud.kind == sync.USER:
+        return None
+    return Blocker("ObjectTypeMismatch", "%s's primary SMTP address %s is held by cloud %s %s" % (
+        ad_user.sam, ad_user.primary_smtp, cloud.kind, cloud.name),
+        "remove the address from the %s, or give the AD user another primary address, then plan again" % cloud.kind,
+        "Understanding errors during Microsoft Entra synchronization (ObjectTypeMismatch)")
+
+
+def prediction_blocker(prediction, method):
+    """A method whose actions would not lead the next sync to the link: the predicted error."""
+    if prediction.outcome == sync.ERROR:
+        return Blocker(prediction.error, "after the %s actions the next sync fails: %s" % (method, prediction.reason),
+                       way_out_for(prediction.error), prediction.source)
+    return Blocker("no-link", "after the %s actions the next sync would %s, not link the declared users (%s)" % (
+        method, prediction.outcome, prediction.reason), "choose another method or fix the directories by hand",
+        prediction.source)
+
+
+WAYS_OUT = {
+    "InvalidHardMatch": "remove the cloud user's privileged roles (active and eligible), or turn off "
+                        "blockCloudObjectTakeoverThroughHardMatchEnabled for the change window",
+    "AttributeUpdateNotAllowed": "clear the cloud user's onPremisesObjectIdentifier (Graph beta, or "
+                                 "Clear-ADSyncToolsOnPremisesAttribute) or turn on "
+                                 "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled for the change window",
+    "ExistingAdminRoleConflict": "remove the cloud user's admin roles before the match, or hard match instead",
+    "ObjectTypeMismatch": "remove the address from the cloud group or contact",
+    "AttributeValueMustBeUnique": "free the value: purge the soft-deleted holder or take it off the other object",
+    "InvalidSoftMatch": "hard match instead (stamp the anchor) or clear the cloud user's immutable id",
+    "SourceAnchorChanged": "change mS-DS-ConsistencyGuid back, or take the AD user out of scope for one cycle",
+}
+
+
+def way_out_for(error):
+    return WAYS_OUT.get(error, "fix the conflict the error names, then plan again")
+
+
+# -- the methods ------------------------------------------------------------------------------------
+
+def soft_method(link, ad_user, cloud, world):
+    """Soft match by aligning the AD primary SMTP address, where soft match is allowed and enough:
+    the cloud user has a mailbox with that primary (KB 2641663), no immutable id (InvalidSoftMatch),
+    no admin role, active or eligible (Existing Admin Role Conflict; eligible too, to be safe), and
+    the tenant does not block soft match.  Returns (actions, blockers)."""
+    refusals = []
+    if world.tenant.feature("blockSoftMatchEnabled"):
+        refusals.append(("blockSoftMatchEnabled", "the tenant blocks soft match (blockSoftMatchEnabled)",
+                         "hard match instead, or turn the feature off for the change window",
+                         "onPremisesDirectorySynchronizationFeature resource type"))
+    if cloud.deleted or not cloud.mailbox or not cloud.primary_smtp:
+        refusals.append(("no-mailbox", "%s has no active mailbox with a primary SMTP address" % cloud.name,
+                         "hard match instead", "KB 2641663 How to use SMTP matching"))
+    if cloud.immutable_id:
+        refusals.append(("InvalidSoftMatch", "%s already has immutable id %s" % (cloud.name, cloud.immutable_id),
+                         way_out_for("InvalidSoftMatch"), "Understanding errors (InvalidSoftMatch)"))
+    if cloud.roles:
+        refusals.append(("ExistingAdminRoleConflict", "%s holds or is eligible for admin roles %s" % (
+            cloud.name, ", ".join(sorted(r.get("name") or r.get("template_id") for r in cloud.roles))),
+            "remove the role assignments and eligibilities first", "Understanding errors (Existing Admin Role Conflict)"))
+    if refusals:
+        return None, [Blocker(*r) for r in refusals]
+    current = ad_user.primary_smtp
+    actions = [] if current and current.lower() == cloud.primary_smtp else [align_smtp(ad_user, _address_case(cloud))]
+    return actions, []
+
+
+def _address_case(cloud):
+    for proxy in cloud.proxy_addresses:
+        if proxy.startswith("SMTP:"):
+            return proxy[5:]
+    return cloud.mail
+
+
+# The hard-match refusals of hard_match.py, in its order, each with its rule name and source.
+def _hard_refusals(facts, ad_user, world, holders, link):
+    features = world.tenant.features
+    return (
+        ("synced-user", synced_user_refusal(facts), "Update user (on-premises mastered objects)"),
+        ("blockCloudObjectTakeoverThroughHardMatchEnabled", cloud_takeover_block_refusal(facts, features),
+         "Understanding errors (InvalidHardMatch)"),
+        ("privileged-role", privileged_role_refusal(facts), "MC1262584; Microsoft Entra built-in roles"),
+        ("onPremisesObjectIdentifier", object_identifier_refusal(facts, ad_user.anchor, ad_user.object_guid, features),
+         "MC1263280; How to use Microsoft Entra Connect Sync service features"),
+        ("anchor-held", anchor_holder_refusal(facts, ad_user.anchor, holders), "Update user (ObjectConflict)"),
+        ("federated-upn", federated_upn_refusal(facts, link.federated_upn_workaround), "Update user"),
+    )
+
+
+def user_facts(cloud, world):
+    """hard_match.UserFacts from a CloudObject (an unknown onPremisesObjectIdentifier stays absent)."""
+    graph = {"id": cloud.id, "userPrincipalName": cloud.upn, "onPremisesImmutableId": cloud.immutable_id,
+             "onPremisesSyncEnabled": cloud.sync_enabled}
+    if cloud.object_identifier is not sync.UNKNOWN:
+        graph["onPremisesObjectIdentifier"] = cloud.object_identifier
+    return UserFacts(graph, cloud.role_ids(), federated_domains=world.tenant.federated_domains)
+
+
+def loss_reasons(cloud, link, as_soft_deleted=False):
+    """What purging ``cloud`` would destroy (user_removal.data_loss_reasons); [] when nothing, or
+    when the link allows data loss."""
+    record = {"onPremisesSyncEnabled": cloud.sync_enabled and not as_soft_deleted,
+              "onPremisesImmutableId": cloud.immutable_id, "mail": cloud.mail if cloud.mailbox else None,
+              "proxyAddresses": cloud.proxy_addresses if cloud.mailbox else []}
+    roles = {"active": [r.get("name") for r in cloud.roles if r.get("assignment", "active") == "active"],
+             "eligible": [r.get("name") for r in cloud.roles if r.get("assignment") == "eligible"]}
+    return [] if link.allow_data_loss else data_loss_reasons(record, cloud.licenses, roles)
+
+
+def hard_method(link, ad_user, cloud, world):
+    """Hard match by stamping the AD anchor on the cloud user; a soft-deleted cloud user is restored
+    first rather than purged (it keeps its mailbox).  A soft-deleted holder of the anchor that
+    holds nothing else is purged first.  Returns (actions, blockers)."""
+    if cloud.immutable_id == ad_user.anchor:
+        return [], []  # nothing to write: the prediction tells whether the engine takes it
+    actions, holders = [], []
+    for holder in world.by_anchor(ad_user.anchor):
+        if holder.id == cloud.id:
+            continue
+        if holder.deleted and not loss_reasons(holder, link):  # nothing would be lost
+            actions.append(purge(holder, "soft-deleted %s holds the anchor %s; it is unique, so it is purged" % (
+                holder.name, ad_user.anchor), allow_data_loss=link.allow_data_loss))
+        else:
+            holders.append({"id": holder.id, "userPrincipalName": holder.name, "deleted": holder.deleted})
+    if cloud.deleted:
+        actions.append(restore(cloud))
+    facts = user_facts(cloud, world)
+    blockers = [Blocker(rule, reason, "see the reason", source)
+                for rule, reason, source in _hard_refusals(facts, ad_user, world, holders, link) if reason]
+    if blockers:
+        return None, blockers
+    force = bool(cloud.immutable_id)  # a stray anchor of no engine join: the declaration re-points it
+    actions.append(stamp(cloud, ad_user, force=force, federated_upn_workaround=bool(facts.federated_domain)))
+    return actions, []
+
+
+def reverse_method(link, ad_user, cloud, world):
+    """Reverse anchor: write the cloud user's immutable id into the AD user's mS-DS-ConsistencyGuid.
+    Only before the AD user is projected: "Once an on-premises AD object is imported into
+    Microsoft Entra Connect ... you can't change its sourceAnchor value anymore" ("Design
+    concepts").  Returns (actions, blockers)."""
+    if sync.engine_join(ad_user, world) is not None:
+        return None, [Blocker("projected", "%s is already projected; its anchor can't change" % ad_user.sam,
+                              "take it out of the sync scope for one cycle first", "Microsoft Entra Connect: Design concepts")]
+    if not cloud.immutable_id or not SourceAnchor.from_immutable_id(cloud.immutable_id).is_guid:
+        return None, [Blocker("no-guid-anchor", "%s has no immutable id that is a GUID (%r)" % (
+            cloud.name, cloud.immutable_id), "hard match instead", "Microsoft Entra Connect: Design concepts")]
+    if cloud.immutable_id == ad_user.anchor:
+        return [], []
+    return [reverse_anchor(ad_user, cloud)], []
+
+
+def recreate_method(link, ad_user, cloud, world):
+    """The nuclear option: delete and purge the cloud user so the sync provisions it again; only
+    with allow_purge and when user_removal's data-loss rules allow it.  Returns (actions, blockers)."""
+    if not link.allow_purge:
+        return None, [Blocker("allow_purge", "recreating %s needs allow_purge" % cloud.name,
+                              "set allow_purge: true if the cloud user is disposable", "Permanently delete an item")]
+    if cloud.sync_enabled and not cloud.deleted:
+        return None, [Blocker("synced-user", "%s is synced from on-premises and can't be deleted in the cloud"
+                              % cloud.name, "take the AD object out of scope instead", "Delete a user")]
+    reasons = loss_reasons(cloud, link)
+    if reasons:
+        return None, [Blocker("data-loss", "purging %s would destroy: %s" % (cloud.name, "; ".join(reasons)),
+                              "set allow_data_loss: true if that is intended", "Permanently delete an item")]
+    return [purge(cloud, "recreate: %s is deleted and purged; the sync provisions %s again" % (cloud.name, ad_user.sam),
+                  allow_data_loss=link.allow_data_loss)], []
+
+
+CANDIDATES = {SOFT: soft_method, HARD: hard_method, REVERSE: reverse_method, RECREATE: recreate_method}
+AUTO_ORDER = (SOFT, HARD, REVERSE, RECREATE)
+
+
+def _promises(prediction, cloud, method):
+    if method == RECREATE:
+        return prediction.outcome == sync.PROVISION
+    return prediction.links == cloud.id
+
+
+def try_methods(link, ad_user, cloud, world, prefix=(), suffix=()):
+    """The first method (auto: least destructive first) whose actions make the next sync link the
+    declared users.  ``prefix``/``suffix`` wrap each method's actions (the duplicate's removal).
+    Returns (method, actions, predicted, blockers)."""
+    methods = AUTO_ORDER if link.method == AUTO else (link.method,)
+    blockers = []
+    prepared_ad, prepared = ad_user.copy(), world.overlay()
+    for made in prefix:
+        apply_action(made, prepared_ad, prepared)
+    for method in methods:
+        inner, refused = CANDIDATES[method](link, prepared_ad, prepared.get(cloud.id) or cloud, prepared)
+        if inner is None:
+            blockers.extend(refused)
+            continue
+        actions = list(prefix) + inner + list(suffix) + [cycle()]
+        predicted, _, _ = simulate(order(actions), ad_user, world)
+        if _promises(predicted, cloud, method):
+            return method, order(actions), predicted, []
+        blockers.append(prediction_blocker(predicted, method))
+    return None, [], None, blockers
+
+
+def order(actions):
+    return sorted(actions, key=lambda a: PHASES.index(a["phase"]))
+
+
+# -- one link ----------------------------------------------------------------------------------------
+
+def plan_link(link, world):
+    """The plan for one link against ``world`` (which is not changed)."""
+    ad_user = link.ad_user
+    cloud = link.cloud_user if link.cloud_user is not None else default_cloud_user(ad_user, world)
+    current = sync.predict(ad_user, world)
+    cloud_id = cloud.id if cloud is not None else None
+    if link.state == UNLINKED:  # out of scope, or a group holding the address, keeps it unlinked
+        return plan_unlink(link, ad_user, cloud, world, current)
+    early = scope_blocker(ad_user) or object_type_blocker(ad_user, cloud)
+    if early is not None:
+        return LinkPlan(link, BLOCKED, blockers=[early], predicted=current, cloud=cloud_id, current=current)
+    if cloud is None:
+        return plan_without_cloud_user(link, current)
+    if current.links == cloud.id:
+        state = LINKED if current.outcome == sync.JOINED else PENDING
+        return LinkPlan(link, state, predicted=current, cloud=cloud.id, current=current, warnings=current.warnings)
+    joined = sync.engine_join(ad_user, world)
+    if joined is not None and joined.id != cloud.id:
+        return plan_duplicate(link, ad_user, cloud, joined, world, current)
+    method, actions, predicted, blockers = try_methods(link, ad_user, cloud, world)
+    if method is None:
+        return LinkPlan(link, BLOCKED, blockers=blockers, predicted=current, cloud=cloud.id, current=current)
+    return LinkPlan(link, CONFLICT, method, actions, predicted=predicted, cloud=cloud.id, current=current,
+                    warnings=predicted.warnings)
+
+
+def plan_without_cloud_user(link, current):
+    """No cloud user declared and none the sync would meet: the sync provisions one."""
+    if current.outcome == sync.JOINED:
+        return LinkPlan(link, LINKED, predicted=current, cloud=current.target, current=current)
+    if current.outcome in sync.MATCHES + (sync.PROVISION,):
+        return LinkPlan(link, PENDING, predicted=current, cloud=current.target, current=current)
+    return LinkPlan(link, BLOCKED, blockers=[prediction_blocker(current, "no")], predicted=current, current=current)
+
+
+def plan_duplicate(link, ad_user, cloud, duplicate, world, current):
+    """The engine joined the AD user to another cloud user (typically a resiliency placeholder):
+    out of scope, cycle (the engine soft-deletes the duplicate), purge the duplicate (it holds the
+    anchor), fix the intended user, back in scope, cycle ("Identity synchronization and duplicate
+    attribute resiliency"; "Configure filtering")."""
+    reasons = loss_reasons(duplicate, link, as_soft_deleted=True)
+    if reasons:
+        blocker = Blocker("data-loss", "the duplicate %s is not disposable: %s" % (duplicate.name, "; ".join(reasons)),
+                          "set allow_data_loss: true if it may be purged, or merge it by hand",
+                          "Permanently delete an item")
+        return LinkPlan(link, BLOCKED, blockers=[blocker], predicted=current, cloud=cloud.id, current=current)
+    prefix = [scope_out(ad_user), cycle_out(),
+              purge(duplicate, "purge the duplicate %s the engine created (soft-deleted when %s left the scope); it "
+                               "holds %s's anchor" % (duplicate.name, ad_user.sam, ad_user.sam),
+                    allow_data_loss=link.allow_data_loss)]
+    method, actions, predicted, blockers = try_methods(link, ad_user, cloud, world, prefix, [scope_in(ad_user)])
+    if method is None:
+        return LinkPlan(link, BLOCKED, blockers=blockers, predicted=current, cloud=cloud.id, current=current)
+    return LinkPlan(link, DUPLICATE, REMOVE_DUPLICATE, actions, predicted=predicted,
+                    cloud=cloud.id, current=current, warnings=predicted.warnings)
+
+
+def plan_unlink(link, ad_user, cloud, world, current):
+    """state=unlinked: the cloud user must stay cloud-only.  Clear a stray immutable id; where the
+    engine joined or would match it anyway, leave the AD user out of the sync scope (and restore
+    and clear the cloud user the engine soft-deletes)."""
+    if cloud is None or current.links != cloud.id:
+        return LinkPlan(link, UNLINKED, predicted=current, cloud=cloud.id if cloud else None, current=current)
+    actions = []
+    joined = sync.engine_join(ad_user, world)
+    if joined is not None and joined.id == cloud.id:
+        actions = [scope_out(ad_user), cycle_out(), restore(cloud), clear_stamp(cloud)]
+    elif cloud.immutable_id == ad_user.anchor:
+        actions = [clear_stamp(cloud)]
+    predicted, _, _ = simulate(actions + [cycle()], ad_user, world)
+    if predicted.links == cloud.id and not any(a["phase"] == "scope_out" for a in actions):
+        actions = [scope_out(ad_user)] + actions
+        predicted, _, _ = simulate(actions + [cycle()], ad_user, world)
+    if predicted.links == cloud.id:
+        return LinkPlan(link, BLOCKED, blockers=[prediction_blocker(predicted, UNLINK)], predicted=current,
+                        cloud=cloud.id, current=current)
+    return LinkPlan(link, CONFLICT, UNLINK, order(actions + [cycle()]), predicted=predicted, cloud=cloud.id,
+                    current=current)
+
+
+# -- many links --------------------------------------------------------------------------------------
+
+def _ad_key(link):
+    return link.ad_user.object_guid.lower() if link.ad_user is not None else None
+
+
+def _cloud_key(link):
+    return link.cloud_user.id if link.cloud_user is not None else None
+
+
+def duplicate_links(links):
+    """{index: Blocker} for links that name one AD user or one cloud user twice: both are reported,
+    neither is applied."""
+    found = {}
+    for key, what in ((_ad_key, "AD user"), (_cloud_key, "cloud user")):
+        seen = {}
+        for index, link in enumerate(links):
+            value = key(link)
+            if value is not None:
+                seen.setdefault(value, []).append(index)
+        for value, indexes in seen.items():
+            if len(indexes) < 2:
+                continue
+            names = ", ".join(str(links[i].name) for i in indexes)
+            for index in indexes:
+                found.setdefault(index, Blocker(
+                    "duplicate-link", "links %s name the same %s %s" % (names, what, value),
+                    "declare one link per AD user and per cloud user", "syncfix.entra (a declaration rule)"))
+    return found
+
+
+def plan_links(links, world):
+    """A LinkPlan per link, in order; duplicate declarations are blocked, both of them."""
+    duplicates = duplicate_links(links)
+    plans = []
+    for index, link in enumerate(links):
+        if index in duplicates:
+            plans.append(LinkPlan(link, BLOCKED, blockers=[duplicates[index]],
+                                  cloud=link.cloud_user.id if link.cloud_user else None))
+        else:
+            plans.append(plan_link(link, world))
+    return plans

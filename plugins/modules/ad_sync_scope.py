@@ -1,0 +1,518 @@
+#!/usr/bin/python
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: ad_sync_scope
+short_description: Take AD users out of the Entra Connect or Cloud Sync scope and bring them back
+version_added: 0.1.0
+description:
+  - Takes Active Directory users out of the scope of the sync engine, and brings them back
+    exactly as they were. Leaving the scope and coming back is how an AD user is detached from
+    the cloud user it is joined to - for example to remove a resiliency duplicate, or to
+    re-anchor a user - because the engine matches an object only when it is new to it.
+  - With O(method=admin_description) (the default), V(excluded) writes
+    C(User_syncfix:<previous value>) into C(adminDescription); Entra Connect's default rule
+    skips users whose C(adminDescription) starts with C(User_). The previous value is kept in
+    the object itself, so V(included) restores it exactly, and clears the attribute when there
+    was none.
+  - With O(method=ou), V(excluded) moves the user into O(parking_ou), an OU the engine's OU
+    filter leaves out, and records the original parent OU in O(record_path) and in
+    RV(results[].record). V(included) moves it back there, or to O(target_ou).
+  - Every object is looked up and every item checked before anything is written. An unknown or
+    ambiguous object, an object named twice, or a refusal fails the task and writes nothing.
+extends_documentation_fragment:
+  - syncfix.entra.ad
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Reads the users (and the record file) and reports the change; writes nothing to AD or
+        to O(record_path).
+  diff_mode:
+    support: full
+    description:
+      - "Shows one line per changed user, sorted by DN - C(<dn>: adminDescription=<value>) with
+        O(method=admin_description), C(<dn>: dn=<dn>) with O(method=ou) - before and after."
+  platform:
+    support: full
+    platforms: [active_directory]
+    description: Runs on the controller and talks LDAP to a domain controller.
+options:
+  object:
+    description:
+      - The AD user, by distinguished name, objectGUID, UPN, mail, proxy address or
+        sAMAccountName. A name that matches several objects fails and lists them.
+      - Mutually exclusive with O(objects); one of the two is required.
+    type: str
+  objects:
+    description:
+      - Several users in one run, each C({object, state}) - the shape C(syncfix.entra.link_plan)
+        emits for this module.
+      - Naming one user twice, even through two different names (sAMAccountName and DN), fails
+        the task naming both.
+    type: list
+    elements: dict
+    suboptions:
+      object:
+        description: As O(object).
+        type: str
+        required: true
+      state:
+        description: As O(state). Left out, the module's O(state); if that is left out too, the task fails.
+        type: str
+        choices: [excluded, included]
+  state:
+    description:
+      - V(excluded) takes the users out of the sync scope; V(included) brings them back.
+      - Required with O(object). With O(objects), the state of items that have none; left out,
+        every item must carry its own.
+    type: str
+    choices: [excluded, included]
+  method:
+    description:
+      - V(admin_description) uses C(adminDescription) and Connect's default scoping filter
+        (see the notes).
+      - V(ou) moves the users into O(parking_ou) and back.
+      - The same method must be used for the way out and the way back.
+    type: str
+    choices: [admin_description, ou]
+    default: admin_description
+  force:
+    description:
+      - With O(method=admin_description) and O(state=included), clear an C(adminDescription)
+        starting with C(User_) that this module did not write (someone else took the user out of
+        scope on purpose). Left false, such a user is refused, naming the value, and nothing is
+        written.
+      - V(excluded) never touches such a value; the user is already out (C(changed=false)).
+    type: bool
+    default: false
+  parking_ou:
+    description:
+      - The DN of the OU users are parked in, outside the engine's OU filter (Connect's
+        "Domain and OU filtering", or the Cloud Sync scoping). It must exist.
+      - Required with O(method=ou), for both states - a user is parked when its parent is this
+        OU. Not allowed with O(method=admin_description).
+    type: str
+  target_ou:
+    description:
+      - With O(method=ou) and O(state=included), the OU to move users back to, for every item,
+        instead of the one recorded in O(record_path).
+      - Left out, each user goes back to its recorded OU; a parked user without a record is
+        refused and nothing is written.
+    type: str
+  record_path:
+    description:
+      - With O(method=ou), a JSON file on the controller that keeps, per objectGUID, the
+        original DN, parent OU and time of each move out. Created if missing, mode C(0600),
+        written before the first move (so a failed run still leaves the record) and updated
+        after the moves; a user brought back is removed from it.
+      - Left out, the original OU is only returned in RV(results[].record); bringing the users
+        back then needs O(target_ou).
+    type: path
+notes:
+  - The C(adminDescription) rule is the scoping filter of Entra Connect's default inbound
+    synchronization rule "In from AD - User Join" (C(adminDescription NOTSTARTSWITH User_), as
+    the Synchronization Rules Editor shows it). It is a default - admins can edit or remove that
+    filter, and then O(method=admin_description) does not take anyone out of scope. Check the
+    rule on your Connect server.
+  - Entra Cloud Sync does not use Connect's rules; it has its own scoping filters (per
+    configuration, by OU or by attribute). O(method=ou) works only if O(parking_ou) is outside
+    the configured OUs; O(method=admin_description) works only if a scoping filter excludes
+    C(adminDescription) values starting with C(User_) (or C(User_syncfix:)).
+  - Leaving the scope is not harmless. On the next sync the engine deletes the cloud user it had
+    joined to the AD user ("Configure filtering" - objects that are filtered out "are deleted in
+    Microsoft Entra ID"). It is soft-deleted for 30 days and its DirSyncEnabled is switched to
+    False. Coming back, the AD user is new to the engine and is matched again - hard match on
+    its source anchor (which restores that soft-deleted user), else soft match, else a new cloud
+    user.
+  - Run a sync cycle (M(syncfix.entra.adsync_cycle)) after each direction for the change to
+    reach the cloud.
+  - C(in_scope) in RV(results[].before) and RV(results[].after) says what this module's
+    controls show - C(adminDescription) and, with O(method=ou), O(parking_ou) - not what the
+    engine's OU filter, which the module cannot read, decides.
+seealso:
+  - module: syncfix.entra.adsync_cycle
+  - module: syncfix.entra.entra_user_purge
+  - module: syncfix.entra.ad_source_anchor
+author:
+  - syncfix.entra contributors (@syncfix)
+"""
+
+EXAMPLES = r"""
+- name: Take the VP out of the sync scope (Connect's default adminDescription rule)
+  syncfix.entra.ad_sync_scope:
+    server: [dc1.contoso.com]
+    bind_dn: svc-syncfix@contoso.com
+    bind_password: "{{ vault_ad_password }}"
+    object: vp
+    state: excluded
+
+- name: Bring her back; the previous adminDescription is restored exactly
+  syncfix.entra.ad_sync_scope:
+    server: [dc1.contoso.com]
+    bind_dn: svc-syncfix@contoso.com
+    bind_password: "{{ vault_ad_password }}"
+    object: vp
+    state: included
+
+- name: The moves a link plan asks for, connection set once
+  module_defaults:
+    group/syncfix.entra.ad:
+      server: [ldaps://dc1.contoso.com]
+      bind_dn: CONTOSO\svc-syncfix
+      bind_password: "{{ vault_ad_password }}"
+  block:
+    - name: Park users in an OU the Cloud Sync configuration leaves out
+      syncfix.entra.ad_sync_scope:
+        method: ou
+        parking_ou: OU=Sync Parking,DC=contoso,DC=com
+        record_path: /var/lib/syncfix/sync-scope.json
+        objects:
+          - object: CN=VP,OU=Staff,DC=contoso,DC=com
+            state: excluded
+          - object: ann@contoso.com
+            state: excluded
+      diff: true
+
+    - name: Later, move them back to where they were
+      syncfix.entra.ad_sync_scope:
+        method: ou
+        parking_ou: OU=Sync Parking,DC=contoso,DC=com
+        record_path: /var/lib/syncfix/sync-scope.json
+        state: included
+        objects:
+          - object: vp
+          - object: ann@contoso.com
+"""
+
+RETURN = r"""
+results:
+  description: One entry per user, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    item:
+      description: The user as given.
+      type: str
+      sample: vp
+    dn:
+      description: Its distinguished name when the run started.
+      type: str
+      sample: CN=VP,OU=Staff,DC=contoso,DC=com
+    changed:
+      description: Whether the user was (or in check mode would be) modified or moved.
+      type: bool
+      sample: true
+    before:
+      description:
+        - C(in_scope) as this module's controls show it (see the notes), C(admin_description)
+          (null when empty) and C(dn), before.
+      type: dict
+      sample: {"in_scope": true, "admin_description": null, "dn": "CN=VP,OU=Staff,DC=contoso,DC=com"}
+    after:
+      description: The same, after (in check mode, as it would be).
+      type: dict
+      sample: {"in_scope": false, "admin_description": "User_syncfix:", "dn": "CN=VP,OU=Staff,DC=contoso,DC=com"}
+    record:
+      description:
+        - With O(method=ou) and O(state=excluded), for a user moved out - its objectGUID, the
+          original DN and parent OU, and the time (UTC). Keep it when there is no O(record_path).
+      returned: when a user is moved out
+      type: dict
+      sample: {"guid": "3ab39606-c642-489b-84b6-58c038d3ef39", "dn": "CN=VP,OU=Staff,DC=contoso,DC=com",
+               "parent": "OU=Staff,DC=contoso,DC=com", "time": "2026-11-20T10:15:02Z"}
+    msg:
+      description: What was done, or why not.
+      type: str
+      sample: set adminDescription 'User_syncfix:' (previous value none recorded in it)
+    failed:
+      description: Present and true when this item failed.
+      type: bool
+      sample: true
+record_path:
+  description: The record file, when O(record_path) was given.
+  returned: with O(record_path)
+  type: str
+  sample: /var/lib/syncfix/sync-scope.json
+ldap_operations:
+  description: Counts of LDAP searches, modify and move (modify DN) operations sent.
+  returned: when a domain controller was contacted
+  type: dict
+  sample: {"searches": 2, "modifies": 1, "moves": 0}
+"""
+
+import datetime
+import os
+import tempfile
+
+from ansible_collections.syncfix.entra.plugins.module_utils import _sync_scope as scope
+from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects, ldap_client
+from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
+from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
+from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import (
+    RESULT_ATTRIBUTE_OR_VALUE_EXISTS, RESULT_NO_SUCH_ATTRIBUTE, LdapError,
+)
+
+ATTRIBUTES = ["adminDescription", "objectGUID"]
+RESULT_CONSTRAINT_VIOLATION = 19  # a second value added to a single-valued attribute
+RESULT_ENTRY_ALREADY_EXISTS = 68
+ITEM_SPEC = dict(
+    object=dict(type="str", required=True),
+    state=dict(type="str", choices=list(scope.STATES)),
+)
+
+
+# -- LDAP: the one operation ldap_client lacks ----------------------------------------------------
+
+def move_entry(directory, dn, new_parent):
+    """Move ``dn`` under ``new_parent`` (LDAP modify DN, same RDN); LdapError on failure.
+
+    Belongs in ldap_client.DirectoryConnection (as ``move``); kept here until it moves there.
+    """
+    rdn = scope.split_dn(dn)[0]
+    directory.stats["moves"] = directory.stats.get("moves", 0) + 1
+    step = "move of %s to %s on %s" % (dn, new_parent, directory.server_used)
+    try:
+        ok = directory.connection.modify_dn(dn, rdn, delete_old_dn=True, new_superior=new_parent)
+    except ldap_client.ldap3_exceptions.LDAPException as e:
+        # The move may or may not have been applied; the caller re-reads.
+        raise LdapError("%s failed: %s" % (step, ldap_client._exception_text(e, directory.receive_timeout)))
+    if not ok:
+        result = directory.connection.result or {}
+        raise LdapError("%s failed: %s" % (step, ldap_client._describe(result)), result.get("result"))
+
+
+def read_by_guid(directory, guid):
+    """The current entry of the object with this objectGUID, or None."""
+    anchor = SourceAnchor.from_guid(guid)
+    entries = list(directory.search("(objectGUID=%s)" % anchor.ldap_filter_value, ATTRIBUTES))
+    return entries[0] if entries else None
+
+
+CONTAINER_CLASSES = frozenset(("organizationalunit", "container", "domaindns"))
+
+
+def existing_dns(directory, dns):
+    """``(existing, containers)``: the normalised DNs among ``dns`` that exist, and those of them
+    that can hold users (OU, container, domain); one search per 50 DNs."""
+    existing, containers, dns = set(), set(), sorted(set(dns))
+    for start in range(0, len(dns), ad_objects.LOOKUP_CHUNK):
+        chunk = dns[start:start + ad_objects.LOOKUP_CHUNK]
+        search_filter = "(|%s)" % "".join("(distinguishedName=%s)" % ad_objects.escape_filter_value(dn)
+                                          for dn in chunk)
+        for entry in directory.search(search_filter, ["objectClass"]):
+            key = scope.normal_dn(entry["dn"])
+            existing.add(key)
+            if CONTAINER_CLASSES & set(c.lower() for c in entry["attributes"].get("objectClass") or []):
+                containers.add(key)
+    return existing, containers
+
+
+# -- facts ----------------------------------------------------------------------------------------
+
+def single(value):
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value or None
+
+
+def facts_of(entry):
+    raw = single(entry["raw"].get("objectGUID"))
+    return scope.ObjectFacts(entry["dn"], str(SourceAnchor.from_bytes(raw).guid),
+                             single(entry["attributes"].get("adminDescription")))
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- the record file ------------------------------------------------------------------------------
+
+def read_records(path):
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path) as handle:
+        return scope.load_records(handle.read())
+
+
+def write_records(path, records):
+    """Replace the record file atomically; mode 0600 (it maps users to OUs, nobody else's business)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".sync-scope-", dir=folder)
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w") as out:
+            out.write(scope.dump_records(records))
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+# -- planning and applying ------------------------------------------------------------------------
+
+def plan_for(request, facts, params, records):
+    if params["method"] == "ou":
+        return scope.plan_ou(request.identity, facts, request.state, params["parking_ou"], params["target_ou"],
+                             records.get(facts.guid.lower()), now())
+    return scope.plan_admin_description(request.identity, facts, request.state, params["force"])
+
+
+def apply(directory, plan):
+    """Carry out one plan; on a conflict with a concurrent change (16/19/20) re-read, re-plan once."""
+    if plan.method == "ou":
+        move_entry(directory, plan.facts.dn, plan.new_parent)
+        return plan
+    try:
+        directory.modify(plan.facts.dn, plan.admin_description_changes())
+        return plan
+    except LdapError as e:
+        if e.code not in (RESULT_NO_SUCH_ATTRIBUTE, RESULT_ATTRIBUTE_OR_VALUE_EXISTS, RESULT_CONSTRAINT_VIOLATION):
+            raise
+    fresh = read_by_guid(directory, plan.facts.guid)
+    if fresh is None:
+        raise LdapError("%s disappeared while it was being modified" % plan.facts.dn)
+    replanned = scope.plan_admin_description(plan.item, facts_of(fresh), plan.state, plan.force)
+    if replanned.refusal:
+        raise LdapError("adminDescription changed while it was planned; now: %s" % replanned.refusal)
+    if replanned.changed:
+        directory.modify(replanned.facts.dn, replanned.admin_description_changes())
+    replanned.msg += " (after re-reading: the object changed while it was planned)"
+    return replanned
+
+
+def outcome_after_failure(directory, plan, error):
+    """After a failed write: was it applied? Re-read the object to say done or untouched."""
+    if error.code is not None:  # the server answered and refused: nothing was applied
+        return False, "%s; nothing was changed on it" % error
+    try:
+        fresh = read_by_guid(directory, plan.facts.guid)
+    except LdapError as e:
+        return False, "%s; could not re-read it to see whether it was applied (%s): check it before running again" % (
+            error, e)
+    if fresh is not None:
+        done = (scope.same_dn(fresh["dn"], plan.after_dn) and single(fresh["attributes"].get("adminDescription"))
+                == plan.new_admin_description)
+        if done:
+            return True, "done (confirmed by re-reading after: %s)" % error
+    return False, "%s; re-read: not applied" % error
+
+
+def main():
+    ad = ADModule(
+        argument_spec=dict(
+            object=dict(type="str"),
+            objects=dict(type="list", elements="dict", options=ITEM_SPEC),
+            state=dict(type="str", choices=list(scope.STATES)),
+            method=dict(type="str", default="admin_description", choices=list(scope.METHODS)),
+            force=dict(type="bool", default=False),
+            parking_ou=dict(type="str"),
+            target_ou=dict(type="str"),
+            record_path=dict(type="path"),
+        ),
+        mutually_exclusive=[["object", "objects"]],
+        required_one_of=[["object", "objects"]],
+        required_if=[["method", "ou", ["parking_ou"]]],
+        required_by=dict(object=["state"]),
+        supports_check_mode=True,
+    )
+    params = ad.params
+    if params["method"] == "admin_description":
+        given = [name for name in ("parking_ou", "target_ou", "record_path") if params[name]]
+        if given:
+            ad.fail("%s: only used with method ou; remove it, or set method: ou" % ", ".join(given))
+    try:
+        requests = scope.parse_requests(params["object"], params["objects"], params["state"])
+        for name in ("parking_ou", "target_ou"):
+            if params[name]:
+                try:
+                    scope.split_dn(params[name])
+                except scope.ScopeError as e:
+                    raise scope.ScopeError("%s: %s; nothing was changed" % (name, e))
+    except scope.ScopeError as e:
+        ad.fail(str(e))
+    try:
+        records = read_records(params["record_path"])
+    except scope.ScopeError as e:
+        ad.fail("record_path %s %s; fix or move the file, nothing was changed" % (params["record_path"], e))
+    except (IOError, OSError) as e:
+        ad.fail("record_path %s can't be read (%s); nothing was changed" % (params["record_path"], e))
+
+    found = ad.find_objects([r.identity for r in requests], ATTRIBUTES, classes=("user",))
+    twice = scope.same_object_refusals([(r.identity, found[r.identity]["dn"]) for r in requests])
+    if twice:
+        ad.fail("one object named twice, nothing was changed: " + "; ".join(twice))
+    directory = ad.connection
+
+    try:
+        plans = [plan_for(r, facts_of(found[r.identity]), params, records) for r in requests]
+    except (AnchorError, scope.ScopeError) as e:
+        ad.fail("%s; nothing was changed" % e)
+    refusals = dict((p.item, p.refusal) for p in plans if p.refusal)
+    moves = [p for p in plans if p.new_parent is not None]
+    if moves and not refusals:
+        try:
+            present, containers = existing_dns(directory, [p.after_dn for p in moves] + [p.new_parent for p in moves])
+        except LdapError as e:
+            ad.fail("%s; nothing was changed" % e)
+        refusals = scope.destination_refusals(moves, present, containers)
+    extra = dict(record_path=params["record_path"]) if params["record_path"] else {}
+    if refusals:
+        results = []
+        for plan in plans:
+            result = plan.result()
+            result.pop("record", None)
+            result.update(changed=False, after=result["before"], failed=plan.item in refusals,
+                          msg=refusals.get(plan.item, "not attempted: %s" % result["msg"]))
+            if not result["failed"]:
+                result.pop("failed", None)
+            results.append(result)
+        ad.exit_bulk(results, **extra)
+
+    diff = scope.diff(plans)
+    if ad.check_mode:
+        ad.exit_bulk([p.result() for p in plans], diff=diff, **extra)
+
+    keep_record = params["record_path"] and any(p.record is not None or p.forget_record for p in plans)
+    if keep_record and any(p.record is not None for p in plans):
+        # Write-ahead: the original OUs are on disk before the first move, so a run that dies
+        # half-way still knows where every parked user came from.
+        try:
+            parking = [p for p in plans if p.record is not None]
+            write_records(params["record_path"], scope.updated_records(records, parking, set(p.item for p in parking)))
+        except (IOError, OSError) as e:
+            ad.fail("record_path %s can't be written (%s); nothing was changed" % (params["record_path"], e), **extra)
+
+    results, done = [], set()
+    for plan in plans:
+        if not plan.changed:
+            results.append(plan.result())
+            continue
+        try:
+            applied = apply(directory, plan)
+            done.add(plan.item)
+            results.append(applied.result())
+        except LdapError as e:
+            applied_anyway, msg = outcome_after_failure(directory, plan, e)
+            result = plan.result()
+            if applied_anyway:
+                done.add(plan.item)
+                result["msg"] = msg
+            else:
+                result.pop("record", None)
+                result.update(failed=True, changed=False, after=result["before"], msg=msg)
+            results.append(result)
+    if keep_record:
+        try:
+            write_records(params["record_path"], scope.updated_records(records, plans, done))
+        except (IOError, OSError) as e:
+            ad.module.warn("record_path %s could not be updated after the moves (%s); the records are in "
+                           "results[].record" % (params["record_path"], e))
+    ad.exit_bulk(results, diff=diff, **extra)
+
+
+if __name__ == "__main__":
+    main()

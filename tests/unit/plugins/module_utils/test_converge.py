@@ -1,0 +1,79 @@
+"""The converge engine: refusals, the check-mode gate, apply, per-item failure, the diff."""
+
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge, plan_results
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
+
+
+class Exited(Exception):
+    pass
+
+
+class Base:
+    """What converge needs of a module base: check_mode and exit_bulk."""
+
+    def __init__(self, check_mode=False):
+        self.check_mode = check_mode
+        self.exits = []
+
+    def exit_bulk(self, results, diff=None, **extra):
+        self.exits.append(dict(results=results, diff=diff, **extra))
+        raise Exited()
+
+
+def plan(item, changed=True, refusal=None, fail=None, partial=False, writes=None):
+    def apply(p):
+        if partial:
+            p.after, p.partial = "half", True
+        if fail is not None:
+            raise fail
+        writes.append(item)
+
+    return ItemPlan(item, "old", "new", changed=changed, action="set x", apply=apply, refusal=refusal)
+
+
+def run(base, plans, **extra):
+    with pytest.raises(Exited):
+        converge(base, plans, lambda p, side: "%s: %s\n" % (p.item, getattr(p, side)), **extra)
+    return base.exits[-1]
+
+
+def test_check_mode_writes_nothing_and_says_would():
+    writes = []
+    out = run(Base(check_mode=True), [plan("a", writes=writes), plan("b", changed=False, writes=writes)])
+    assert writes == []
+    assert [(r["item"], r["changed"], r["msg"]) for r in out["results"]] == [
+        ("a", True, "would set x"), ("b", False, "already as requested")]
+    assert out["diff"] == {"before": "a: old\n", "after": "a: new\n"}
+
+
+def test_a_refusal_stops_every_write_and_the_others_say_so():
+    writes = []
+    out = run(Base(), [plan("a", writes=writes), plan("b", refusal="b is an admin", writes=writes)])
+    assert writes == []
+    a, b = out["results"]
+    assert a["changed"] is False and a["after"] == "old" and "another item was refused" in a["msg"]
+    assert b["failed"] is True and b["error"] == {"kind": "refused", "message": "b is an admin"}
+
+
+def test_a_failed_write_fails_only_its_item_with_the_error_details():
+    writes = []
+    error = GraphError(403, "Authorization_RequestDenied", "Insufficient privileges", "req-1", "set x", "a")
+    out = run(Base(), [plan("a", fail=error, writes=writes), plan("b", writes=writes)])
+    a, b = out["results"]
+    assert writes == ["b"] and b["changed"] is True and b["msg"] == "set x"
+    assert a["failed"] is True and a["changed"] is False and a["after"] == "old"
+    assert a["error"]["code"] == "Authorization_RequestDenied" and a["error"]["request_id"] == "req-1"
+
+
+def test_a_partial_write_is_reported_as_changed_with_where_it_stopped():
+    out = run(Base(), [plan("a", fail=SyncfixError("purge failed"), partial=True, writes=[])])
+    (a,) = out["results"]
+    assert a["failed"] is True and a["changed"] is True and a["after"] == "half"
+
+
+def test_plan_results_are_what_check_mode_returns():
+    plans = [plan("a", writes=[]), plan("b", refusal="no", writes=[])]
+    assert [r["msg"] for r in plan_results(plans)] == ["would set x", "no"]

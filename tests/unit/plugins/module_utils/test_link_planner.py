@@ -1,0 +1,236 @@
+"""The link planner: state, method, ordered actions, blockers, and the promise it keeps."""
+
+import calendar
+import uuid
+
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils import _link_planner as planner
+from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
+
+NOW = calendar.timegm((2026, 12, 1, 0, 0, 0))
+GUID = "3ab39606-c642-489b-84b6-58c038d3ef39"
+ANCHOR = "BpazOkLGm0iEtljAONPvOQ=="
+OTHER = "RDHiRneDPkiofrZ2nbYu7Q=="
+GA = {"name": "Global Administrator", "template_id": "62e90394-69f5-4237-9190-012177145e10", "assignment": "eligible"}
+
+
+def ad(sam="vp", primary="vp@contoso.com", guid=GUID, **kw):
+    kw.setdefault("proxy_addresses", ["SMTP:" + primary] if primary else [])
+    kw.setdefault("upn", "%s@contoso.com" % sam)
+    return sync.AdUser("CN=%s,OU=Staff,DC=contoso,DC=test" % sam, guid, sam=sam, mail=primary, **kw)
+
+
+def cloud(id="c1", upn="vp@contoso.com", mailbox=True, **kw):
+    kw.setdefault("mail", upn)
+    kw.setdefault("proxy_addresses", ["SMTP:" + upn] if kw["mail"] else [])
+    return sync.CloudObject(id, upn=upn, mailbox=mailbox, **kw)
+
+
+def world(*objects, **features):
+    facts = sync.TenantFacts(features, "contoso.onmicrosoft.com", ["contoso.com", "fed.contoso.com"], now=NOW,
+                             federated_domains=["fed.contoso.com"])
+    return sync.World(objects, facts)
+
+
+def converge(plan, ad_user, w):
+    """Carry the actions out on the model (each cycle is the prediction applied), then plan again."""
+    ad_copy, state = ad_user.copy(), w.overlay()
+    for made in plan.actions:
+        planner.apply_action(made, ad_copy, state)
+    cloud_user = state.get(plan.cloud) if plan.cloud else None
+    return planner.plan_link(planner.Link(ad_copy, cloud_user, plan.link.state, plan.link.method,
+                                          plan.link.allow_purge, plan.link.allow_data_loss), state)
+
+
+def phases(plan):
+    return [a["phase"] for a in plan.actions]
+
+
+def test_phases_are_the_documented_order():
+    assert planner.PHASES == ("scope_out", "cycle_out", "purge", "restore", "stamp", "reverse_anchor", "align_smtp",
+                              "scope_in", "cycle")
+
+
+def test_joined_is_linked_with_nothing_to_do():
+    c = cloud(immutable_id=ANCHOR, sync_enabled=True, object_identifier=GUID)
+    plan = planner.plan_link(planner.Link(ad(), c), world(c))
+    assert (plan.state, plan.actions, plan.predicted.outcome) == ("linked", [], "joined")
+
+
+def test_a_soft_match_the_next_sync_makes_is_pending():
+    c = cloud()
+    plan = planner.plan_link(planner.Link(ad()), world(c))
+    assert (plan.state, plan.cloud, plan.actions) == ("pending", "c1", [])
+
+
+def test_auto_aligns_the_primary_smtp_where_soft_match_is_enough():
+    c = cloud(upn="vera.price@contoso.com")
+    user = ad(upn="vp2@contoso.com")
+    w = world(c)
+    plan = planner.plan_link(planner.Link(user, c), w)
+    assert (plan.state, plan.method, phases(plan)) == ("conflict", "soft", ["align_smtp", "cycle"])
+    assert plan.actions[0] == {"phase": "align_smtp", "module": "syncfix.entra.ad_proxy_addresses",
+                               "item": {"object": user.dn, "addresses": [], "state": "present",
+                                        "primary": "vera.price@contoso.com"}, "why": plan.actions[0]["why"]}
+    assert plan.predicted.outcome == "soft-smtp" and plan.predicted.target == "c1"
+    again = converge(plan, user, w)
+    assert (again.state, again.actions) == ("linked", [])
+
+
+def test_auto_stamps_the_anchor_when_soft_match_is_blocked():
+    c = cloud()
+    user = ad()
+    w = world(c, blockSoftMatchEnabled=True, softMatchOnUpnEnabled=False)
+    plan = planner.plan_link(planner.Link(user, c), w)
+    assert (plan.state, plan.method, phases(plan)) == ("conflict", "hard", ["stamp", "cycle"])
+    assert plan.actions[0]["item"] == {"user": "c1", "immutable_id": ANCHOR, "object_guid": GUID}
+    assert plan.predicted.outcome == "hard"
+    assert (converge(plan, user, w).state, converge(plan, user, w).actions) == ("linked", [])
+
+
+def test_soft_deleted_cloud_user_is_restored_and_stamped_not_purged():
+    c = cloud(deleted=True, deleted_at=NOW - 86400)
+    user = ad()
+    w = world(c)
+    plan = planner.plan_link(planner.Link(user, c, allow_purge=True), w)
+    assert (plan.method, phases(plan)) == ("hard", ["restore", "stamp", "cycle"])
+    assert plan.actions[0]["item"] == {"user": "c1", "state": "restored"}
+    assert converge(plan, user, w).state == "linked"
+
+
+def test_stray_anchor_is_replaced_with_force():
+    c = cloud(immutable_id=OTHER)
+    w = world(c, quarantineUponProxyAddressesConflictEnabled=False)
+    plan = planner.plan_link(planner.Link(ad(), c), w)
+    assert plan.method == "hard" and plan.actions[0]["options"] == {"force": True}
+
+
+def test_reverse_anchor_before_projection():
+    c = cloud(immutable_id=OTHER, sync_enabled=True)  # synced: its immutable id can't change in the cloud
+    user = ad()
+    w = world(c)
+    plan = planner.plan_link(planner.Link(user, c, method="reverse"), w)
+    assert (plan.method, phases(plan)) == ("reverse", ["reverse_anchor", "cycle"])
+    assert plan.actions[0]["item"] == {"object": user.dn, "immutable_id": OTHER}
+    assert converge(plan, user, w).state == "linked"
+
+
+def test_reverse_anchor_is_refused_once_projected():
+    joined = cloud("dup", "vp1234@contoso.onmicrosoft.com", mail=None, immutable_id=ANCHOR, sync_enabled=True,
+                   object_identifier=GUID, mailbox=False)
+    c = cloud(immutable_id=OTHER)
+    blockers = planner.reverse_method(planner.Link(ad(), c), ad(), c, world(joined, c))[1]
+    assert blockers[0].rule == "projected"
+
+
+def test_resiliency_duplicate_is_removed_then_the_intended_user_stamped():
+    duplicate = cloud("dup", "vp1234@contoso.onmicrosoft.com", mail=None, mailbox=False, immutable_id=ANCHOR,
+                      sync_enabled=True, object_identifier=GUID)
+    intended = cloud()
+    user = ad()
+    w = world(intended, duplicate, blockSoftMatchEnabled=True)
+    plan = planner.plan_link(planner.Link(user, intended), w)
+    assert (plan.state, plan.method) == ("duplicate", "remove_duplicate")
+    assert phases(plan) == ["scope_out", "cycle_out", "purge", "stamp", "scope_in", "cycle"]
+    assert plan.actions[0]["item"] == {"object": user.dn, "state": "excluded"}
+    assert plan.actions[2]["item"] == {"user": "dup", "state": "purged"}
+    assert plan.actions[4]["item"] == {"object": user.dn, "state": "included"}
+    assert (plan.predicted.outcome, plan.predicted.target) == ("hard", "c1")
+    again = converge(plan, user, w)
+    assert (again.state, again.actions) == ("linked", [])
+
+
+def test_recreate_only_with_allow_purge_and_no_data_loss():
+    c = cloud(immutable_id=OTHER, mailbox=False, mail=None)
+    w = world(c, blockCloudObjectTakeoverThroughHardMatchEnabled=True)
+    refused = planner.plan_link(planner.Link(ad(), c, method="recreate"), w)
+    assert refused.state == "blocked" and refused.blockers[0].rule == "allow_purge"
+    plan = planner.plan_link(planner.Link(ad(), c, method="recreate", allow_purge=True), w)
+    assert (plan.method, phases(plan), plan.predicted.outcome) == ("recreate", ["purge", "cycle"], "provision")
+    with_mailbox = cloud(immutable_id=OTHER, licenses=["ENTERPRISEPACK"])
+    lossy = planner.plan_link(planner.Link(ad(), with_mailbox, method="recreate", allow_purge=True), world(with_mailbox))
+    assert lossy.blockers[0].rule == "data-loss"
+
+
+@pytest.mark.parametrize("target,features,rule", [
+    (cloud(roles=[GA]), {"blockSoftMatchEnabled": True}, "privileged-role"),
+    (cloud(), {"blockSoftMatchEnabled": True, "blockCloudObjectTakeoverThroughHardMatchEnabled": True},
+     "blockCloudObjectTakeoverThroughHardMatchEnabled"),
+    (cloud(object_identifier=str(uuid.uuid4())), {"blockSoftMatchEnabled": True}, "onPremisesObjectIdentifier"),
+    (cloud(upn="vp@fed.contoso.com", mail="vp@contoso.com"), {"blockSoftMatchEnabled": True}, "federated-upn"),
+])
+def test_blockers_that_need_a_person(target, features, rule):
+    plan = planner.plan_link(planner.Link(ad(), target), world(target, **features))
+    assert plan.state == "blocked" and plan.actions == []
+    assert rule in [b.rule for b in plan.blockers]
+    assert all(b.reason and b.way_out and b.source for b in plan.blockers)
+
+
+def test_federated_upn_with_the_workaround_is_stamped():
+    target = cloud(upn="vp@fed.contoso.com", mail="vp@contoso.com")
+    plan = planner.plan_link(planner.Link(ad(), target, federated_upn_workaround=True),
+                             world(target, blockSoftMatchEnabled=True))
+    assert plan.method == "hard" and plan.actions[0]["options"] == {"federated_upn_workaround": True}
+
+
+def test_admin_role_blocks_soft_match_even_when_eligible():
+    target = cloud(roles=[GA])
+    blockers = planner.soft_method(planner.Link(ad(), target), ad(), target, world(target))[1]
+    assert [b.rule for b in blockers] == ["ExistingAdminRoleConflict"]
+
+
+def test_group_holding_the_address_is_object_type_mismatch():
+    group = sync.CloudObject("g1", "group", mail="vp@contoso.com", proxy_addresses=["SMTP:vp@contoso.com"])
+    plan = planner.plan_link(planner.Link(ad()), world(group))
+    assert plan.state == "blocked" and plan.blockers[0].rule == "ObjectTypeMismatch"
+
+
+def test_out_of_scope_ad_user_is_blocked():
+    plan = planner.plan_link(planner.Link(ad(admin_description="User_x"), cloud()), world(cloud()))
+    assert plan.state == "blocked" and plan.blockers[0].rule == "out-of-scope"
+
+
+def test_two_links_naming_one_cloud_user_are_both_blocked_and_neither_applied():
+    c = cloud()
+    links = [planner.Link(ad("a", "a@contoso.com", guid=str(uuid.uuid4())), c),
+             planner.Link(ad("b", "b@contoso.com", guid=str(uuid.uuid4())), c),
+             planner.Link(ad("c", "c@contoso.com", guid=str(uuid.uuid4())))]
+    plans = planner.plan_links(links, world(c))
+    assert [p.state for p in plans[:2]] == ["blocked", "blocked"] and not plans[0].actions
+    assert plans[0].blockers[0].rule == "duplicate-link" and "a, b" in plans[0].blockers[0].reason
+    assert plans[2].state == "pending"
+
+
+def test_one_ad_user_named_twice_is_blocked():
+    user = ad()
+    plans = planner.plan_links([planner.Link(user, cloud()), planner.Link(user, cloud("c2", "x@contoso.com"))],
+                               world(cloud()))
+    assert [p.state for p in plans] == ["blocked", "blocked"]
+
+
+def test_unlinked_clears_a_stray_immutable_id_and_keeps_the_ad_user_out():
+    c = cloud(immutable_id=ANCHOR)
+    user = ad()
+    w = world(c)
+    plan = planner.plan_link(planner.Link(user, c, state="unlinked"), w)
+    assert phases(plan) == ["scope_out", "stamp", "cycle"]
+    assert plan.actions[1]["item"] == {"user": "c1", "state": "absent"}
+    assert plan.predicted.outcome == "out-of-scope"
+    assert converge(plan, user, w).state == "unlinked"
+
+
+def test_unlinked_that_no_sync_touches_has_nothing_to_do():
+    c = cloud("c2", "someone@contoso.com")
+    plan = planner.plan_link(planner.Link(ad(), c, state="unlinked"), world(c))
+    assert (plan.state, plan.actions) == ("unlinked", [])
+
+
+def test_every_action_has_the_module_item_shape():
+    duplicate = cloud("dup", "vp1234@contoso.onmicrosoft.com", mail=None, mailbox=False, immutable_id=ANCHOR,
+                      sync_enabled=True, object_identifier=GUID)
+    plan = planner.plan_link(planner.Link(ad(), cloud()), world(cloud(), duplicate, blockSoftMatchEnabled=True))
+    for made in plan.actions:
+        assert set(made) <= {"phase", "module", "item", "why", "options"}
+        assert made["module"].startswith("syncfix.entra.") and made["phase"] in planner.PHASES
+    assert plan.to_dict()["state"] == "duplicate"

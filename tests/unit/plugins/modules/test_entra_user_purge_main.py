@@ -1,0 +1,224 @@
+"""entra_user_purge's main() offline, through the shared module base and converge engine, against
+a fake Graph that keeps active users and a recycle bin the way the module's reads and writes see
+them."""
+
+import json
+import re
+from urllib.parse import unquote_plus
+
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, RetryOn
+from ansible_collections.syncfix.entra.plugins.modules import entra_user_purge
+
+from module_runner import run_module
+
+AUTH = dict(tenant_id="t1", client_id="c1", client_secret="s")
+ADMIN_ROLE = "62e90394-69f5-4237-9190-012177145e10"
+BINNED = "0b0b0b0b-0000-4000-8000-000000000001"
+
+
+def user(upn, uid, **extra):
+    return dict(dict(id=uid, userPrincipalName=upn, proxyAddresses=[], onPremisesSyncEnabled=None), **extra)
+
+
+class FakeGraph:
+    """Answers the lookups ($batch GETs, the recycle bin) and applies the three writes."""
+
+    def __init__(self, active=(), deleted=(), licenses=None, roles=None):
+        self.active = dict((u["id"], u) for u in active)
+        self.deleted = dict((u["id"], u) for u in deleted)
+        self.licenses = licenses or {}
+        self.roles = roles or {}
+        self.writes = []
+        self.bodies = []
+        self.retry_on = []
+        self.fail = {}
+        self.stats = {"requests": 0}
+
+    # reads
+
+    def batch(self, requests):
+        self.stats["requests"] += 1
+        return [{"status": 200, "headers": {}, "body": {"value": self._answer(unquote_plus(r["url"]))}}
+                for r in requests]
+
+    def _answer(self, url):
+        by_field = re.match(r"/users\?.*\$filter=(id|userPrincipalName) in \((.*?)\)&", url)
+        if by_field:
+            wanted = [v.strip("'").lower() for v in by_field.group(2).split(",")]
+            return [u for u in self.active.values() if u[by_field.group(1)].lower() in wanted]
+        by_address = re.search(r"proxyAddresses/any\(p:p eq '(.*?)'\)", url)
+        if by_address:
+            return [u for u in self.active.values() if by_address.group(1).lower() in
+                    [p.lower() for p in u["proxyAddresses"]]]
+        licensed = re.match(r"/users/(.*)/licenseDetails", url)
+        if licensed:
+            return [{"skuPartNumber": sku} for sku in self.licenses.get(licensed.group(1), [])]
+        if "/memberOf" in url:
+            return []
+        if "roleAssignments" in url:
+            principal = re.search(r"principalId eq '(.*?)'", url).group(1)
+            return [{"roleDefinitionId": r} for r in self.roles.get(principal, [])]
+        if "roleEligibilityScheduleInstances" in url:
+            return []
+        raise AssertionError("unexpected read " + url)
+
+    def iterate(self, path, params=None, **context):
+        assert path == "/directory/deletedItems/microsoft.graph.user"
+        self.stats["requests"] += 1
+        return iter(list(self.deleted.values()))
+
+    # writes
+
+    def request(self, method, path, body=None, operation=None, target=None, retry_on=None, **context):
+        self.stats["requests"] += 1
+        self.writes.append((method, path))
+        self.bodies.append(body)
+        self.retry_on.append(retry_on)
+        if path in self.fail:
+            raise self.fail[path]
+        user_id = path.split("/")[-2 if path.endswith("/restore") else -1]
+        if method == "DELETE" and path.startswith("/users/"):
+            self.deleted[user_id] = dict(self.active.pop(user_id), deletedDateTime="2026-01-01T00:00:00Z")
+        elif method == "DELETE":
+            if user_id not in self.deleted:
+                raise GraphError(404, "Request_ResourceNotFound", "Resource '%s' does not exist" % user_id,
+                                 operation=operation, target=target)
+            del self.deleted[user_id]
+        else:
+            self.active[user_id] = self.deleted.pop(user_id)
+        return None
+
+
+def tenant():
+    return FakeGraph(
+        active=[user("plain@contoso.com", "a1"), user("vp@contoso.com", "a2"), user("admin@contoso.com", "a3"),
+                user("synced@contoso.com", "a4", onPremisesSyncEnabled=True, onPremisesImmutableId="QQ==")],
+        deleted=[user("binned@contoso.com", BINNED)],
+        licenses={"a2": ["SPE_E3"]}, roles={"a3": [ADMIN_ROLE]})
+
+
+def purge(graph, check_mode=False, diff=False, **args):
+    return run_module(entra_user_purge.main, dict(AUTH, **args), check_mode=check_mode, diff=diff, graph=graph)
+
+
+def test_check_mode_reads_and_records_but_writes_nothing():
+    graph = tenant()
+    result = purge(graph, check_mode=True, diff=True, user="plain@contoso.com", state="purged")
+    (item,) = result["results"]
+    assert result["changed"] is True and graph.writes == []
+    assert (item["before"], item["after"], item["msg"]) == ("active", "gone", "would soft-delete and purge")
+    assert item["id"] == "a1" and item["record"]["user"]["userPrincipalName"] == "plain@contoso.com"
+    assert result["diff"] == {"before": "plain@contoso.com: active\n", "after": "plain@contoso.com: gone\n"}
+
+
+def test_delete_then_again_is_unchanged_and_purge_waits_only_after_its_own_delete(tmp_path):
+    graph = tenant()
+    deleted = purge(graph, user="plain@contoso.com", state="deleted")
+    assert deleted["changed"] is True and deleted["results"][0]["msg"] == "soft-delete"
+    again = purge(graph, user="plain@contoso.com", state="deleted")
+    assert again["changed"] is False and again["results"][0]["msg"] == "already in the recycle bin"
+    assert graph.writes == [("DELETE", "/users/a1")]
+
+    purged = purge(graph, users=["plain@contoso.com", "never@contoso.com"], state="purged", backup_dir=str(tmp_path))
+    plain, never = purged["results"]
+    assert (plain["before"], plain["after"], plain["msg"]) == ("deleted", "gone", "purge")
+    assert json.loads(open(plain["backup_file"]).read())["location"] == "deleted"
+    assert never["changed"] is False and never["msg"] == "no active or soft-deleted user matches; nothing to purge"
+    assert graph.retry_on[-1] is None, "a user found in the recycle bin does not wait out a 404"
+    assert purge(graph, user="plain@contoso.com", state="purged")["changed"] is False
+
+    both = purge(graph, user="vp@contoso.com", state="purged", allow_data_loss=True)
+    assert (both["results"][0]["after"], both["results"][0]["msg"]) == ("gone", "soft-delete and purge")
+    assert graph.writes[-2:] == [("DELETE", "/users/a2"), ("DELETE", "/directory/deletedItems/a2")]
+    assert graph.retry_on[-1] == RetryOn((404,), (1, 2, 4, 8))
+
+
+def test_a_data_loss_refusal_writes_nothing_not_even_the_backup(tmp_path):
+    graph = tenant()
+    backup = tmp_path / "removed"
+    result = purge(graph, users=["plain@contoso.com", "vp@contoso.com", "admin@contoso.com", "synced@contoso.com"],
+                   state="purged", backup_dir=str(backup))
+    plain, vp, admin, synced = result["results"]
+    assert result["failed"] is True and result["changed"] is False
+    assert graph.writes == [] and not backup.exists()
+    assert "it has licenses SPE_E3" in vp["msg"] and "allow_data_loss: true" in vp["msg"]
+    assert vp["error"]["kind"] == "refused" and vp["record"]["licenses"] == ["SPE_E3"]
+    assert "it holds or is eligible for directory roles %s" % ADMIN_ROLE in admin["msg"]
+    assert "cannot be deleted in the cloud" in synced["msg"]
+    assert plain["changed"] is False and plain["after"] == "active"
+    assert "nothing was written because another item was refused" in plain["msg"]
+
+
+def test_a_failure_after_the_soft_delete_reports_the_user_as_deleted():
+    graph = tenant()
+    graph.fail["/directory/deletedItems/a1"] = GraphError(500, "InternalServerError", "try later", "rid-7",
+                                                          "purge user", "plain@contoso.com")
+    result = purge(graph, users=["plain@contoso.com", "binned@contoso.com"], state="purged")
+    plain, binned = result["results"]
+    assert result["failed"] is True and result["changed"] is True
+    assert (plain["changed"], plain["before"], plain["after"]) == (True, "active", "deleted")
+    assert plain["msg"].endswith("Graph answered 500 InternalServerError: try later (request-id rid-7); "
+                                 "the user is now deleted")
+    assert plain["error"]["kind"] == "graph" and plain["error"]["status"] == 500
+    assert plain["error"]["request_id"] == "rid-7"
+    assert (binned["changed"], binned["after"]) == (True, "gone")
+    assert "Done: binned@contoso.com" in result["msg"]
+
+
+def test_a_recycle_bin_that_never_shows_the_user_says_to_run_again():
+    graph = tenant()
+    original = graph.request
+
+    def lagging(method, path, **context):
+        if path.startswith("/directory/deletedItems/"):  # as the client answers once its waits are spent
+            graph.retry_on.append(context.get("retry_on"))
+            raise GraphError(404, "Request_ResourceNotFound", "Resource does not exist", None,
+                             context.get("operation"), context.get("target"))
+        return original(method, path, **context)
+
+    graph.request = lagging
+    result = purge(graph, user="plain@contoso.com", state="purged")
+    (item,) = result["results"]
+    assert item["after"] == "deleted" and item["changed"] is True
+    assert "soft-deleted but did not appear in the recycle bin within 15 s: run the task again" in item["msg"]
+    assert graph.retry_on[-1] == RetryOn((404,), (1, 2, 4, 8))
+
+
+def test_restore_and_a_failed_restore_leaves_the_user_where_it_was():
+    graph = tenant()
+    graph.fail["/directory/deletedItems/%s/restore" % BINNED] = GraphError(
+        400, "Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.")
+    clash = purge(graph, user=BINNED, state="restored")
+    assert clash["failed"] is True and clash["changed"] is False
+    assert clash["results"][0]["after"] == "deleted" and "userPrincipalName" in clash["results"][0]["msg"]
+    graph.fail.clear()
+    done = purge(graph, user=BINNED, state="restored", new_user_principal_name="binned.restored@contoso.com")
+    assert done["changed"] is True and done["results"][0]["after"] == "active" and "record" not in done["results"][0]
+    assert graph.bodies[-1] == {"autoReconcileProxyConflict": False, "newUserPrincipalName": "binned.restored@contoso.com"}
+    assert purge(graph, user=BINNED, state="restored")["results"][0]["msg"] == "already active"
+
+
+def test_ambiguous_or_repeated_selectors_fail_before_any_write():
+    graph = tenant()
+    graph.active["a5"] = user("other@contoso.com", "a5", proxyAddresses=["smtp:shared@contoso.com"])
+    graph.active["a6"] = user("else@contoso.com", "a6", proxyAddresses=["smtp:shared@contoso.com"])
+    ambiguous = purge(graph, users=["plain@contoso.com", "shared@contoso.com"], state="deleted")
+    assert ambiguous["failed"] is True and ambiguous["msg"] == (
+        "ambiguous users, nothing was changed: shared@contoso.com matches several active users "
+        "(else@contoso.com, other@contoso.com); name one by object id")
+    twice = purge(graph, users=["plain@contoso.com", "PLAIN@contoso.com"])
+    assert twice["failed"] is True and twice["error"]["kind"] == "input" and "listed twice" in twice["msg"]
+    assert graph.writes == []
+
+
+def test_a_failed_read_fails_the_task_saying_nothing_was_changed():
+    graph = tenant()
+
+    def refuse(path, params=None, **context):
+        raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges", "rid-3",
+                         "list deleted users", path)
+
+    graph.iterate = refuse
+    result = purge(graph, user="plain@contoso.com")
+    assert result["failed"] is True and result["msg"].endswith("; nothing was changed")
+    assert result["error"]["status"] == 403 and graph.writes == []
