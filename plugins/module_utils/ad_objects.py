@@ -141,3 +141,26 @@ def holders_of(connection, values, exclude_dns=()):
                 if address in held:
                     result[value].append(entry["dn"])
     return result
+
+
+def uniqueness_refusals(connection, plans):
+    """``{label: reason}`` for each ``(label, ObjectPlan)`` that adds an SMTP address another AD
+    object already holds (in proxyAddresses or mail).
+
+    AD does not enforce this; Entra does, and quarantines the duplicate ("Microsoft Entra Connect:
+    Identity synchronization and duplicate attribute resiliency"), so ``forest_unique`` refuses it
+    before the write.
+    """
+    wanted = {}
+    for label, plan in plans:
+        for value in plan.new_smtp_values():
+            wanted.setdefault(value, []).append((label, plan))
+    refusals = {}
+    holders = holders_of(connection, list(wanted))
+    for value, owners in wanted.items():
+        for label, plan in owners:
+            others = [dn for dn in holders.get(value, []) if dn.lower() != plan.dn.lower()]
+            if others:
+                refusals.setdefault(label, []).append("%s is already held by %s (forest_unique)" % (
+                    value, ", ".join(sorted(others))))
+    return dict((label, "; ".join(reasons)) for label, reasons in refusals.items())

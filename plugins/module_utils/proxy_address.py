@@ -337,3 +337,109 @@ def _position(items, key):
 
 def _demote_all_but(items, key):
     return [item if item.key == key or not item.is_primary else item.as_secondary() for item in items]
+
+
+# -- one object's request and plan (what ad_proxy_addresses sends in one modify) ---------
+
+
+class Request:
+    """One object's request: its identity as given, the addresses, the state and the primary."""
+
+    def __init__(self, identity, addresses, state, primary):
+        self.identity = identity
+        self.addresses = addresses
+        self.state = state
+        self.primary = primary
+
+
+def parse_requests(entries, default_state):
+    """A ``Request`` per item; InputError naming every item that can't be used, before any read."""
+    requests, problems, seen = [], [], set()
+    for entry in entries:
+        identity = (entry.get("object") or "").strip()
+        if not identity:
+            problems.append("an item has no object")
+            continue
+        if identity.lower() in seen:
+            problems.append("%s: listed twice" % identity)
+        seen.add(identity.lower())
+        try:
+            addresses = [ProxyAddress.parse(a).value for a in entry.get("addresses") or []]
+        except ProxyAddressError as e:
+            problems.append("%s: %s" % (identity, e))
+            continue
+        requests.append(Request(identity, addresses, entry.get("state") or default_state, entry.get("primary")))
+    if problems:
+        raise InputError("invalid input, nothing was changed: " + "; ".join(problems))
+    return requests
+
+
+def entry_state(entry):
+    """An AD entry's ``proxyAddresses`` (sorted) and ``mail``, as results and diffs show them."""
+    attributes = entry["attributes"]
+    return {"proxyAddresses": sorted_values(attributes.get("proxyAddresses") or []),
+            "mail": _single(attributes.get("mail"))}
+
+
+class ObjectPlan:
+    """The proxyAddresses plan of one AD entry plus the mail value to write, if any.
+
+    ``options`` holds ``allow_primary_removal`` and ``update_mail``.  Raises ProxyAddressError
+    when the request would break a rule of ``plan_proxy_addresses``.
+    """
+
+    def __init__(self, request, entry, options):
+        self.entry = entry
+        current = entry["attributes"].get("proxyAddresses") or []
+        self.mail_before = _single(entry["attributes"].get("mail"))
+        self.proxy = plan_proxy_addresses(current, request.addresses, state=request.state, primary=request.primary,
+                                          allow_primary_removal=options["allow_primary_removal"])
+        primary = self.proxy.primary_address
+        # With no primary left (every SMTP address removed) mail is left as it is, not cleared.
+        self.mail_after = primary if options["update_mail"] and primary else self.mail_before
+
+    @property
+    def dn(self):
+        return self.entry["dn"]
+
+    @property
+    def changed(self):
+        return self.proxy.changed or self.mail_after != self.mail_before
+
+    @property
+    def action(self):
+        """The write, as a result's ``msg`` names it."""
+        mail = self.mail_after != self.mail_before
+        if self.proxy.changed:
+            return "modify proxyAddresses and mail" if mail else "modify proxyAddresses"
+        return "set mail"
+
+    def changes(self):
+        """The LDAP modify: proxyAddresses delete/add steps and the mail replace, as needed."""
+        changes = {}
+        operations = self.proxy.change.operations()
+        if operations:
+            changes["proxyAddresses"] = operations
+        if self.mail_after != self.mail_before:
+            changes["mail"] = [("replace", [self.mail_after] if self.mail_after else [])]
+        return changes
+
+    def modification(self):
+        """What the results show of the modify: the values deleted and added, and the new mail."""
+        return dict(self.proxy.change.to_dict(), mail=self.mail_after)
+
+    def new_smtp_values(self):
+        """SMTP values this plan adds that the object does not hold in any case: the ones another
+        object could already hold (a case rewrite of an address it holds is not new)."""
+        return [value for value in self.proxy.change.add
+                if ProxyAddress.parse(value).is_smtp and not self.proxy.before.find(value)]
+
+    def state(self, after):
+        return {"proxyAddresses": sorted_values((self.proxy.after if after else self.proxy.before).values),
+                "mail": self.mail_after if after else self.mail_before}
+
+
+def _single(value):
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value or None

@@ -158,18 +158,37 @@ results:
       type: dict
       sample: {"proxyAddresses": ["SMTP:vp@contoso.com", "smtp:vp@contoso.local"], "mail": "vp@contoso.com"}
     modification:
-      description: The exact values deleted and added, and the new mail, as sent in one modify.
+      description:
+        - The exact values deleted and added, and the new mail, as sent (or in check mode, to be sent) in one modify.
+        - Absent on an item refused because its request breaks a proxyAddresses rule.
       type: dict
       sample: {"delete": ["SMTP:vp@contoso.local"], "add": ["SMTP:vp@contoso.com", "smtp:vp@contoso.local"],
                "mail": "vp@contoso.com"}
     msg:
-      description: What was done, or why not.
+      description:
+        - What was done (C(modify proxyAddresses), C(modify proxyAddresses and mail), C(set mail)),
+          what would be done in check mode (C(would ...)), C(already as requested), or why not.
+        - When another item was refused, what this one would have done and that nothing was written.
       type: str
-      sample: modified
+      sample: modify proxyAddresses and mail
     failed:
       description: Present and true when this item failed.
       type: bool
       sample: true
+    error:
+      description:
+        - What went wrong, for a playbook to branch on - kind (refused, input, graph, ldap, auth) and
+          the service's code, status or LDAP result.
+      returned: when this item failed
+      type: dict
+      sample: {"kind": "refused", "message": "smtp:vp@contoso.com is already held by CN=Ann,OU=Staff,DC=contoso,DC=com (forest_unique)"}
+error:
+  description:
+    - What stopped the whole task before any write, for a playbook to branch on - kind (input, ldap)
+      and the LDAP result. A failed item carries its own RV(results[].error).
+  returned: when the options could not be used or AD could not be read
+  type: dict
+  sample: {"kind": "ldap", "message": "dc1.contoso.com: invalid credentials (49)", "result": 49}
 ldap_operations:
   description: Counts of LDAP searches and modify operations sent.
   returned: when a domain controller was contacted
@@ -177,108 +196,19 @@ ldap_operations:
   sample: {"searches": 2, "modifies": 1}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects
+from ansible_collections.syncfix.entra.plugins.module_utils._converge import converge
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import PROXY_ADDRESS_ITEM, item_spec, single_item
+from ansible_collections.syncfix.entra.plugins.module_utils._proxy_address_writes import plan_objects
 from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
-from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import (
-    RESULT_ATTRIBUTE_OR_VALUE_EXISTS, RESULT_NO_SUCH_ATTRIBUTE, LdapError,
-)
-from ansible_collections.syncfix.entra.plugins.module_utils.proxy_address import (
-    ProxyAddress, ProxyAddressError, plan_proxy_addresses, sorted_values,
-)
-
-ITEM_SPEC = dict(
-    object=dict(type="str", required=True),
-    addresses=dict(type="list", elements="str", default=[]),
-    state=dict(type="str", choices=["present", "absent", "exact"]),
-    primary=dict(type="str"),
-)
+from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
+from ansible_collections.syncfix.entra.plugins.module_utils.proxy_address import parse_requests
 
 
-def single(value):
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value or None
-
-
-class Request:
-    def __init__(self, identity, addresses, state, primary):
-        self.identity = identity
-        self.addresses = addresses
-        self.state = state
-        self.primary = primary
-
-
-class ObjectPlan:
-    """The proxyAddresses plan of one object plus the mail value to write, if any."""
-
-    def __init__(self, request, entry, params):
-        self.entry = entry
-        current = entry["attributes"].get("proxyAddresses") or []
-        self.mail_before = single(entry["attributes"].get("mail"))
-        self.proxy = plan_proxy_addresses(current, request.addresses, state=request.state, primary=request.primary,
-                                          allow_primary_removal=params["allow_primary_removal"])
-        primary = self.proxy.primary_address
-        # With no primary left (every SMTP address removed) mail is left as it is, not cleared.
-        self.mail_after = primary if params["update_mail"] and primary else self.mail_before
-
-    @property
-    def changed(self):
-        return self.proxy.changed or self.mail_after != self.mail_before
-
-    def changes(self):
-        changes = {}
-        operations = self.proxy.change.operations()
-        if operations:
-            changes["proxyAddresses"] = operations
-        if self.mail_after != self.mail_before:
-            changes["mail"] = [("replace", [self.mail_after] if self.mail_after else [])]
-        return changes
-
-    def state(self, after):
-        return {"proxyAddresses": sorted_values((self.proxy.after if after else self.proxy.before).values),
-                "mail": self.mail_after if after else self.mail_before}
-
-
-def parse_requests(params):
-    raw = params["objects"] if params["objects"] is not None else [
-        dict(object=params["object"], addresses=params["addresses"], state=None, primary=params["primary"])]
-    requests, problems, seen = [], [], set()
-    for entry in raw:
-        identity = (entry.get("object") or "").strip()
-        if not identity:
-            problems.append("an item has no object")
-            continue
-        if identity.lower() in seen:
-            problems.append("%s: listed twice" % identity)
-        seen.add(identity.lower())
-        try:
-            addresses = [ProxyAddress.parse(a).value for a in entry.get("addresses") or []]
-        except ProxyAddressError as e:
-            problems.append("%s: %s" % (identity, e))
-            continue
-        requests.append(Request(identity, addresses, entry.get("state") or params["state"], entry.get("primary")))
-    if problems:
-        raise ValueError("invalid input, nothing was changed: " + "; ".join(problems))
-    return requests
-
-
-def uniqueness_refusals(connection, plans):
-    """Added SMTP addresses that other AD objects hold, per object label."""
-    wanted = {}
-    for label, plan in plans:
-        for value in plan.proxy.change.add:
-            address = ProxyAddress.parse(value)
-            if address.is_smtp and not plan.proxy.before.find(address):
-                wanted.setdefault(value, []).append((label, plan))
-    refusals = {}
-    holders = ad_objects.holders_of(connection, list(wanted))
-    for value, owners in wanted.items():
-        for label, plan in owners:
-            others = [dn for dn in holders.get(value, []) if dn.lower() != plan.entry["dn"].lower()]
-            if others:
-                refusals.setdefault(label, []).append("%s is already held by %s (forest_unique)" % (
-                    value, ", ".join(sorted(others))))
-    return dict((label, "; ".join(reasons)) for label, reasons in refusals.items())
+def diff_lines(plan, side):
+    state = getattr(plan, side)
+    lines = ["  proxyAddresses: %s\n" % value for value in state["proxyAddresses"]]
+    return "%s\n%s  mail: %s\n" % (plan.fields["dn"], "".join(lines), state["mail"])
 
 
 def main():
@@ -291,89 +221,22 @@ def main():
             update_mail=dict(type="bool", default=True),
             allow_primary_removal=dict(type="bool", default=False),
             forest_unique=dict(type="bool", default=False),
-            objects=dict(type="list", elements="dict", options=ITEM_SPEC),
+            objects=dict(type="list", elements="dict", options=item_spec(PROXY_ADDRESS_ITEM)),
         ),
         mutually_exclusive=[["object", "objects"], ["objects", "primary"]],
         required_one_of=[["object", "objects"]],
         supports_check_mode=True,
     )
-    params = ad.params
     try:
-        requests = parse_requests(params)
-    except ValueError as e:
-        ad.fail(str(e))
-
-    found = ad.find_objects([r.identity for r in requests])
-    connection = ad.connection
-
-    plans, refusals = [], {}
-    for request in requests:
-        try:
-            plans.append((request.identity, ObjectPlan(request, found[request.identity], params)))
-        except ProxyAddressError as e:
-            refusals[request.identity] = str(e)
-    if params["forest_unique"] and not refusals:
-        try:
-            refusals.update(uniqueness_refusals(connection, plans))
-        except LdapError as e:
-            ad.fail("%s; nothing was changed" % e)
-    if refusals:
-        results = [dict(item=r.identity, dn=found[r.identity]["dn"], changed=False,
-                        failed=r.identity in refusals, msg=refusals.get(r.identity, "not attempted"))
-                   for r in requests]
-        ad.exit_bulk(results)
-
-    results = []
-    for label, plan in plans:
-        results.append(dict(item=label, dn=plan.entry["dn"], changed=plan.changed, before=plan.state(False),
-                            after=plan.state(True),
-                            modification=dict(plan.proxy.change.to_dict(), mail=plan.mail_after),
-                            msg="modified" if plan.changed else "already as requested"))
-    diff = dict(
-        before="".join("%s\n%s" % (p.entry["dn"], _lines(p.state(False))) for label, p in plans if p.changed),
-        after="".join("%s\n%s" % (p.entry["dn"], _lines(p.state(True))) for label, p in plans if p.changed),
-    )
-    if ad.check_mode:
-        ad.exit_bulk(results, diff=diff)
-
-    by_label = dict((r["item"], r) for r in results)
-    requests_by_label = dict((r.identity, r) for r in requests)
-    for label, plan in plans:
-        if not plan.changed:
-            continue
-        result = by_label[label]
-        try:
-            apply_plan(connection, plan, requests_by_label[label], params, result)
-        except (LdapError, ProxyAddressError) as e:
-            result.update(failed=True, changed=False, after=result["before"], msg=str(e))
-    ad.exit_bulk(results, diff=diff)
-
-
-def apply_plan(connection, plan, request, params, result):
-    """Send the modify; if AD changed underneath (16/20), re-read, re-plan once and send again."""
+        requests = parse_requests(single_item(ad.params, "objects", PROXY_ADDRESS_ITEM), ad.params["state"])
+    except InputError as e:
+        ad.fail_error(e)
+    found = ad.find_objects([request.identity for request in requests])
     try:
-        connection.modify(plan.entry["dn"], plan.changes())
-        return
+        plans = plan_objects(ad.connection, requests, found, ad.params)
     except LdapError as e:
-        if e.code not in (RESULT_NO_SUCH_ATTRIBUTE, RESULT_ATTRIBUTE_OR_VALUE_EXISTS):
-            raise
-    fresh = list(connection.search("(objectClass=*)", ad_objects.BASE_ATTRIBUTES, base=plan.entry["dn"], scope="base"))
-    if not fresh:
-        raise LdapError("%s disappeared while it was being modified" % plan.entry["dn"])
-    replanned = ObjectPlan(request, fresh[0], params)
-    result.update(before=replanned.state(False), after=replanned.state(True),
-                  modification=dict(replanned.proxy.change.to_dict(), mail=replanned.mail_after),
-                  msg="modified after re-reading (the object changed while it was planned)")
-    if replanned.changed:
-        connection.modify(replanned.entry["dn"], replanned.changes())
-    else:
-        result.update(changed=False, msg="already as requested after re-reading")
-
-
-def _lines(state):
-    lines = ["  proxyAddresses: %s\n" % value for value in state["proxyAddresses"]]
-    lines.append("  mail: %s\n" % state["mail"])
-    return "".join(lines)
+        ad.fail_error(e, "%s; nothing was changed" % e)
+    converge(ad, plans, diff_lines)
 
 
 if __name__ == "__main__":

@@ -272,14 +272,21 @@ msg:
   returned: always
   type: str
   sample: delta cycle finished, 4 runs, 0 not successful
+error:
+  description:
+    - What went wrong, for a playbook to branch on - kind (adsync, graph, auth, input, refused) and
+      the service's code, status or request id.
+  returned: when the options were incomplete, the job was refused, the cycle could not be started or
+    watched, or Graph refused a request
+  type: dict
+  sample: {"kind": "adsync", "message": "this Entra Connect server is in staging mode (StagingModeEnabled=true): ..."}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import AdsyncError, ConnectEngine, PsrpRunner
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import ConnectEngine, PsrpRunner
 from ansible_collections.syncfix.entra.plugins.module_utils.cloud_sync import (
     REFUSE, WAIT, CloudSyncJob, execution_failed, job_state, on_demand_failed, plan_job_run)
-from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule, graph_failure_message
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
+from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
 
 try:
     from pypsrp.client import Client as PsrpClient
@@ -291,7 +298,7 @@ def run_connect(entra, params):
     if PsrpClient is None:
         entra.fail("engine=connect needs the Python package pypsrp: pip install 'pypsrp>=0.8.1'")
     if not params["server"]:
-        entra.fail("engine=connect needs server, the Entra Connect server's host name")
+        raise InputError("engine=connect needs server, the Entra Connect server's host name")
     validation = params["winrm_ca_path"] or params["cert_validation"]
     client = PsrpClient(params["server"], port=params["port"] or (5986 if params["ssl"] else 5985),
                         username=params["username"], password=params["password"], ssl=params["ssl"],
@@ -308,7 +315,7 @@ def run_connect(entra, params):
 
 def run_cloud_sync(entra, params):
     if not (params["service_principal_id"] and params["job_id"]):
-        entra.fail("engine=cloud_sync needs service_principal_id and job_id")
+        raise InputError("engine=cloud_sync needs service_principal_id and job_id")
     job = CloudSyncJob(entra.client, params["service_principal_id"], params["job_id"])
     state = job_state(job.read())
     before = state["last_execution"]
@@ -318,7 +325,7 @@ def run_cloud_sync(entra, params):
         return run_on_demand(entra, params, job, result)
     action, why = plan_job_run(state, job.label, params["allow_resume"])
     if action == REFUSE:
-        entra.fail(why, **result)
+        entra.fail(why, error=dict(kind="refused", message=why), **result)
     if action == WAIT:
         # Not started: "synchronizationJob: start" says never to start a job that is running.
         hint = "; for an immediate run of named objects, use provision_objects"
@@ -396,10 +403,8 @@ def main():
             result, failed = run_connect(entra, params)
         else:
             result, failed = run_cloud_sync(entra, params)
-    except AdsyncError as e:
-        entra.fail(str(e))
-    except (GraphError, AuthError) as e:
-        entra.fail(graph_failure_message(e))
+    except SyncfixError as e:  # AdsyncError, GraphError, AuthError, InputError: details go in the result's error
+        entra.fail_error(e)
     except Exception as e:  # pypsrp raises transport, auth and WinRM fault types of its own
         entra.fail("engine=%s: %s: %s" % (params["engine"], type(e).__name__, e))
     if failed:

@@ -149,41 +149,22 @@ users:
       type: list
       elements: str
       sample: ["a@contoso.com", "b@contoso.com"]
+error:
+  description:
+    - What went wrong, for a playbook to branch on - kind (input, graph, auth) and the service's
+      code, status or request id.
+  returned: when the task failed
+  type: dict
+  sample: {"kind": "graph", "message": "find users /users: Graph answered 403 Authorization_RequestDenied: ...",
+           "status": 403, "code": "Authorization_RequestDenied", "request_id": "2f1e7c1a-0000-4000-8000-000000000001",
+           "operation": "find users", "target": "/users"}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
-from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule, graph_failure_message
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
-
-
-def decode_anchor(value):
-    if not value:
-        return None
-    try:
-        return SourceAnchor.from_immutable_id(value).to_dict()
-    except AnchorError as e:
-        return {"kind": "invalid", "error": str(e)}
-
-
-def describe_user(selector, user, deleted):
-    return dict(
-        item=selector, found=True, id=user.get("id"),
-        user_principal_name=user.get("userPrincipalName"), display_name=user.get("displayName"),
-        mail=user.get("mail"), proxy_addresses=sorted(user.get("proxyAddresses") or [], key=lambda v: (v.lower(), v)),
-        account_enabled=user.get("accountEnabled"), deleted=deleted, deleted_date_time=user.get("deletedDateTime"),
-        sync=dict(
-            enabled=bool(user.get("onPremisesSyncEnabled")),
-            immutable_id=user.get("onPremisesImmutableId"),
-            anchor=decode_anchor(user.get("onPremisesImmutableId")),
-            last_sync=user.get("onPremisesLastSyncDateTime"),
-            distinguished_name=user.get("onPremisesDistinguishedName"),
-            sam_account_name=user.get("onPremisesSamAccountName"),
-            object_identifier=user.get("onPremisesObjectIdentifier"),
-        ),
-        provisioning_errors=user.get("onPremisesProvisioningErrors") or [],
-    )
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._user_info import (
+    DETAILS, describe_selector, parse_selectors, read_users, unknown_property_warnings,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
 
 
 def main():
@@ -191,51 +172,19 @@ def main():
         argument_spec=dict(
             users=dict(type="list", elements="str", required=True),
             include_deleted=dict(type="bool", default=True),
-            details=dict(type="list", elements="str", choices=["roles", "licenses"], default=["roles", "licenses"]),
+            details=dict(type="list", elements="str", choices=list(DETAILS), default=list(DETAILS)),
         ),
         supports_check_mode=True,
     )
     params = entra.params
-    selectors = [s.strip() for s in params["users"]]
-    empty = [s for s in params["users"] if not s.strip()]
-    if empty:
-        entra.fail("users: %d empty selector(s); give a UPN, object id or SMTP address for each" % len(empty))
     try:
-        client = entra.client
-        lookup = directory.find_users(client, selectors)
-        found_ids = [u["id"] for u in lookup.found.values()]
-        roles = directory.role_holdings(client, found_ids) if "roles" in params["details"] else {}
-        licenses = directory.license_details(client, found_ids) if "licenses" in params["details"] else {}
-        deleted = directory.deleted_users(client) if params["include_deleted"] and lookup.missing else []
-    except (GraphError, AuthError) as e:
-        entra.fail(graph_failure_message(e))
-
-    users = []
-    for selector in selectors:
-        if selector in lookup.found:
-            user = lookup.found[selector]
-            entry = describe_user(selector, user, deleted=False)
-            if "roles" in params["details"]:
-                entry["roles"] = roles.get(user["id"])
-            if "licenses" in params["details"]:
-                entry["licenses"] = licenses.get(user["id"])
-        elif selector in lookup.ambiguous:
-            entry = dict(item=selector, found=False,
-                         candidates=sorted(u.get("userPrincipalName") for u in lookup.ambiguous[selector]))
-        else:
-            matches = directory.match_deleted(deleted, selector)
-            if len(matches) == 1:
-                entry = describe_user(selector, matches[0], deleted=True)
-            else:
-                entry = dict(item=selector, found=False)
-                if matches:
-                    entry["candidates"] = sorted(m.get("userPrincipalName") for m in matches)
-        users.append(entry)
-    read = list(lookup.found.values()) + deleted
-    if read and not any("onPremisesObjectIdentifier" in u for u in read):
-        entra.module.warn("this Graph does not offer onPremisesObjectIdentifier; sync.object_identifier is null for "
-                          "every user, whether or not it is set")
-    entra.module.exit_json(changed=False, users=users, graph_requests=dict(client.stats))
+        selectors = parse_selectors(params["users"])
+        reading = read_users(entra.client, selectors, params["details"], params["include_deleted"])
+    except SyncfixError as e:  # InputError, GraphError, AuthError: their details go in the result's error
+        entra.fail_error(e)
+    for warning in unknown_property_warnings(reading):
+        entra.warn(warning)
+    entra.exit(changed=False, users=[describe_selector(s, reading, params["details"]) for s in selectors])
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The re-read-once rule of ad_proxy_addresses, with a fake directory that changes underneath."""
+"""The re-read-once rule of ad_proxy_addresses (its LDAP adapter), with a fake directory that changes underneath."""
 
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
-from ansible_collections.syncfix.entra.plugins.modules.ad_proxy_addresses import ObjectPlan, Request, apply_plan
+from ansible_collections.syncfix.entra.plugins.module_utils._proxy_address_writes import apply_plan
+from ansible_collections.syncfix.entra.plugins.module_utils.proxy_address import ObjectPlan, Request
 
 PARAMS = {"allow_primary_removal": False, "update_mail": True}
 DN = "CN=Ann,DC=contoso,DC=test"

@@ -1,0 +1,118 @@
+"""adsync_cycle's main() offline with engine=connect: the WinRM client is a fake that answers
+as the ADSync cmdlets do (as the fake server of test_adsync_connect), so the module's own
+option handling, PsrpRunner and error path run for real."""
+
+import json
+from unittest import mock
+
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import READ_SCHEDULER, RUN_RESULTS, START_CYCLE
+from ansible_collections.syncfix.entra.plugins.modules import adsync_cycle
+
+from module_runner import run_module
+
+CONNECT = dict(engine="connect", server="aadc01.contoso.test", username="CONTOSO\\svc", password="secret",
+               poll_interval=0, timeout=30)
+STARTED = "2026-11-22T10:00:00Z"
+SUCCESS = {"RunHistoryId": "r1", "ConnectorName": "contoso.test", "RunProfileName": "Delta Import",
+           "Result": "success", "StartDate": "2026-11-22T10:00:01Z", "Steps": []}
+EXPORT_ERRORS = {"RunHistoryId": "r2", "ConnectorName": "contoso.onmicrosoft.com - AAD", "RunProfileName": "Export",
+                 "Result": "completed-export-errors", "StartDate": "2026-11-22T10:00:05Z", "Steps": []}
+
+
+class ConnectServer:
+    """Get-ADSyncScheduler, Start-ADSyncSyncCycle and Get-ADSyncRunProfileResult, scripted."""
+
+    def __init__(self, staging=False, runs=(SUCCESS,), remote_error=None):
+        self.staging = staging
+        self.runs = list(runs)
+        self.remote_error = remote_error
+        self.running_polls = 0
+        self.calls = []
+        self.client_options = None
+
+    def client(self, server, **options):
+        """Stands in for ``pypsrp.client.Client``."""
+        self.client_options = dict(options, server=server)
+        return self
+
+    def execute_ps(self, script):
+        if self.remote_error:
+            return "", mock.Mock(error=[self.remote_error]), True
+        return self.run(script), mock.Mock(error=[]), False
+
+    def run(self, script):
+        if script == READ_SCHEDULER:
+            self.calls.append("scheduler")
+            in_progress, self.running_polls = self.running_polls > 0, max(0, self.running_polls - 1)
+            return json.dumps({"SyncCycleEnabled": True, "SyncCycleInProgress": in_progress,
+                               "StagingModeEnabled": self.staging, "MaintenanceEnabled": False,
+                               "SchedulerSuspended": False, "NextSyncCyclePolicyType": "Delta",
+                               "NextSyncCycleStartTimeInUTC": "11/22/2026 10:30:00"})
+        if script in (START_CYCLE % "Delta", START_CYCLE % "Initial"):
+            self.calls.append("start")
+            self.running_polls = 1
+            return json.dumps({"Result": "Success", "StartedUtc": STARTED})
+        if script == RUN_RESULTS % STARTED:
+            self.calls.append("runs")
+            return json.dumps(self.runs)
+        raise AssertionError("unexpected script: %s" % script[:80])
+
+
+def run(server, check_mode=False, **options):
+    with mock.patch.object(adsync_cycle, "PsrpClient", server.client):
+        return run_module(adsync_cycle.main, dict(CONNECT, **options), check_mode=check_mode)
+
+
+def test_a_staging_server_is_refused_with_an_adsync_error_and_nothing_starts():
+    server = ConnectServer(staging=True)
+    result = run(server)
+    assert result["failed"] is True and "staging mode" in result["msg"] and "allow_staging: true" in result["msg"]
+    assert result["error"]["kind"] == "adsync" and result["error"]["message"] == result["msg"]
+    assert server.calls == ["scheduler"]
+
+
+def test_a_cycle_is_started_waited_for_and_its_runs_returned():
+    server = ConnectServer()
+    result = run(server, winrm_ca_path="/etc/ssl/aadc-ca.pem")
+    assert result["changed"] is True and result["started"] is True and result["runs"] == [SUCCESS]
+    assert server.calls[:2] == ["scheduler", "start"] and server.calls[-1] == "runs"
+    assert server.client_options["cert_validation"] == "/etc/ssl/aadc-ca.pem" and server.client_options["port"] == 5986
+
+
+def test_check_mode_reads_the_scheduler_and_starts_nothing():
+    server = ConnectServer()
+    result = run(server, check_mode=True)
+    assert result["changed"] is True and result["msg"] == "would start a delta cycle"
+    assert server.calls == ["scheduler"]
+
+
+def test_failed_runs_fail_the_task_unless_told_otherwise():
+    failed = run(ConnectServer(runs=(SUCCESS, EXPORT_ERRORS)))
+    assert failed["failed"] is True and "set fail_on_errors: false" in failed["msg"]
+    assert failed["failed_runs"] == [EXPORT_ERRORS]
+    reported = run(ConnectServer(runs=(SUCCESS, EXPORT_ERRORS)), fail_on_errors=False)
+    assert "failed" not in reported and reported["failed_runs"] == [EXPORT_ERRORS]
+
+
+def test_a_remote_powershell_error_carries_error():
+    result = run(ConnectServer(remote_error="The term 'Get-ADSyncScheduler' is not recognized"))
+    assert result["failed"] is True and result["error"]["kind"] == "adsync"
+    assert "remote PowerShell failed: The term 'Get-ADSyncScheduler' is not recognized" in result["msg"]
+
+
+def test_a_missing_server_is_an_input_error():
+    options = dict(CONNECT)
+    del options["server"]
+    with mock.patch.object(adsync_cycle, "PsrpClient", ConnectServer().client):
+        result = run_module(adsync_cycle.main, options)
+    assert result["failed"] is True and result["error"]["kind"] == "input" and "needs server" in result["msg"]
+
+
+@pytest.mark.parametrize("error", [ConnectionRefusedError("connection refused"), RuntimeError("WinRM fault")])
+def test_transport_failures_of_pypsrp_name_the_engine_and_type(error):
+    server = ConnectServer()
+    server.execute_ps = mock.Mock(side_effect=error)
+    result = run(server)
+    assert result["failed"] is True and result["msg"] == "engine=connect: %s: %s" % (type(error).__name__, error)
