@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import READ_SCHEDULER, RUN_RESULTS, START_CYCLE
 from ansible_collections.syncfix.entra.plugins.modules import adsync_cycle
+from ansible_collections.syncfix.entra.plugins.module_utils import _sync_cycle_runs
 
 from module_runner import run_module
 
@@ -61,7 +62,7 @@ class ConnectServer:
 
 
 def run(server, check_mode=False, **options):
-    with mock.patch.object(adsync_cycle, "PsrpClient", server.client):
+    with mock.patch.object(_sync_cycle_runs, "PsrpClient", server.client):
         return run_module(adsync_cycle.main, dict(CONNECT, **options), check_mode=check_mode)
 
 
@@ -105,7 +106,7 @@ def test_a_remote_powershell_error_carries_error():
 def test_a_missing_server_is_an_input_error():
     options = dict(CONNECT)
     del options["server"]
-    with mock.patch.object(adsync_cycle, "PsrpClient", ConnectServer().client):
+    with mock.patch.object(_sync_cycle_runs, "PsrpClient", ConnectServer().client):
         result = run_module(adsync_cycle.main, options)
     assert result["failed"] is True and result["error"]["kind"] == "input" and "needs server" in result["msg"]
 
