@@ -133,6 +133,21 @@ def parse_requests(object_=None, objects=None, state=None):
     return requests
 
 
+def check_options(method, parking_ou=None, target_ou=None, record_path=None):
+    """ScopeError naming options given for the other method, or OUs that are not DNs."""
+    if method == "admin_description":
+        given = [name for name, value in (("parking_ou", parking_ou), ("target_ou", target_ou),
+                                          ("record_path", record_path)) if value]
+        if given:
+            raise ScopeError("%s: only used with method ou; remove it, or set method: ou" % ", ".join(given))
+    for name, value in (("parking_ou", parking_ou), ("target_ou", target_ou)):
+        if value:
+            try:
+                split_dn(value)
+            except ScopeError as e:
+                raise ScopeError("%s: %s; nothing was changed" % (name, e))
+
+
 def same_object_refusals(resolved):
     """Items that name one AD object twice (by different selectors): ``[message]``.
 
@@ -164,6 +179,10 @@ def describe(dn, admin_description, parking_ou=None):
             "admin_description": admin_description, "dn": dn}
 
 
+# The past-tense verbs a plan's msg starts with, as the write still to come.
+_IMPERATIVE = {"moved": "move", "cleared": "clear", "restored": "restore"}
+
+
 class Plan:
     """What to do with one object. ``refusal`` set: nothing may be written for the whole run."""
 
@@ -192,6 +211,12 @@ class Plan:
     def changed(self):
         return self.refusal is None and (self.new_parent is not None
                                          or self.new_admin_description != self.facts.admin_description)
+
+    @property
+    def action(self):
+        """``msg`` as the write still to come ("move from ..."), for "would <action>" in check mode."""
+        verb, _sep, rest = (self.msg or "").partition(" ")
+        return "%s %s" % (_IMPERATIVE.get(verb, verb), rest) if rest else self.msg
 
     def before(self):
         return describe(self.facts.dn, self.facts.admin_description, self.parking_ou)

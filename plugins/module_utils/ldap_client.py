@@ -22,6 +22,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils._errors import Syncf
 try:
     import ldap3
     from ldap3.core import exceptions as ldap3_exceptions
+    from ldap3.utils.dn import safe_rdn
 except ImportError:  # reported by the module base with the package name and install hint
     ldap3 = None
 
@@ -94,7 +95,7 @@ class DirectoryConnection:
         self.referrals = referrals
         self.connection = None
         self.server_used = None
-        self.stats = {"searches": 0, "modifies": 0}
+        self.stats = {"searches": 0, "modifies": 0, "moves": 0}
 
     # -- connecting -----------------------------------------------------------------------
 
@@ -212,6 +213,19 @@ class DirectoryConnection:
             result = self.connection.result or {}
             raise LdapError("modify of %s on %s failed: %s" % (dn, self.server_used, _describe(result)),
                             result.get("result"))
+
+    def move(self, dn, new_parent):
+        """Move ``dn`` under ``new_parent``, keeping its RDN (LDAP modify DN)."""
+        self.stats["moves"] += 1
+        step = "move of %s to %s on %s" % (dn, new_parent, self.server_used)
+        try:
+            ok = self.connection.modify_dn(dn, safe_rdn(dn)[0], delete_old_dn=True, new_superior=new_parent)
+        except ldap3_exceptions.LDAPException as e:
+            # The move may or may not have been applied; the caller re-reads.
+            raise LdapError("%s failed: %s" % (step, _exception_text(e, self.receive_timeout)))
+        if not ok:
+            result = self.connection.result or {}
+            raise LdapError("%s failed: %s" % (step, _describe(result)), result.get("result"))
 
 
 def _exception_text(error, timeout):

@@ -231,6 +231,12 @@ results:
       description: Present and true when this item failed.
       type: bool
       sample: true
+    error:
+      description: What went wrong, for a playbook to branch on - kind (refused, input, graph, ldap, auth) and the
+        service's code, status or LDAP result.
+      returned: when this item failed.
+      type: dict
+      sample: {"kind": "ldap", "message": "move of CN=VP,OU=Staff,DC=contoso,DC=com failed: ...", "result": 50}
 record_path:
   description: The record file, when O(record_path) was given.
   returned: with O(record_path)
@@ -243,162 +249,47 @@ ldap_operations:
   sample: {"searches": 2, "modifies": 1, "moves": 0}
 """
 
-import datetime
-import os
-import tempfile
-
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_scope as scope
-from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects, ldap_client
+from ansible_collections.syncfix.entra.plugins.module_utils import _sync_scope_writes as writes
+from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
 from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
-from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import (
-    RESULT_ATTRIBUTE_OR_VALUE_EXISTS, RESULT_NO_SUCH_ATTRIBUTE, LdapError,
-)
+from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError
+from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
 
-ATTRIBUTES = ["adminDescription", "objectGUID"]
-RESULT_CONSTRAINT_VIOLATION = 19  # a second value added to a single-valued attribute
-RESULT_ENTRY_ALREADY_EXISTS = 68
 ITEM_SPEC = dict(
     object=dict(type="str", required=True),
     state=dict(type="str", choices=list(scope.STATES)),
 )
 
 
-# -- LDAP: the one operation ldap_client lacks ----------------------------------------------------
+def item_plan(directory, plan, refusal, record_file):
+    """One user's ItemPlan from its scope plan; its write goes through the adapter."""
+    fields = dict(dn=plan.facts.dn)
+    if plan.record is not None and not refusal:
+        fields["record"] = dict(plan.record, guid=plan.facts.guid)
 
-def move_entry(directory, dn, new_parent):
-    """Move ``dn`` under ``new_parent`` (LDAP modify DN, same RDN); LdapError on failure.
+    def write(item):
+        try:
+            applied = writes.apply(directory, plan)
+        except LdapError as e:
+            applied_anyway, msg = writes.outcome_after_failure(directory, plan, e)
+            record_file.after(plan, applied_anyway)
+            if not applied_anyway:
+                item.fields.pop("record", None)
+                raise LdapError(msg, e.code)
+            item.msg = msg
+            return
+        record_file.after(plan, True)
+        item.changed, item.after, item.msg = applied.changed, applied.after(), applied.msg
 
-    Belongs in ldap_client.DirectoryConnection (as ``move``); kept here until it moves there.
-    """
-    rdn = scope.split_dn(dn)[0]
-    directory.stats["moves"] = directory.stats.get("moves", 0) + 1
-    step = "move of %s to %s on %s" % (dn, new_parent, directory.server_used)
-    try:
-        ok = directory.connection.modify_dn(dn, rdn, delete_old_dn=True, new_superior=new_parent)
-    except ldap_client.ldap3_exceptions.LDAPException as e:
-        # The move may or may not have been applied; the caller re-reads.
-        raise LdapError("%s failed: %s" % (step, ldap_client._exception_text(e, directory.receive_timeout)))
-    if not ok:
-        result = directory.connection.result or {}
-        raise LdapError("%s failed: %s" % (step, ldap_client._describe(result)), result.get("result"))
-
-
-def read_by_guid(directory, guid):
-    """The current entry of the object with this objectGUID, or None."""
-    anchor = SourceAnchor.from_guid(guid)
-    entries = list(directory.search("(objectGUID=%s)" % anchor.ldap_filter_value, ATTRIBUTES))
-    return entries[0] if entries else None
-
-
-CONTAINER_CLASSES = frozenset(("organizationalunit", "container", "domaindns"))
+    item = ItemPlan(plan.item, plan.before(), plan.after(), changed=plan.changed, action=plan.action, apply=write,
+                    refusal=refusal, note=plan.msg, fields=fields)
+    item.scope_plan = plan
+    return item
 
 
-def existing_dns(directory, dns):
-    """``(existing, containers)``: the normalised DNs among ``dns`` that exist, and those of them
-    that can hold users (OU, container, domain); one search per 50 DNs."""
-    existing, containers, dns = set(), set(), sorted(set(dns))
-    for start in range(0, len(dns), ad_objects.LOOKUP_CHUNK):
-        chunk = dns[start:start + ad_objects.LOOKUP_CHUNK]
-        search_filter = "(|%s)" % "".join("(distinguishedName=%s)" % ad_objects.escape_filter_value(dn)
-                                          for dn in chunk)
-        for entry in directory.search(search_filter, ["objectClass"]):
-            key = scope.normal_dn(entry["dn"])
-            existing.add(key)
-            if CONTAINER_CLASSES & set(c.lower() for c in entry["attributes"].get("objectClass") or []):
-                containers.add(key)
-    return existing, containers
-
-
-# -- facts ----------------------------------------------------------------------------------------
-
-def single(value):
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value or None
-
-
-def facts_of(entry):
-    raw = single(entry["raw"].get("objectGUID"))
-    return scope.ObjectFacts(entry["dn"], str(SourceAnchor.from_bytes(raw).guid),
-                             single(entry["attributes"].get("adminDescription")))
-
-
-def now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# -- the record file ------------------------------------------------------------------------------
-
-def read_records(path):
-    if not path or not os.path.exists(path):
-        return {}
-    with open(path) as handle:
-        return scope.load_records(handle.read())
-
-
-def write_records(path, records):
-    """Replace the record file atomically; mode 0600 (it maps users to OUs, nobody else's business)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".sync-scope-", dir=folder)
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w") as out:
-            out.write(scope.dump_records(records))
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-# -- planning and applying ------------------------------------------------------------------------
-
-def plan_for(request, facts, params, records):
-    if params["method"] == "ou":
-        return scope.plan_ou(request.identity, facts, request.state, params["parking_ou"], params["target_ou"],
-                             records.get(facts.guid.lower()), now())
-    return scope.plan_admin_description(request.identity, facts, request.state, params["force"])
-
-
-def apply(directory, plan):
-    """Carry out one plan; on a conflict with a concurrent change (16/19/20) re-read, re-plan once."""
-    if plan.method == "ou":
-        move_entry(directory, plan.facts.dn, plan.new_parent)
-        return plan
-    try:
-        directory.modify(plan.facts.dn, plan.admin_description_changes())
-        return plan
-    except LdapError as e:
-        if e.code not in (RESULT_NO_SUCH_ATTRIBUTE, RESULT_ATTRIBUTE_OR_VALUE_EXISTS, RESULT_CONSTRAINT_VIOLATION):
-            raise
-    fresh = read_by_guid(directory, plan.facts.guid)
-    if fresh is None:
-        raise LdapError("%s disappeared while it was being modified" % plan.facts.dn)
-    replanned = scope.plan_admin_description(plan.item, facts_of(fresh), plan.state, plan.force)
-    if replanned.refusal:
-        raise LdapError("adminDescription changed while it was planned; now: %s" % replanned.refusal)
-    if replanned.changed:
-        directory.modify(replanned.facts.dn, replanned.admin_description_changes())
-    replanned.msg += " (after re-reading: the object changed while it was planned)"
-    return replanned
-
-
-def outcome_after_failure(directory, plan, error):
-    """After a failed write: was it applied? Re-read the object to say done or untouched."""
-    if error.code is not None:  # the server answered and refused: nothing was applied
-        return False, "%s; nothing was changed on it" % error
-    try:
-        fresh = read_by_guid(directory, plan.facts.guid)
-    except LdapError as e:
-        return False, "%s; could not re-read it to see whether it was applied (%s): check it before running again" % (
-            error, e)
-    if fresh is not None:
-        done = (scope.same_dn(fresh["dn"], plan.after_dn) and single(fresh["attributes"].get("adminDescription"))
-                == plan.new_admin_description)
-        if done:
-            return True, "done (confirmed by re-reading after: %s)" % error
-    return False, "%s; re-read: not applied" % error
+def diff_lines(item, side):
+    return scope.diff([item.scope_plan])[side]
 
 
 def main():
@@ -420,98 +311,29 @@ def main():
         supports_check_mode=True,
     )
     params = ad.params
-    if params["method"] == "admin_description":
-        given = [name for name in ("parking_ou", "target_ou", "record_path") if params[name]]
-        if given:
-            ad.fail("%s: only used with method ou; remove it, or set method: ou" % ", ".join(given))
     try:
+        scope.check_options(params["method"], params["parking_ou"], params["target_ou"], params["record_path"])
         requests = scope.parse_requests(params["object"], params["objects"], params["state"])
-        for name in ("parking_ou", "target_ou"):
-            if params[name]:
-                try:
-                    scope.split_dn(params[name])
-                except scope.ScopeError as e:
-                    raise scope.ScopeError("%s: %s; nothing was changed" % (name, e))
+        records = writes.load_record_file(params["record_path"])
     except scope.ScopeError as e:
         ad.fail(str(e))
-    try:
-        records = read_records(params["record_path"])
-    except scope.ScopeError as e:
-        ad.fail("record_path %s %s; fix or move the file, nothing was changed" % (params["record_path"], e))
-    except (IOError, OSError) as e:
-        ad.fail("record_path %s can't be read (%s); nothing was changed" % (params["record_path"], e))
-
-    found = ad.find_objects([r.identity for r in requests], ATTRIBUTES, classes=("user",))
+    found = ad.find_objects([r.identity for r in requests], writes.ATTRIBUTES, classes=("user",))
     twice = scope.same_object_refusals([(r.identity, found[r.identity]["dn"]) for r in requests])
     if twice:
         ad.fail("one object named twice, nothing was changed: " + "; ".join(twice))
-    directory = ad.connection
-
-    try:
-        plans = [plan_for(r, facts_of(found[r.identity]), params, records) for r in requests]
-    except (AnchorError, scope.ScopeError) as e:
-        ad.fail("%s; nothing was changed" % e)
-    refusals = dict((p.item, p.refusal) for p in plans if p.refusal)
-    moves = [p for p in plans if p.new_parent is not None]
-    if moves and not refusals:
-        try:
-            present, containers = existing_dns(directory, [p.after_dn for p in moves] + [p.new_parent for p in moves])
-        except LdapError as e:
-            ad.fail("%s; nothing was changed" % e)
-        refusals = scope.destination_refusals(moves, present, containers)
     extra = dict(record_path=params["record_path"]) if params["record_path"] else {}
-    if refusals:
-        results = []
-        for plan in plans:
-            result = plan.result()
-            result.pop("record", None)
-            result.update(changed=False, after=result["before"], failed=plan.item in refusals,
-                          msg=refusals.get(plan.item, "not attempted: %s" % result["msg"]))
-            if not result["failed"]:
-                result.pop("failed", None)
-            results.append(result)
-        ad.exit_bulk(results, **extra)
-
-    diff = scope.diff(plans)
-    if ad.check_mode:
-        ad.exit_bulk([p.result() for p in plans], diff=diff, **extra)
-
-    keep_record = params["record_path"] and any(p.record is not None or p.forget_record for p in plans)
-    if keep_record and any(p.record is not None for p in plans):
-        # Write-ahead: the original OUs are on disk before the first move, so a run that dies
-        # half-way still knows where every parked user came from.
+    try:
+        plans = [writes.plan_for(r, writes.facts_of(found[r.identity]), params, records) for r in requests]
+        refusals = writes.refusals_of(ad.connection, plans)
+    except (AnchorError, scope.ScopeError, LdapError) as e:
+        ad.fail("%s; nothing was changed" % e)
+    record_file = writes.RecordFile(params["record_path"], records, plans, ad.warn)
+    if not ad.check_mode and not refusals:
         try:
-            parking = [p for p in plans if p.record is not None]
-            write_records(params["record_path"], scope.updated_records(records, parking, set(p.item for p in parking)))
+            record_file.write_ahead()
         except (IOError, OSError) as e:
             ad.fail("record_path %s can't be written (%s); nothing was changed" % (params["record_path"], e), **extra)
-
-    results, done = [], set()
-    for plan in plans:
-        if not plan.changed:
-            results.append(plan.result())
-            continue
-        try:
-            applied = apply(directory, plan)
-            done.add(plan.item)
-            results.append(applied.result())
-        except LdapError as e:
-            applied_anyway, msg = outcome_after_failure(directory, plan, e)
-            result = plan.result()
-            if applied_anyway:
-                done.add(plan.item)
-                result["msg"] = msg
-            else:
-                result.pop("record", None)
-                result.update(failed=True, changed=False, after=result["before"], msg=msg)
-            results.append(result)
-    if keep_record:
-        try:
-            write_records(params["record_path"], scope.updated_records(records, plans, done))
-        except (IOError, OSError) as e:
-            ad.module.warn("record_path %s could not be updated after the moves (%s); the records are in "
-                           "results[].record" % (params["record_path"], e))
-    ad.exit_bulk(results, diff=diff, **extra)
+    converge(ad, [item_plan(ad.connection, p, refusals.get(p.item), record_file) for p in plans], diff_lines, **extra)
 
 
 if __name__ == "__main__":

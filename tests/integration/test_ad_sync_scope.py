@@ -225,13 +225,13 @@ def test_a_failure_mid_way_says_what_was_done_and_what_was_untouched(samba, ldap
 
     lab_fixtures.import_collection_from_checkout()
     from ansible.module_utils import basic
-    from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
+    from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import DirectoryConnection, LdapError
     from ansible_collections.syncfix.entra.plugins.modules import ad_sync_scope
 
     staff, parking = make_ou(ldap_admin, ou, "Staff"), make_ou(ldap_admin, ou, "Parking")
     (first, first_name), (second, second_name) = make_user(ldap_admin, staff), make_user(ldap_admin, staff)
     record_path = tmp_path / "record.json"
-    real_move, calls = ad_sync_scope.move_entry, []
+    real_move, calls = DirectoryConnection.move, []
 
     def flaky_move(directory, dn, new_parent):
         calls.append(dn)
@@ -248,7 +248,7 @@ def test_a_failure_mid_way_says_what_was_done_and_what_was_untouched(samba, ldap
         result.setdefault("failed", False)
         raise Exit(result)
 
-    monkeypatch.setattr(ad_sync_scope, "move_entry", flaky_move)
+    monkeypatch.setattr(DirectoryConnection, "move", flaky_move)
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", finish)
 
     def fail(module, msg, **result):

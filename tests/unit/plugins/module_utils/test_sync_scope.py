@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils._sync_scope import (
-    ADMIN_DESCRIPTION_MAX, MARKER, ObjectFacts, ScopeError, destination_refusals, diff, dump_records,
+    ADMIN_DESCRIPTION_MAX, MARKER, ObjectFacts, ScopeError, check_options, destination_refusals, diff, dump_records,
     excluded_by_admin_description, is_ours, load_records, normal_dn, parse_requests, plan_admin_description,
     plan_ou, same_dn, same_object_refusals, split_dn, updated_records,
 )
@@ -233,3 +233,22 @@ def test_diff_is_sorted_one_line_per_changed_object():
     moved = plan_ou("vp", user(), "excluded", PARKING, now=NOW)
     assert diff([moved]) == {"before": "CN=VP,%s: dn=CN=VP,%s\n" % (OU, OU),
                              "after": "CN=VP,%s: dn=CN=VP,%s\n" % (OU, PARKING)}
+
+
+# -- the action text (check mode says "would <action>") and the options --------------------------
+
+def test_the_action_is_the_message_as_a_write_still_to_come():
+    assert plan_ou("vp", user(), "excluded", PARKING, now=NOW).action == "move from %s to %s" % (OU, PARKING)
+    back = plan_ou("vp", user(parent=PARKING), "included", PARKING, target_ou=OU)
+    assert back.action.startswith("move back from %s to %s" % (PARKING, OU))
+    assert plan_admin_description("vp", user(), "excluded").action.startswith("set adminDescription 'User_syncfix:'")
+    assert plan_admin_description("vp", user(MARKER + "Kept"), "included").action == "restore adminDescription 'Kept'"
+    assert plan_admin_description("vp", user(MARKER), "included").action.startswith("clear adminDescription")
+
+
+def test_options_of_the_ou_method_are_refused_with_admin_description_and_ous_must_be_dns():
+    with pytest.raises(ScopeError, match="parking_ou, record_path: only used with method ou"):
+        check_options("admin_description", parking_ou=PARKING, record_path="/tmp/r.json")
+    with pytest.raises(ScopeError, match="target_ou: .*not a distinguished name.*nothing was changed"):
+        check_options("ou", parking_ou=PARKING, target_ou="Staff")
+    check_options("ou", parking_ou=PARKING, target_ou=OU, record_path="/tmp/r.json")
