@@ -453,7 +453,7 @@ def try_methods(link, ad_user, cloud, world, prefix=(), suffix=()):
             blockers.extend(refused)
             continue
         actions = list(prefix) + inner + list(suffix) + [cycle()]
-        predicted, _, _ = simulate(order(actions), ad_user, world)
+        predicted, dummy, dummy = simulate(order(actions), ad_user, world)
         if _promises(predicted, cloud, method):
             return method, order(actions), predicted, []
         blockers.append(prediction_blocker(predicted, method))
@@ -535,10 +535,10 @@ def plan_unlink(link, ad_user, cloud, world, current):
         actions = [scope_out(ad_user), cycle_out(), restore(cloud), clear_stamp(cloud)]
     elif cloud.immutable_id == ad_user.anchor:
         actions = [clear_stamp(cloud)]
-    predicted, _, _ = simulate(actions + [cycle()], ad_user, world)
+    predicted, dummy, dummy = simulate(actions + [cycle()], ad_user, world)
     if predicted.links == cloud.id and not any(a["phase"] == "scope_out" for a in actions):
         actions = [scope_out(ad_user)] + actions
-        predicted, _, _ = simulate(actions + [cycle()], ad_user, world)
+        predicted, dummy, dummy = simulate(actions + [cycle()], ad_user, world)
     if predicted.links == cloud.id:
         return LinkPlan(link, BLOCKED, blockers=[prediction_blocker(predicted, UNLINK)], predicted=current,
                         cloud=cloud.id, current=current)

@@ -6,11 +6,10 @@ remoting and Entra Cloud Sync over Graph jobs.  Internal to this collection: not
 The rules they follow live in ``adsync_connect`` and ``cloud_sync``; this is the I/O around them.
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import ConnectEngine, PsrpRunner
 from ansible_collections.syncfix.entra.plugins.module_utils.cloud_sync import (
     REFUSE, WAIT, CloudSyncJob, execution_failed, job_state, on_demand_failed, plan_job_run)
-from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
 
 try:
     from pypsrp.client import Client as PsrpClient

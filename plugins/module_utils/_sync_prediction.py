@@ -87,7 +87,7 @@ def _guid_key(value):
 
 
 def _smtp_part(proxy):
-    prefix, _, address = proxy.partition(":")
+    prefix, dummy, address = proxy.partition(":")
     return address if prefix.lower() == "smtp" and address else None
 
 
@@ -487,8 +487,8 @@ def object_identifier_hardening(ad_user, target, tenant):
     if _same_guid(mapped, ad_user.object_guid):
         return None
     return _error("AttributeUpdateNotAllowed", target, "onPremisesObjectIdentifier", ad_user.object_guid,
-                  "%s %s is mapped to on-premises object %s, not %s" % (REMAP_BLOCKED, target.name, mapped,
-                                                                       ad_user.object_guid),
+                  "%s %s is mapped to on-premises object %s, not %s"
+                  % (REMAP_BLOCKED, target.name, mapped, ad_user.object_guid),
                   "MC1263280; How to use Microsoft Entra Connect Sync service features")
 
 
@@ -579,8 +579,8 @@ def invalid_soft_match(ad_user, candidate, attribute, value, quarantine):
     if not candidate.immutable_id or quarantine:
         return None
     return _error("InvalidSoftMatch", candidate, attribute, value,
-                  "%s already has immutable id %s, so it can't be soft-matched" % (candidate.name,
-                                                                                  candidate.immutable_id),
+                  "%s already has immutable id %s, so it can't be soft-matched"
+                  % (candidate.name, candidate.immutable_id),
                   "Understanding errors during Microsoft Entra synchronization (InvalidSoftMatch)")
 
 
@@ -607,8 +607,8 @@ def soft_match(ad_user, world):
     if candidate.immutable_id:
         return invalid_soft_match(ad_user, candidate, attribute, value, quarantine)
     return Prediction(by, target=candidate.id,
-                      reason="soft match on %s %s to %s" % ("primary SMTP address" if by == SOFT_SMTP else "UPN",
-                                                             value, candidate.name),
+                      reason="soft match on %s %s to %s"
+                      % ("primary SMTP address" if by == SOFT_SMTP else "UPN", value, candidate.name),
                       source="KB 2641663 How to use SMTP matching" if by == SOFT_SMTP
                       else "Set-MsolDirSyncFeature (EnableSoftMatchOnUpn)")
 
@@ -637,7 +637,7 @@ def address_holder(world, address, exclude_id):
 def group_primary_known_issue(holder, proxy):
     """Resiliency's documented known issue: a user's ``smtp:`` value against a group's primary
     ``SMTP:`` value still fails the export ("Duplicate attribute resiliency", known issues)."""
-    prefix, _, address = proxy.partition(":")
+    prefix, dummy, address = proxy.partition(":")
     return prefix == "smtp" and holder.kind == GROUP and holder.primary_smtp == address.lower()
 
 
@@ -677,7 +677,7 @@ def resolve_addresses(ad_user, world, exclude_id):
                                     if holder.deleted else ""))
         quarantined.append(("ProxyAddress", proxy))
     mail = ad_user.mail
-    if mail and any(v.lower() == "smtp:" + mail.lower() for _, v in quarantined):
+    if mail and any(v.lower() == "smtp:" + mail.lower() for dummy, v in quarantined):
         mail = None
     return kept, mail, quarantined
 
@@ -685,7 +685,7 @@ def resolve_addresses(ad_user, world, exclude_id):
 def non_routable_upn(upn, tenant):
     """A UPN whose suffix is not a verified domain becomes ``<prefix>@<initial domain>`` ("Prepare
     a non-routable domain for directory synchronization")."""
-    prefix, _, suffix = upn.rpartition("@")
+    prefix, dummy, suffix = upn.rpartition("@")
     if suffix.lower() in tenant.verified_domains:
         return upn
     return "%s@%s" % (prefix, tenant.initial_domain)

@@ -190,8 +190,8 @@ def test_non_routable_upn_moves_to_the_initial_domain():
 
 
 def test_one_cycle_sees_what_earlier_users_did():
-    first, second = ad("a", "shared@contoso.com", guid=str(uuid.uuid4())), ad("b", "shared@contoso.com",
-                                                                                guid=str(uuid.uuid4()))
+    first = ad("a", "shared@contoso.com", guid=str(uuid.uuid4()))
+    second = ad("b", "shared@contoso.com", guid=str(uuid.uuid4()))
     results, after = sync.predict_cycle([first, second], world())
     assert [r.outcome for r in results] == ["provision", "provision"]
     assert results[1].quarantined == [("ProxyAddress", "SMTP:shared@contoso.com")]
