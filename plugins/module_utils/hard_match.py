@@ -16,10 +16,84 @@ roles" (the PRIVILEGED label), and the message-center posts MC1262584 (hard matc
 users with privileged roles) and MC1263280 (onPremisesObjectIdentifier remapping blocked).
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
 
 STATE_PRESENT = "present"
 STATE_ABSENT = "absent"
+VALUE_OPTIONS = ("immutable_id", "object_guid", "consistency_guid")
+
+
+class ImmutableIdRequest:
+    """One requested change: the cloud user as given, the ImmutableId wanted (None clears)."""
+
+    def __init__(self, selector, desired, state, object_guid=None):
+        self.selector = selector
+        self.desired = desired
+        self.state = state
+        # The objectGUID of the AD object the anchor belongs to, when given (see object_guid).
+        self.object_guid = object_guid
+
+
+def _parse_item(entry, state):
+    given = [name for name in VALUE_OPTIONS if entry.get(name)]
+    if not entry.get("user"):
+        raise InputError("user is required")
+    if state == STATE_ABSENT:
+        if given:
+            raise InputError("state=absent clears the value; remove %s" % ", ".join(given))
+        return ImmutableIdRequest(entry["user"], None, state)
+    anchors = [name for name in ("immutable_id", "consistency_guid") if entry.get(name)]
+    if not given:
+        raise InputError("state=present needs one of immutable_id, object_guid, consistency_guid")
+    if len(anchors) > 1:
+        raise InputError("state=present takes one of immutable_id and consistency_guid (got both); "
+                         "object_guid may go with either")
+    object_guid = str(SourceAnchor.from_guid(entry["object_guid"]).guid) if entry.get("object_guid") else None
+    if not anchors:
+        anchor = SourceAnchor.from_guid(entry["object_guid"])
+    elif anchors[0] == "immutable_id":
+        anchor = SourceAnchor.from_immutable_id(entry["immutable_id"])
+    else:
+        anchor = SourceAnchor.from_guid(entry["consistency_guid"])
+    return ImmutableIdRequest(entry["user"], anchor.immutable_id, state, object_guid)
+
+
+def parse_items(entries, default_state):
+    """Every requested item (``users:`` entries), validated before Graph is called.
+
+    Raises InputError naming every bad item.  A user listed twice, or one value asked for two
+    users, is refused here: onPremisesImmutableId is unique, one value links one user.
+    """
+    items, problems = [], []
+    for entry in entries:
+        try:
+            items.append(_parse_item(entry, entry.get("state") or default_state))
+        except InputError as e:
+            problems.append("%s: %s" % (entry.get("user") or "(no user)", e))
+    seen, taken = {}, {}
+    for item in items:
+        key = item.selector.lower()
+        if key in seen:
+            problems.append("%s: listed twice" % item.selector)
+        seen[key] = item
+        if item.desired is not None:
+            if item.desired in taken:
+                problems.append("%s: immutable id %s is also requested for %s; one value links one user"
+                                % (item.selector, item.desired, taken[item.desired]))
+            taken[item.desired] = item.selector
+    if problems:
+        raise InputError("invalid input, nothing was changed: " + "; ".join(problems))
+    return items
+
+
+def describe(value):
+    """An ImmutableId as the results show it: the value, and its GUID when it is one."""
+    if value is None:
+        return {"immutable_id": None, "guid": None}
+    anchor = SourceAnchor.from_immutable_id(value)
+    return {"immutable_id": value, "guid": str(anchor.guid) if anchor.is_guid else None}
+
 
 # "Microsoft Entra built-in roles" (entra-docs permissions-reference.md, ms.date 01/20/2026): the
 # template ids of every role whose row carries the "Privileged label icon". A role assignment's
@@ -262,3 +336,22 @@ def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_work
         or federated_upn_refusal(user, federated_upn_workaround)
     )
     return ImmutableIdPlan(user, desired, refusal, move_upn=bool(user.federated_domain) and refusal is None)
+
+
+def fact_warnings(plans, features):
+    """What could not be checked before a stamp, so the user knows what the sync may still refuse.
+
+    ``plans`` are ImmutableIdPlans; ``features`` None means the app may not read them.
+    """
+    stamping = [p for p in plans if p.changed and p.desired is not None]
+    warnings = []
+    if stamping and features is None:
+        warnings.append("could not read the tenant's directory sync features (the app needs "
+                        "OnPremDirectorySynchronization.Read.All): if blockCloudObjectTakeoverThroughHardMatchEnabled is "
+                        "on, the next sync refuses these hard matches (InvalidHardMatch)")
+    unknown = sorted(p.user.upn for p in stamping if not p.user.object_identifier_known)
+    if unknown:
+        warnings.append("this Graph does not offer onPremisesObjectIdentifier, so it was not checked for %s: if it "
+                        "is set to another AD object's objectGUID, Entra blocks the hard match (\"Hard match operation "
+                        "blocked due to security hardening\")" % ", ".join(unknown))
+    return warnings

@@ -224,6 +224,20 @@ results:
       description: Present and true when this item failed.
       type: bool
       sample: true
+    error:
+      description:
+        - What went wrong, for a playbook to branch on - kind (refused, input, graph, ldap, auth) and the
+          service's code, status or LDAP result.
+      returned: when this item failed.
+      type: dict
+      sample: {"kind": "refused", "message": "cloud user vp@contoso.com is synced from on-premises ..."}
+error:
+  description:
+    - Why the task failed before any item was written - kind (input, graph, auth) and the service's code,
+      status and request id.
+  returned: when the task failed before planning, for example on bad input or a Graph error while reading.
+  type: dict
+  sample: {"kind": "graph", "status": 403, "code": "Authorization_RequestDenied", "request_id": "9f1c..."}
 graph_requests:
   description: Counts of Graph requests sent, throttled and retried in this run.
   returned: when Graph was called
@@ -232,148 +246,103 @@ graph_requests:
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
-from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule, graph_failure_message
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
-from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import UserFacts, plan_immutable_id
-
-VALUE_OPTIONS = ("immutable_id", "object_guid", "consistency_guid")
-ITEM_SPEC = dict(
-    user=dict(type="str", required=True),
-    immutable_id=dict(type="str"),
-    object_guid=dict(type="str"),
-    consistency_guid=dict(type="str"),
-    state=dict(type="str", choices=["present", "absent"]),
+from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._federated_upn import UpnNotMovedBack, apply_federated
+from ansible_collections.syncfix.entra.plugins.module_utils._hard_match_facts import gather_facts
+from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import IMMUTABLE_ID_ITEM, single_item
+from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
+from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
+from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
+    describe, fact_warnings, parse_items, plan_immutable_id,
 )
 
-
-class Item:
-    def __init__(self, selector, desired, state, object_guid=None):
-        self.selector = selector
-        self.desired = desired
-        self.state = state
-        # The objectGUID of the AD object the anchor belongs to, when given (see object_guid).
-        self.object_guid = object_guid
+ATTRIBUTE = "onPremisesImmutableId"
 
 
-def parse_items(params):
-    """Every requested item, validated before Graph is called; raises ValueError naming the item."""
-    raw = params["users"] if params["users"] is not None else [dict((k, params[k]) for k in ITEM_SPEC)]
-    items, problems = [], []
-    for entry in raw:
-        label = entry.get("user") or "(no user)"
-        state = entry.get("state") or params["state"]
-        given = [name for name in VALUE_OPTIONS if entry.get(name)]
+class StampBatch:
+    """The writes that need no UPN move, sent as one $batch when the first write of the run is
+    applied; each item's write then reads its own outcome from it."""
+
+    def __init__(self, client):
+        self.client = client
+        self.patches = []
+        self.outcome = None
+
+    def add(self, user_id, immutable_id, label):
+        self.patches.append((user_id, {ATTRIBUTE: immutable_id}, label))
+
+    def send(self):
+        if self.outcome is None:
+            self.outcome = {}
+            try:
+                if self.patches:
+                    self.outcome = dict(directory.patch_users(self.client, self.patches, "set " + ATTRIBUTE))
+            except SyncfixError as e:
+                self.outcome = dict((patch[2], e) for patch in self.patches)
+        return self.outcome
+
+    def raise_outcome(self, label):
+        error = self.send().get(label)
+        if error is not None:
+            raise error
+
+
+def plan_item(entra, item, decision, initial_domain, batch):
+    """One user's ItemPlan from the rules' decision: a batched write, or the federated UPN move."""
+    if decision.changed and not decision.move_upn:
+        batch.add(decision.user.id, decision.desired, item.selector)
+
+    def write(plan):
+        batch.send()  # the batch goes first, whichever item is applied first
+        if not decision.move_upn:
+            batch.raise_outcome(item.selector)
+            return
         try:
-            if not entry.get("user"):
-                raise ValueError("user is required")
-            if state == "absent":
-                if given:
-                    raise ValueError("state=absent clears the value; remove %s" % ", ".join(given))
-                items.append(Item(entry["user"], None, state))
-                continue
-            anchors = [name for name in ("immutable_id", "consistency_guid") if entry.get(name)]
-            if not given:
-                raise ValueError("state=present needs one of immutable_id, object_guid, consistency_guid")
-            if len(anchors) > 1:
-                raise ValueError("state=present takes one of immutable_id and consistency_guid (got both); "
-                                 "object_guid may go with either")
-            object_guid = str(SourceAnchor.from_guid(entry["object_guid"]).guid) if entry.get("object_guid") else None
-            if not anchors:
-                anchor = SourceAnchor.from_guid(entry["object_guid"])
-            elif anchors[0] == "immutable_id":
-                anchor = SourceAnchor.from_immutable_id(entry["immutable_id"])
-            else:
-                anchor = SourceAnchor.from_guid(entry["consistency_guid"])
-            items.append(Item(entry["user"], anchor.immutable_id, state, object_guid))
-        except (AnchorError, ValueError) as e:
-            problems.append("%s: %s" % (label, e))
-    seen, taken = {}, {}
-    for item in items:
-        key = item.selector.lower()
-        if key in seen:
-            problems.append("%s: listed twice" % item.selector)
-        seen[key] = item
-        if item.desired is not None:
-            if item.desired in taken:
-                problems.append("%s: immutable id %s is also requested for %s; one value links one user"
-                                % (item.selector, item.desired, taken[item.desired]))
-            taken[item.desired] = item.selector
-    if problems:
-        raise ValueError("invalid input, nothing was changed: " + "; ".join(problems))
-    return items
+            apply_federated(entra.graph, decision.user, decision.desired, initial_domain, item.selector)
+        except UpnNotMovedBack:
+            plan.partial = True
+            raise
+        plan.msg = "set %s (UPN moved to %s and back)" % (ATTRIBUTE, initial_domain)
+
+    return ItemPlan(item.selector, describe(decision.user.immutable_id), describe(decision.desired),
+                    changed=decision.changed, refusal=decision.refusal, apply=write, fields=dict(id=decision.user.id),
+                    action="%s %s" % ("clear" if decision.desired is None else "set", ATTRIBUTE))
 
 
-def describe(value):
-    if value is None:
-        return {"immutable_id": None, "guid": None}
-    anchor = SourceAnchor.from_immutable_id(value)
-    return {"immutable_id": value, "guid": str(anchor.guid) if anchor.is_guid else None}
-
-
-def gather_facts(client, items, users):
-    """Read, in bulk, what the rules need for the users that would change."""
-    writes = [i for i in items if users[i.selector].get("onPremisesImmutableId") != i.desired]
-    stamps = [i for i in writes if i.desired is not None]
-    holders, roles, domains, features = {}, {}, directory.Domains([]), {}
-    if writes:
-        # Stamps may need the UPN moved; clears are refused on a federated UPN.
-        domains = directory.read_domains(client)
-    if stamps:
-        features = directory.sync_features(client)
-        holders = directory.anchor_holders(client, [i.desired for i in stamps])
-        for deleted in directory.deleted_users(client):
-            if deleted.get("onPremisesImmutableId") in holders:
-                holders[deleted["onPremisesImmutableId"]].append(dict(deleted, deleted=True))
-        roles = directory.role_holdings(client, [users[i.selector]["id"] for i in stamps])
-    return holders, roles, domains, features
-
-
-def fact_warnings(plans, features):
-    """What could not be checked before a stamp, so the user knows what the sync may still refuse."""
-    stamping = [p for p in plans if p.changed and p.desired is not None]
-    warnings = []
-    if stamping and features is None:
-        warnings.append("could not read the tenant's directory sync features (the app needs "
-                        "OnPremDirectorySynchronization.Read.All): if blockCloudObjectTakeoverThroughHardMatchEnabled is "
-                        "on, the next sync refuses these hard matches (InvalidHardMatch)")
-    unknown = sorted(p.user.upn for p in stamping if not p.user.object_identifier_known)
-    if unknown:
-        warnings.append("this Graph does not offer onPremisesObjectIdentifier, so it was not checked for %s: if it "
-                        "is set to another AD object's objectGUID, Entra blocks the hard match (\"Hard match operation blocked due to security "
-                        "hardening\")" % ", ".join(unknown))
-    return warnings
-
-
-def apply_federated(client, plan, initial_domain, label):
-    """Move the UPN to the initial domain, stamp, move it back; restore the UPN on failure.
-
-    Graph refuses a new immutable id while the UPN is on a federated domain ("Update user",
-    onPremisesImmutableId).  If restoring the UPN fails too, both failures are reported, with
-    the UPN the user was left with.
-
-    No password is sent with the move: "Update user" says passwordProfile "can't be used for
-    federated users" (the password MSOnline's Set-MsolUserPrincipalName wanted for this move is
-    not Graph's rule), and app-only it would also need the User Administrator role.
-    """
-    user = plan.user
-    temporary = "%s@%s" % (user.upn.rsplit("@", 1)[0], initial_domain)
-    move_back = {"userPrincipalName": user.upn}
-    move_away = {"userPrincipalName": temporary}
-    directory.patch_user(client, user.id, move_away, "move UPN to the initial domain", label)
+def read_requests(entra):
+    """The requested items and the facts the rules need; fails the task before any write."""
     try:
-        directory.patch_user(client, user.id, {"onPremisesImmutableId": plan.desired}, "set onPremisesImmutableId",
-                             label)
-    except GraphError as stamp_error:
-        try:
-            directory.patch_user(client, user.id, move_back, "restore UPN %s" % user.upn, label)
-        except GraphError as restore_error:
-            raise GraphError(stamp_error.status, stamp_error.code, "%s; restoring the UPN failed too, so the user is "
-                             "left as %s: %s" % (stamp_error.message, temporary, restore_error.describe()),
-                             stamp_error.request_id, stamp_error.operation, label)
-        raise
-    directory.patch_user(client, user.id, move_back, "move UPN back to %s" % user.upn, label)
+        items = parse_items(single_item(entra.params, "users", IMMUTABLE_ID_ITEM), entra.params["state"])
+        facts = gather_facts(entra.graph, items)
+    except InputError as e:  # bad options or unknown users: the message says it all
+        entra.fail_error(e)
+    except SyncfixError as e:
+        entra.fail_error(e, "%s; nothing was changed" % describe_error(e))
+    return items, facts
+
+
+def plan_items(entra, items, facts):
+    """One ItemPlan per item, after warning of what could not be checked."""
+    params = entra.params
+    decisions = [plan_immutable_id(facts.user(item.selector), item.desired, facts.holders_of(item.desired),
+                                   params["force"], params["federated_upn_workaround"], facts.features,
+                                   item.object_guid)
+                 for item in items]
+    for warning in fact_warnings(decisions, facts.features):
+        entra.warn(warning)
+    if any(decision.move_upn for decision in decisions) and not facts.domains.initial:
+        entra.fail("the tenant's initial onmicrosoft.com domain was not found in /domains; cannot move UPNs")
+    batch = StampBatch(entra.graph)
+    return [plan_item(entra, item, decision, facts.domains.initial, batch) for item, decision in zip(items, decisions)]
+
+
+def diff_lines(facts):
+    """``<upn>: <immutable id>``, one line per changed user."""
+    def lines(plan, side):
+        return "%s: %s\n" % (facts.user_principal_name(plan.item), getattr(plan, side)["immutable_id"])
+
+    return lines
 
 
 def main():
@@ -386,83 +355,15 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             force=dict(type="bool", default=False),
             federated_upn_workaround=dict(type="bool", default=False),
-            users=dict(type="list", elements="dict", options=ITEM_SPEC),
+            users=dict(type="list", elements="dict", options=IMMUTABLE_ID_ITEM),
         ),
         mutually_exclusive=[["user", "users"], ["users", "immutable_id"], ["users", "object_guid"],
                             ["users", "consistency_guid"]],
         required_one_of=[["user", "users"]],
         supports_check_mode=True,
     )
-    params = entra.params
-    try:
-        items = parse_items(params)
-    except ValueError as e:
-        entra.fail(str(e))
-
-    try:
-        client = entra.client
-        lookup = directory.find_users(client, [i.selector for i in items])
-        if lookup.missing or lookup.ambiguous:
-            problems = ["%s: no cloud user has this UPN, object id or SMTP address" % s for s in lookup.missing]
-            problems += ["%s: matches several cloud users (%s); name one by object id" % (
-                s, ", ".join(u.get("userPrincipalName") for u in found)) for s, found in lookup.ambiguous.items()]
-            entra.fail("unknown users, nothing was changed: " + "; ".join(problems))
-        users = lookup.found
-        holders, roles, domains, features = gather_facts(client, items, users)
-    except (GraphError, AuthError) as e:
-        entra.fail(graph_failure_message(e) + "; nothing was changed")
-
-    plans = []
-    for item in items:
-        graph_user = users[item.selector]
-        held = roles.get(graph_user["id"], {})
-        facts = UserFacts(graph_user, held.get("active", []) + held.get("eligible", []), domains.federated)
-        plans.append(plan_immutable_id(facts, item.desired, holders.get(item.desired, ()), params["force"],
-                                       params["federated_upn_workaround"], features, item.object_guid))
-    refused = [(item, plan) for item, plan in zip(items, plans) if plan.refusal]
-    for warning in fact_warnings(plans, features):
-        entra.module.warn(warning)
-    if any(plan.move_upn for plan in plans) and not domains.initial:
-        entra.fail("the tenant's initial onmicrosoft.com domain was not found in /domains; cannot move UPNs")
-
-    results = []
-    for item, plan in zip(items, plans):
-        result = dict(item=item.selector, id=plan.user.id, changed=plan.changed,
-                      before=describe(plan.user.immutable_id),
-                      after=describe(plan.desired if plan.changed else plan.user.immutable_id))
-        if plan.refusal:
-            result.update(failed=True, msg=plan.refusal)
-        else:
-            result["msg"] = ("%s onPremisesImmutableId" % ("clear" if plan.desired is None else "set")
-                             if plan.changed else "already as requested")
-        results.append(result)
-    diff = dict(
-        before="".join(sorted("%s: %s\n" % (p.user.upn, p.user.immutable_id) for p in plans if p.changed)),
-        after="".join(sorted("%s: %s\n" % (p.user.upn, p.desired) for p in plans if p.changed)),
-    )
-    if refused:
-        for result in results:
-            result["changed"] = False
-        entra.exit_bulk(results, diff=None)
-    if entra.check_mode:
-        entra.exit_bulk(results, diff=diff)
-
-    by_label = dict((r["item"], r) for r in results)
-    plain = [(i, p) for i, p in zip(items, plans) if p.changed and not p.move_upn]
-    outcome = directory.patch_users(client, [(p.user.id, {"onPremisesImmutableId": p.desired}, i.selector)
-                                             for i, p in plain], "set onPremisesImmutableId")
-    for label, error in outcome:
-        if error is not None:
-            by_label[label].update(changed=False, failed=True, msg=error.describe(),
-                                   after=by_label[label]["before"])
-    for item, plan in [(i, p) for i, p in zip(items, plans) if p.changed and p.move_upn]:
-        try:
-            apply_federated(client, plan, domains.initial, item.selector)
-            by_label[item.selector]["msg"] = "set onPremisesImmutableId (UPN moved to %s and back)" % domains.initial
-        except (GraphError, AuthError) as e:
-            by_label[item.selector].update(changed=False, failed=True, msg=graph_failure_message(e),
-                                           after=by_label[item.selector]["before"])
-    entra.exit_bulk(results, diff=diff)
+    items, facts = read_requests(entra)
+    converge(entra, plan_items(entra, items, facts), diff_lines(facts))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import UserFacts, plan_immutable_id
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
+    UserFacts, describe, fact_warnings, parse_items, plan_immutable_id,
+)
 
 VALUE = "BpazOkLGm0iEtljAONPvOQ=="
 OTHER = "RDHiRneDPkiofrZ2nbYu7Q=="
@@ -148,3 +151,56 @@ def test_an_opaque_anchor_needs_object_guid_when_an_identifier_is_set():
         assert word in plan.refusal
     assert plan_immutable_id(user(onPremisesObjectIdentifier=VALUE_GUID), "EMP-000123", object_guid=VALUE_GUID).changed
     assert plan_immutable_id(user(), "EMP-000123").changed, "no identifier, nothing to compare"
+
+
+# --- request parsing and warnings (moved from the module) ------------------------------------
+
+def test_parse_items_turns_each_option_into_the_immutable_id():
+    absent, by_guid, by_id, by_consistency = parse_items([
+        {"user": "old@contoso.com", "state": "absent"},
+        {"user": "vp@contoso.com", "object_guid": VALUE_GUID.upper()},
+        {"user": "ann@contoso.com", "immutable_id": "EMP-000123", "object_guid": VALUE_GUID},
+        {"user": "bob@contoso.com", "consistency_guid": "46e23144-8377-483e-a87e-b6769db62eed"},
+    ], "present")
+    assert (absent.desired, absent.state) == (None, "absent")
+    assert (by_guid.desired, by_guid.object_guid) == (VALUE, VALUE_GUID)
+    assert (by_id.desired, by_id.object_guid) == ("EMP-000123", VALUE_GUID)
+    assert (by_consistency.desired, by_consistency.object_guid) == (OTHER, None)
+
+
+def test_parse_items_names_every_bad_item():
+    with pytest.raises(InputError) as raised:
+        parse_items([
+            {"user": "vp@contoso.com", "object_guid": "not-a-guid"},
+            {"user": "ann@contoso.com", "immutable_id": VALUE, "consistency_guid": VALUE_GUID},
+            {"user": "old@contoso.com", "state": "absent", "immutable_id": VALUE},
+            {"user": "none@contoso.com"},
+            {"user": None, "immutable_id": VALUE},
+            {"user": "bob@contoso.com", "immutable_id": OTHER},
+            {"user": "BOB@contoso.com", "state": "absent"},
+            {"user": "eve@contoso.com", "object_guid": "46e23144-8377-483e-a87e-b6769db62eed"},
+        ], "present")
+    message = str(raised.value)
+    for text in ["invalid input, nothing was changed: vp@contoso.com: 'not-a-guid'",
+                 "ann@contoso.com: state=present takes one of immutable_id and consistency_guid",
+                 "old@contoso.com: state=absent clears the value; remove immutable_id",
+                 "none@contoso.com: state=present needs one of", "(no user): user is required",
+                 "BOB@contoso.com: listed twice",
+                 "eve@contoso.com: immutable id %s is also requested for bob@contoso.com" % OTHER]:
+        assert text in message
+
+
+def test_describe_shows_the_guid_only_when_there_is_one():
+    assert describe(None) == {"immutable_id": None, "guid": None}
+    assert describe(VALUE) == {"immutable_id": VALUE, "guid": VALUE_GUID}
+    assert describe("EMP-000123") == {"immutable_id": "EMP-000123", "guid": None}
+
+
+def test_fact_warnings_name_what_could_not_be_checked():
+    unknown = UserFacts({"id": "u1", "userPrincipalName": "vp@contoso.com"})
+    stamp, clear = plan_immutable_id(unknown, VALUE), plan_immutable_id(user(onPremisesImmutableId=VALUE), None)
+    features_warning, identifier_warning = fact_warnings([stamp, clear], None)
+    assert "OnPremDirectorySynchronization.Read.All" in features_warning
+    assert "not checked for vp@contoso.com" in identifier_warning
+    assert fact_warnings([clear], None) == [], "a clear needs neither check"
+    assert fact_warnings([plan_immutable_id(user(), VALUE)], {}) == []

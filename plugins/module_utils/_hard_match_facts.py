@@ -1,0 +1,82 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What the hard-match rules (``hard_match``) need to know, read from Graph in bulk.
+Internal to this collection: not a public API.
+
+The cloud users are looked up first; only the users whose value would change cost further
+reads, and only stamps need the holders of each value, the soft-deleted users, the directory
+roles and the tenant's sync features.  Returns plain facts and raises GraphError; it knows
+nothing of Ansible options.
+"""
+
+from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import UserFacts
+
+
+class HardMatchFacts:
+    """Everything the rules need for one run."""
+
+    def __init__(self, users, holders=None, roles=None, domains=None, features=None):
+        self.users = users  # {selector: Graph user}
+        self.holders = holders or {}  # {immutable id: [holder, ...]}, soft-deleted ones marked
+        self.roles = roles or {}  # {user id: {"active": [...], "eligible": [...]}}
+        self.domains = domains or directory.Domains([])
+        # None: the app may not read them (unknown, not "all off").
+        self.features = features
+
+    def user(self, selector):
+        """The UserFacts of a selector's cloud user: a role held or eligible for counts the same."""
+        graph_user = self.users[selector]
+        held = self.roles.get(graph_user["id"], {})
+        return UserFacts(graph_user, held.get("active", []) + held.get("eligible", []), self.domains.federated)
+
+    def user_principal_name(self, selector):
+        graph_user = self.users[selector]
+        return graph_user.get("userPrincipalName") or graph_user.get("id")
+
+    def holders_of(self, immutable_id):
+        return self.holders.get(immutable_id, ())
+
+
+class UnknownUsers(InputError):
+    """Users given that name no cloud user, or several; found before anything is written."""
+
+
+def lookup_problems(lookup):
+    """One line per selector that names no cloud user, or several."""
+    problems = ["%s: no cloud user has this UPN, object id or SMTP address" % s for s in lookup.missing]
+    problems += ["%s: matches several cloud users (%s); name one by object id" % (
+        s, ", ".join(u.get("userPrincipalName") for u in found)) for s, found in lookup.ambiguous.items()]
+    return problems
+
+
+def find_cloud_users(client, selectors):
+    """``{selector: Graph user}``; UnknownUsers naming every selector that is missing or ambiguous."""
+    lookup = directory.find_users(client, selectors)
+    problems = lookup_problems(lookup)
+    if problems:
+        raise UnknownUsers("unknown users, nothing was changed: " + "; ".join(problems))
+    return lookup.found
+
+
+def gather_facts(client, items):
+    """Find the cloud users of ``items`` (ImmutableIdRequests), then read, in bulk, what the
+    rules need for the users that would change."""
+    users = find_cloud_users(client, [i.selector for i in items])
+    writes = [i for i in items if users[i.selector].get("onPremisesImmutableId") != i.desired]
+    stamps = [i for i in writes if i.desired is not None]
+    facts = HardMatchFacts(users, features={})
+    if writes:
+        # Stamps may need the UPN moved; clears are refused on a federated UPN.
+        facts.domains = directory.read_domains(client)
+    if stamps:
+        facts.features = directory.sync_features(client)
+        facts.holders = directory.anchor_holders(client, [i.desired for i in stamps])
+        # A soft-deleted holder counts: a hard match would restore it instead.
+        for deleted in directory.deleted_users(client):
+            if deleted.get("onPremisesImmutableId") in facts.holders:
+                facts.holders[deleted["onPremisesImmutableId"]].append(dict(deleted, deleted=True))
+        facts.roles = directory.role_holdings(client, [users[i.selector]["id"] for i in stamps])
+    return facts

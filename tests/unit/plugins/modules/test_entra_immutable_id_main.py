@@ -1,0 +1,306 @@
+"""entra_immutable_id's main() offline, through the shared module base and converge engine.
+
+The Graph client is the real one, over an httpx MockTransport that plays a small tenant: it
+answers the ``$filter`` lookups (inside ``$batch`` or not), the recycle bin, role assignments,
+domains, the sync features and the PATCHes, and logs every write.
+"""
+
+import json
+import re
+import uuid
+from unittest import mock
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient
+from ansible_collections.syncfix.entra.plugins.modules import entra_immutable_id
+
+from module_runner import run_module
+
+AUTH = dict(tenant_id="contoso", client_id="app", access_token="token")
+NEW_HIRE_GUID = "3ab39606-c642-489b-84b6-58c038d3ef39"
+NEW_HIRE = "BpazOkLGm0iEtljAONPvOQ=="
+OTHER = "RDHiRneDPkiofrZ2nbYu7Q=="
+GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+
+
+def cloud_user(upn, **graph):
+    user = {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, upn)), "userPrincipalName": upn,
+            "mail": upn, "proxyAddresses": ["SMTP:" + upn], "onPremisesImmutableId": None,
+            "onPremisesSyncEnabled": None, "onPremisesObjectIdentifier": None}
+    user.update(graph)
+    return user
+
+
+class FakeTenant:
+    """The Graph endpoint of a tenant, as an httpx handler."""
+
+    def __init__(self, *users, deleted=(), roles=None, domains=None, features=None, fail=None):
+        self.users = dict((u["id"], u) for u in users)
+        self.deleted = list(deleted)
+        self.roles = roles or {}  # {user id: [role definition id]}
+        self.domains = domains if domains is not None else [
+            {"id": "contoso.com", "authenticationType": "Managed"},
+            {"id": "fed.contoso.com", "authenticationType": "Federated"},
+            {"id": "contoso.onmicrosoft.com", "authenticationType": "Managed", "isInitial": True}]
+        self.features = features if features is not None else {}
+        self.fail = fail or (lambda method, path, body: None)  # (status, code) to answer instead
+        self.log = []  # (method, path, body) of every request, $batch items unpacked
+        self.batches = []  # the methods of each $batch's items
+
+    def client(self):
+        return GraphClient("https://graph.test", type("Token", (), {"get": lambda self: "token"})(),
+                           transport=httpx.MockTransport(self.handle), sleep=lambda seconds: None)
+
+    def writes(self):
+        return [(method, path, body) for method, path, body in self.log if method != "GET"]
+
+    def by_upn(self, upn):
+        return [u for u in self.users.values() if u["userPrincipalName"] == upn][0]
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def handle(self, request):
+        body = json.loads(request.content) if request.content else None
+        path = request.url.raw_path.decode().split("/v1.0", 1)[1]
+        if request.method == "POST" and path == "/$batch":
+            self.batches.append([item["method"] for item in body["requests"]])
+            answers = []
+            for item in body["requests"]:
+                status, answer = self.answer(item["method"], item["url"], item.get("body"))
+                answers.append({"id": item["id"], "status": status, "headers": {}, "body": answer})
+            return httpx.Response(200, json={"responses": answers})
+        status, answer = self.answer(request.method, path, body)
+        return httpx.Response(status, json=answer) if answer is not None else httpx.Response(status)
+
+    def answer(self, method, url, body):
+        self.log.append((method, urlsplit(url).path, body))
+        failure = self.fail(method, url, body)
+        if failure:
+            return failure[0], {"error": {"code": failure[1], "message": "refused by the test"}}
+        parts = urlsplit(url)
+        query = dict((k, v[0]) for k, v in parse_qs(parts.query).items())
+        if method == "PATCH":
+            user = self.users[parts.path.rsplit("/", 1)[1]]
+            user.update(body)
+            return 204, None
+        if parts.path == "/users":
+            return 200, {"value": self.select(query["$filter"])}
+        if parts.path == "/directory/deletedItems/microsoft.graph.user":
+            return 200, {"value": self.deleted}
+        if parts.path == "/domains":
+            return 200, {"value": self.domains}
+        if parts.path == "/directory/onPremisesSynchronization":
+            if self.features == 403:
+                return 403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}
+            return 200, {"value": [{"features": self.features}]}
+        if parts.path.startswith("/roleManagement/directory/"):
+            principal = _QUOTED.findall(query["$filter"])[0]
+            active = parts.path.endswith("roleAssignments")
+            return 200, {"value": [{"roleDefinitionId": r} for r in self.roles.get(principal, []) if active]}
+        raise AssertionError("FakeTenant does not know %s %s" % (method, url))
+
+    def select(self, expression):
+        values = [v.replace("''", "'").lower() for v in _QUOTED.findall(expression)]
+        if expression.startswith("proxyAddresses/any"):
+            return [u for u in self.users.values() if values[0] in [p.lower() for p in u["proxyAddresses"]]]
+        field = expression.split(" ", 1)[0]
+        return [u for u in self.users.values() if (u.get(field) or "").lower() in values]
+
+
+def run(tenant, check_mode=False, diff=False, **args):
+    """The module's result, with the warnings it gave (Ansible's own list depends on where it runs)."""
+    warned = []
+    with mock.patch.object(SyncfixModule, "warn", lambda self, msg: warned.append(msg)):
+        result = run_module(entra_immutable_id.main, dict(AUTH, **args), check_mode=check_mode, diff=diff,
+                            graph=tenant.client())
+    result["warnings"] = warned
+    return result
+
+
+def test_stamp_then_again_is_unchanged():
+    tenant = FakeTenant(cloud_user("vp@contoso.com"))
+    result = run(tenant, diff=True, user="vp@contoso.com", object_guid=NEW_HIRE_GUID)
+    assert result["changed"] is True and not result.get("failed"), result
+    (item,) = result["results"]
+    assert item["msg"] == "set onPremisesImmutableId" and item["id"] == tenant.by_upn("vp@contoso.com")["id"]
+    assert item["before"] == {"immutable_id": None, "guid": None}
+    assert item["after"] == {"immutable_id": NEW_HIRE, "guid": NEW_HIRE_GUID}
+    assert result["diff"] == {"before": "vp@contoso.com: None\n", "after": "vp@contoso.com: %s\n" % NEW_HIRE}
+    assert [body for method, path, body in tenant.writes()] == [{"onPremisesImmutableId": NEW_HIRE}]
+
+    again = run(tenant, user="vp@contoso.com", object_guid=NEW_HIRE_GUID)
+    assert again["changed"] is False and again["results"][0]["msg"] == "already as requested"
+    assert len(tenant.writes()) == 1
+
+
+def test_check_mode_writes_nothing_and_says_would():
+    tenant = FakeTenant(cloud_user("vp@contoso.com"), cloud_user("old@contoso.com", onPremisesImmutableId=OTHER))
+    result = run(tenant, check_mode=True, diff=True, users=[
+        dict(user="vp@contoso.com", immutable_id=NEW_HIRE), dict(user="old@contoso.com", state="absent")])
+    assert result["changed"] is True and not result.get("failed"), result
+    assert [r["msg"] for r in result["results"]] == ["would set onPremisesImmutableId",
+                                                     "would clear onPremisesImmutableId"]
+    assert result["diff"]["after"] == "old@contoso.com: None\nvp@contoso.com: %s\n" % NEW_HIRE
+    assert tenant.writes() == []
+
+
+def test_plain_stamps_and_clears_go_out_in_one_batch():
+    tenant = FakeTenant(cloud_user("ann@contoso.com"), cloud_user("bob@contoso.com"),
+                        cloud_user("old@contoso.com", onPremisesImmutableId=OTHER))
+    result = run(tenant, users=[dict(user="ann@contoso.com", immutable_id=NEW_HIRE),
+                                dict(user="bob@contoso.com", consistency_guid="0d9f3a52-0000-4000-8000-00000000a001"),
+                                dict(user="old@contoso.com", state="absent")])
+    assert result["changed"] is True and all(r["changed"] for r in result["results"]), result
+    assert [b for b in tenant.batches if "PATCH" in b] == [["PATCH", "PATCH", "PATCH"]], "one $batch, not one per user"
+    assert tenant.by_upn("old@contoso.com")["onPremisesImmutableId"] is None
+    assert tenant.by_upn("ann@contoso.com")["onPremisesImmutableId"] == NEW_HIRE
+
+
+def test_one_refusal_writes_nothing_at_all():
+    tenant = FakeTenant(cloud_user("plain@contoso.com"), cloud_user("synced@contoso.com", onPremisesSyncEnabled=True),
+                        cloud_user("admin@contoso.com"), roles={})
+    tenant.roles[tenant.by_upn("admin@contoso.com")["id"]] = [GLOBAL_ADMINISTRATOR]
+    result = run(tenant, users=[dict(user="plain@contoso.com", immutable_id=NEW_HIRE),
+                                dict(user="synced@contoso.com", immutable_id=OTHER),
+                                dict(user="admin@contoso.com", object_guid="0d9f3a52-0000-4000-8000-00000000a001")])
+    assert result["failed"] is True and not result.get("changed"), result
+    plain, synced, admin = result["results"]
+    assert plain["changed"] is False and not plain.get("failed")
+    assert "nothing was written because another item was refused" in plain["msg"]
+    assert synced["failed"] is True and "synced from on-premises" in synced["msg"]
+    assert synced["error"]["kind"] == "refused" and synced["after"] == synced["before"]
+    assert admin["failed"] is True and "labelled PRIVILEGED" in admin["msg"]
+    assert "diff" not in result
+    assert tenant.writes() == []
+
+
+def test_a_value_held_by_a_soft_deleted_user_is_refused():
+    tenant = FakeTenant(cloud_user("vp@contoso.com"),
+                        deleted=[cloud_user("gone@contoso.com", onPremisesImmutableId=NEW_HIRE)])
+    result = run(tenant, user="vp@contoso.com", immutable_id=NEW_HIRE)
+    assert result["failed"] is True and "soft-deleted: purge it" in result["results"][0]["msg"], result
+    assert tenant.writes() == []
+
+
+def test_federated_user_moves_its_upn_and_back_after_the_batch():
+    tenant = FakeTenant(cloud_user("fed@fed.contoso.com"), cloud_user("vp@contoso.com"))
+    fed_id = tenant.by_upn("fed@fed.contoso.com")["id"]
+    result = run(tenant, federated_upn_workaround=True, users=[
+        dict(user="fed@fed.contoso.com", immutable_id=OTHER), dict(user="vp@contoso.com", immutable_id=NEW_HIRE)])
+    assert result["changed"] is True and not result.get("failed"), result
+    fed, plain = result["results"]
+    assert fed["msg"] == "set onPremisesImmutableId (UPN moved to contoso.onmicrosoft.com and back)"
+    assert plain["msg"] == "set onPremisesImmutableId"
+    assert tenant.writes() == [
+        ("PATCH", "/users/" + tenant.by_upn("vp@contoso.com")["id"], {"onPremisesImmutableId": NEW_HIRE}),
+        ("PATCH", "/users/" + fed_id, {"userPrincipalName": "fed@contoso.onmicrosoft.com"}),
+        ("PATCH", "/users/" + fed_id, {"onPremisesImmutableId": OTHER}),
+        ("PATCH", "/users/" + fed_id, {"userPrincipalName": "fed@fed.contoso.com"}),
+    ]
+
+
+def test_without_the_workaround_a_federated_user_is_refused():
+    tenant = FakeTenant(cloud_user("fed@fed.contoso.com"))
+    result = run(tenant, user="fed@fed.contoso.com", immutable_id=OTHER)
+    assert result["failed"] is True and "federated_upn_workaround: true" in result["results"][0]["msg"]
+    assert tenant.writes() == []
+
+
+def test_no_initial_domain_fails_before_any_write():
+    tenant = FakeTenant(cloud_user("fed@fed.contoso.com"), cloud_user("vp@contoso.com"),
+                        domains=[{"id": "fed.contoso.com", "authenticationType": "Federated"}])
+    result = run(tenant, federated_upn_workaround=True, users=[
+        dict(user="vp@contoso.com", immutable_id=NEW_HIRE), dict(user="fed@fed.contoso.com", immutable_id=OTHER)])
+    assert result["failed"] is True
+    assert result["msg"] == ("the tenant's initial onmicrosoft.com domain was not found in /domains; cannot move "
+                             "UPNs")
+    assert tenant.writes() == []
+
+
+def test_a_failed_batch_item_fails_that_item_only():
+    tenant = FakeTenant(cloud_user("ann@contoso.com"), cloud_user("bob@contoso.com"))
+    bob = tenant.by_upn("bob@contoso.com")["id"]
+    tenant.fail = lambda method, url, body: (403, "Authorization_RequestDenied") if (
+        method == "PATCH" and url.endswith(bob)) else None
+    result = run(tenant, users=[dict(user="ann@contoso.com", immutable_id=NEW_HIRE),
+                                dict(user="bob@contoso.com", immutable_id=OTHER)])
+    assert result["failed"] is True and result["changed"] is True, result
+    ann, bob_result = result["results"]
+    assert ann["changed"] is True and not ann.get("failed")
+    assert bob_result["changed"] is False and bob_result["after"] == bob_result["before"]
+    assert bob_result["error"]["kind"] == "graph" and bob_result["error"]["status"] == 403
+    assert "Authorization_RequestDenied" in bob_result["msg"]
+    assert "1 of 2 items failed" in result["msg"] and "Done: ann@contoso.com" in result["msg"]
+
+
+def test_a_failed_stamp_restores_the_federated_upn():
+    tenant = FakeTenant(cloud_user("fed@fed.contoso.com", onPremisesImmutableId=NEW_HIRE))
+    tenant.fail = lambda method, url, body: (400, "Request_BadRequest") if (
+        body and "onPremisesImmutableId" in body) else None
+    result = run(tenant, user="fed@fed.contoso.com", immutable_id=OTHER, force=True, federated_upn_workaround=True)
+    (item,) = result["results"]
+    assert result["failed"] is True and item["changed"] is False and item["error"]["kind"] == "graph", result
+    assert "set onPremisesImmutableId" in item["msg"]
+    assert [b["userPrincipalName"] for m, p, b in tenant.writes() if "userPrincipalName" in b] == [
+        "fed@contoso.onmicrosoft.com", "fed@fed.contoso.com"]
+    assert tenant.by_upn("fed@fed.contoso.com")["onPremisesImmutableId"] == NEW_HIRE
+
+
+def test_a_failed_move_back_after_the_stamp_says_the_value_was_set():
+    tenant = FakeTenant(cloud_user("fed@fed.contoso.com", onPremisesImmutableId=NEW_HIRE))
+    tenant.fail = lambda method, url, body: (500, "InternalServerError") if (
+        body == {"userPrincipalName": "fed@fed.contoso.com"}) else None
+    result = run(tenant, user="fed@fed.contoso.com", immutable_id=OTHER, force=True, federated_upn_workaround=True)
+    (item,) = result["results"]
+    assert result["failed"] is True and item["changed"] is True, result
+    assert item["after"]["immutable_id"] == OTHER
+    assert "onPremisesImmutableId was set, but the user is left as fed@contoso.onmicrosoft.com" in item["msg"]
+
+
+def test_bad_input_fails_before_any_request():
+    tenant = FakeTenant(cloud_user("vp@contoso.com"))
+    result = run(tenant, users=[dict(user="vp@contoso.com", object_guid="not-a-guid"),
+                                dict(user="ann@contoso.com", immutable_id=NEW_HIRE, consistency_guid=NEW_HIRE_GUID),
+                                dict(user="bob@contoso.com", immutable_id=OTHER),
+                                dict(user="BOB@contoso.com", state="absent")])
+    assert result["failed"] is True and result["error"]["kind"] == "input"
+    assert result["msg"].startswith("invalid input, nothing was changed: vp@contoso.com:")
+    assert "ann@contoso.com: state=present takes one of immutable_id and consistency_guid" in result["msg"]
+    assert "BOB@contoso.com: listed twice" in result["msg"]
+    assert tenant.log == []
+
+
+def test_an_unknown_user_is_named_and_nothing_is_written():
+    tenant = FakeTenant(cloud_user("vp@contoso.com"))
+    result = run(tenant, users=[dict(user="vp@contoso.com", immutable_id=NEW_HIRE),
+                                dict(user="nobody@contoso.com", immutable_id=OTHER)])
+    assert result["failed"] is True and result["error"]["kind"] == "input"
+    assert "nobody@contoso.com: no cloud user has this UPN, object id or SMTP address" in result["msg"]
+    assert tenant.writes() == []
+
+
+def test_a_graph_error_while_reading_fails_the_task_with_error():
+    tenant = FakeTenant(cloud_user("vp@contoso.com"))
+    tenant.fail = lambda method, url, body: (403, "Authorization_RequestDenied") if url.startswith("/domains") else None
+    result = run(tenant, user="vp@contoso.com", immutable_id=NEW_HIRE)
+    assert result["failed"] is True and result["msg"].endswith("; nothing was changed"), result
+    assert result["error"]["kind"] == "graph" and result["error"]["code"] == "Authorization_RequestDenied"
+    assert tenant.writes() == []
+
+
+@pytest.mark.parametrize("features,refused", [({"blockCloudObjectTakeoverThroughHardMatchEnabled": True}, True),
+                                              (403, False)], ids=["blocked", "unreadable"])
+def test_the_sync_features_refuse_or_warn(features, refused):
+    tenant = FakeTenant(cloud_user("vp@contoso.com"), features=features)
+    result = run(tenant, user="vp@contoso.com", object_guid=NEW_HIRE_GUID)
+    if refused:
+        assert result["failed"] is True and "InvalidHardMatch" in result["results"][0]["msg"]
+        assert tenant.writes() == []
+    else:
+        assert result["changed"] is True and not result.get("failed"), result
+        assert any("OnPremDirectorySynchronization.Read.All" in w for w in result["warnings"]), result["warnings"]
