@@ -17,7 +17,7 @@ import sys
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import assume, HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from lab import scenario
@@ -240,6 +240,10 @@ def worlds(draw):
                            guid=ad_guids[index], consistency=consistency,
                            admin_description=draw(st.sampled_from([None, None, None, "User_skip"])), usn=index + 1)
         users.append(user)
+    # Two AD objects computing one sourceAnchor (a copied mS-DS-ConsistencyGuid): no document
+    # states what the engine does with the second, and the two models guess differently; the
+    # scanner reports it as a finding instead (duplicate anchors).
+    assume(len(set(u.anchor for u in users)) == len(users))
     registry = Registry()
     cloud_users = []
     anchors = [u.anchor for u in users] + ["AAAAAAAAAAAAAAAAAAAAAA==", "EREREREREREREREREREREQ=="]
