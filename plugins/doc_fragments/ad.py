@@ -35,7 +35,7 @@ options:
     description:
       - Validate the domain controller's TLS certificate. Never turn this off in production.
       - If not set, the environment variable E(SYNCFIX_AD_VALIDATE_CERTS) is used.
-      - The alias O(validate_certs) is accepted by modules that talk to AD only; a module that
+      - The alias C(validate_certs) is accepted by modules that talk to AD only; a module that
         also reads Entra accepts only this name.
     type: bool
     default: true
@@ -45,7 +45,7 @@ options:
       - A PEM file of CA certificates to trust for the domain controller, instead of the
         system store.
       - If not set, the environment variable E(SYNCFIX_AD_CA_PATH) is used.
-      - The alias O(ca_path) is accepted by modules that talk to AD only; a module that also
+      - The alias C(ca_path) is accepted by modules that talk to AD only; a module that also
         reads Entra accepts only this name.
     type: path
     aliases: [ca_path]

@@ -75,7 +75,7 @@ options:
     description:
       - A PEM bundle of CA certificates to trust for Graph and the authority, instead of the
         system's. Use it for a TLS-inspecting proxy or a lab.
-      - The alias O(ca_path) is accepted by modules that talk to Graph only; a module that
+      - The alias C(ca_path) is accepted by modules that talk to Graph only; a module that
         also reads AD (it takes C(ldap_ca_path) too) accepts only this name.
     type: path
     aliases: [ca_path]
@@ -83,7 +83,7 @@ options:
     description:
       - Whether to validate TLS certificates of Graph and the authority. Never turn this off
         against a real tenant.
-      - The alias O(validate_certs) is accepted by modules that talk to Graph only.
+      - The alias C(validate_certs) is accepted by modules that talk to Graph only.
     type: bool
     default: true
     aliases: [validate_certs]
