@@ -18,6 +18,8 @@ user, back in scope); and, only with ``allow_purge``, deleting and purging the c
 sync provisions it again.
 """
 
+import copy
+
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
@@ -42,6 +44,7 @@ METHODS = (AUTO, HARD, SOFT, REVERSE, RECREATE)
 
 MODULE = "syncfix.entra.%s"
 EXCLUDED, INCLUDED = "excluded", "included"
+PARKED_MARKER = "User_syncfix:"  # what ad_sync_scope writes into adminDescription
 
 
 class Link(object):
@@ -227,10 +230,13 @@ def simulate(actions, ad_user, world):
 # -- which cloud user the link is about -------------------------------------------------------------
 
 def default_cloud_user(ad_user, world):
-    """The cloud user the sync would meet (issue 14): the active holder of the AD user's primary
-    SMTP address, else of its UPN, else the soft-deleted mailbox holding the address (restore it
+    """The cloud user the sync would meet (issue 14): the one it already joined, else the active
+    holder of the AD user's primary SMTP address, else of its UPN, else the soft-deleted mailbox holding the address (restore it
     rather than purge), else the holder of its anchor.  A group or contact holding the address is
     returned too: it is a blocker, not a target."""
+    joined = sync.engine_join(ad_user, world)
+    if joined is not None:
+        return joined  # the sync meets the user it already joined, before any other
     primary = ad_user.primary_smtp
     holders = world.holders(primary) if primary else []
     active = [h for h in holders if not h.deleted]
@@ -466,9 +472,36 @@ def order(actions):
 
 # -- one link ----------------------------------------------------------------------------------------
 
+def parked_by_us(ad_user):
+    """Taken out of scope by ad_sync_scope (``User_syncfix:<previous value>``): a remediation
+    that stopped half-way (after scope_out), not a person's decision."""
+    return (ad_user.admin_description or "").startswith(PARKED_MARKER)
+
+
+def resume_parked(link, world):
+    """Plan as if the user were back in scope, then bring it back before the last cycle: a rerun
+    after an interrupted remediation finishes it instead of calling the user out of scope."""
+    unparked = copy.copy(link)
+    unparked.ad_user = link.ad_user.copy()
+    unparked.ad_user.admin_description = link.ad_user.admin_description[len(PARKED_MARKER):] or None
+    plan = plan_link(unparked, world)
+    plan.link = link
+    if plan.state == BLOCKED or plan.state == UNLINKED and not plan.actions:
+        return plan
+    # Already out of scope; a cycle_out stays while the engine still holds the join (it has not
+    # run since the user was taken out).
+    actions = [a for a in plan.actions if a["phase"] not in ("scope_out", "scope_in", "cycle")]
+    plan.actions = order(actions + [scope_in(link.ad_user), cycle()])
+    if plan.state in (LINKED, PENDING):
+        plan.state, plan.method = CONFLICT, plan.method if plan.method != NONE else "resume"
+    return plan
+
+
 def plan_link(link, world):
     """The plan for one link against ``world`` (which is not changed)."""
     ad_user = link.ad_user
+    if parked_by_us(ad_user):
+        return resume_parked(link, world)
     cloud = link.cloud_user if link.cloud_user is not None else default_cloud_user(ad_user, world)
     current = sync.predict(ad_user, world)
     cloud_id = cloud.id if cloud is not None else None

@@ -135,6 +135,33 @@ def _find_users(client, selectors, select):
     return lookup
 
 
+def users_by_immutable_id(client, immutable_ids, select=USER_SELECT):
+    """Active users whose onPremisesImmutableId is one of these, with ``select`` (advanced query:
+    "Advanced query capabilities on Microsoft Entra ID objects", onPremisesImmutableId ``in``)."""
+    def read(chosen):
+        requests = [_get("/users", {"$filter": "onPremisesImmutableId in (%s)" % ",".join(odata_string(v) for v in chunk),
+                                    "$select": chosen, "$count": "true"}, advanced=True)
+                    for chunk in _chunks(list(dict.fromkeys(immutable_ids)), IN_LIMIT)]
+        return [user for request, users in _collect(client, requests, "find users by immutable id") for user in users]
+    return _without_refused_optional(read, select)
+
+
+MAIL_OBJECT_SELECT = "id,displayName,mail,proxyAddresses"
+
+
+def mail_objects(client, addresses):
+    """Cloud groups and contacts holding any of these SMTP addresses: ``[(kind, object)]``, each
+    once.  A user's address held by one of them is an ObjectTypeMismatch candidate."""
+    found = {}
+    for kind, path in (("group", "/groups"), ("contact", "/contacts")):
+        requests = [_get(path, {"$filter": "proxyAddresses/any(p:p eq %s)" % odata_string("smtp:" + address),
+                                "$select": MAIL_OBJECT_SELECT}) for address in dict.fromkeys(addresses)]
+        for request, objects in _collect(client, requests, "find %ss by proxy address" % kind):
+            for obj in objects:
+                found[obj["id"]] = (kind, obj)
+    return list(found.values())
+
+
 def anchor_holders(client, immutable_ids):
     """Active users holding each ImmutableId: ``{immutable_id: [user, ...]}`` (advanced query)."""
     holders = dict((value, []) for value in immutable_ids)
@@ -224,6 +251,7 @@ class Domains:
         self.federated = sorted(d["id"].lower() for d in domains if (d.get("authenticationType") or "").lower() == "federated")
         initial = [d["id"] for d in domains if d.get("isInitial")]
         self.initial = initial[0] if initial else None
+        self.verified = sorted(d["id"].lower() for d in domains if d.get("isVerified", True))
 
 
 def sync_features(client):

@@ -234,3 +234,42 @@ def test_every_action_has_the_module_item_shape():
         assert set(made) <= {"phase", "module", "item", "why", "options"}
         assert made["module"].startswith("syncfix.entra.") and made["phase"] in planner.PHASES
     assert plan.to_dict()["state"] == "duplicate"
+
+
+# -- a remediation that stopped half-way is finished by the next run ------------------------------
+
+def parked(ad_user, previous=""):
+    copy = ad_user.copy()
+    copy.admin_description = "User_syncfix:" + previous
+    return copy
+
+
+def test_a_user_parked_by_ad_sync_scope_is_resumed_not_blocked():
+    intended = cloud()
+    duplicate = cloud("d1", "vp1234@contoso.onmicrosoft.com", mailbox=False, mail=None, immutable_id=ANCHOR,
+                      sync_enabled=True, object_identifier=GUID)
+    w = world(intended, duplicate, blockSoftMatchEnabled=True)
+    # Stopped right after scope_out: the engine still holds the join, so the cycle comes first.
+    plan = planner.plan_link(planner.Link(parked(ad()), intended), w)
+    assert plan.state != "blocked" and phases(plan) == ["cycle_out", "purge", "stamp", "scope_in", "cycle"]
+    assert plan.actions[-2]["item"] == {"object": ad().dn, "state": "included"}
+    # Stopped after the cycle: the duplicate is in the recycle bin.
+    gone = duplicate.copy()
+    gone.deleted, gone.sync_enabled, gone.deleted_at = True, False, NOW
+    plan = planner.plan_link(planner.Link(parked(ad()), intended), world(intended, gone, blockSoftMatchEnabled=True))
+    assert phases(plan) == ["purge", "stamp", "scope_in", "cycle"] and plan.predicted.outcome == "hard"
+
+
+def test_a_parked_user_already_linked_only_comes_back():
+    joined = cloud(immutable_id=ANCHOR, sync_enabled=True, object_identifier=GUID)
+    gone = joined.copy()
+    gone.deleted, gone.sync_enabled, gone.deleted_at = True, False, NOW
+    plan = planner.plan_link(planner.Link(parked(ad(), "Sales"), gone), world(gone))
+    assert phases(plan) == ["scope_in", "cycle"] and plan.predicted.outcome == "hard" and plan.predicted.restored
+
+
+def test_someone_elses_user_prefix_is_still_a_blocker():
+    other = ad()
+    other.admin_description = "User_DoNotSync"
+    plan = planner.plan_link(planner.Link(other, cloud()), world(cloud()))
+    assert plan.state == "blocked" and plan.blockers[0].rule == "out-of-scope"

@@ -1,0 +1,114 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""link_plan's result: declared links, resolved, planned by ``_link_planner``, shaped as rows,
+phases of module items and counts.  Pure code.  Internal to this collection: not a public API."""
+
+from ansible_collections.syncfix.entra.plugins.module_utils import _link_planner as planner
+from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
+
+LINK_ITEM = dict(
+    ad=dict(type="str", required=True),
+    cloud=dict(type="str"),
+    state=dict(type="str", default="linked", choices=["linked", "unlinked"]),
+    method=dict(type="str", default="auto", choices=list(planner.METHODS)),
+    allow_purge=dict(type="bool"),
+    allow_data_loss=dict(type="bool"),
+    federated_upn_workaround=dict(type="bool"),
+)
+STATES = ("linked", "pending", "conflict", "duplicate", "blocked", "unlinked")
+
+
+def ad_facts(ad_user):
+    if ad_user is None:
+        return None
+    return {"dn": ad_user.dn, "object_guid": ad_user.object_guid, "consistency_guid": ad_user.consistency_guid,
+            "anchor": ad_user.anchor, "sam": ad_user.sam, "upn": ad_user.upn, "primary_smtp": ad_user.primary_smtp,
+            "admin_description": ad_user.admin_description,
+            "in_scope": ad_user.in_scope_ou and not sync.excluded_by_admin_description(ad_user)}
+
+
+def cloud_facts(cloud):
+    if cloud is None:
+        return None
+    identifier = "unknown" if cloud.object_identifier is sync.UNKNOWN else cloud.object_identifier
+    return {"id": cloud.id, "upn": cloud.upn, "immutable_id": cloud.immutable_id, "synced": cloud.sync_enabled,
+            "deleted": cloud.deleted, "mailbox": cloud.mailbox, "primary_smtp": cloud.primary_smtp,
+            "object_identifier": identifier,
+            "roles": ["%s (%s)" % (r["name"], r["assignment"]) for r in cloud.roles]}
+
+
+def prediction_facts(prediction, world):
+    if prediction is None:
+        return None
+    facts = prediction.to_dict()
+    facts["quarantined"] = [list(q) for q in facts.get("quarantined") or []]
+    facts.pop("exported", None)
+    target = world.get(prediction.target) if prediction.target else None
+    facts["target_name"] = target.name if target is not None else None
+    return facts
+
+
+def _unresolved(name, what, selector, why, ad_user):
+    blocker = planner.Blocker("unknown-%s" % what, "%s %s: %s" % (what.replace("-", " "), selector, why),
+                              "correct the link's selector", "syncfix.entra (the declaration)")
+    return {"name": name, "ad": ad_facts(ad_user), "cloud": None, "state": "blocked", "method": "none",
+            "actions": [], "blockers": [blocker.to_dict()], "current": None, "predicted": None, "warnings": []}
+
+
+def _opt(link, params, name):
+    return link[name] if link.get(name) is not None else params[name]
+
+
+def plan_rows(links, params, ad_users, ad_problems, cloud):
+    """The link_plan result (without ``msg`` and ``report``)."""
+    world = cloud.world
+    planned, rows = [], [None] * len(links)
+    for index, link in enumerate(links):
+        ad_user = ad_users.get(link["ad"])
+        if ad_user is None:
+            rows[index] = _unresolved(link["ad"], "ad-user", link["ad"], ad_problems.get(link["ad"], "not found"), None)
+            continue
+        if link.get("cloud") and link["cloud"] not in cloud.found:
+            rows[index] = _unresolved(link["ad"], "cloud-user", link["cloud"], cloud.problems.get(link["cloud"], "not found"),
+                                      ad_user)
+            continue
+        planned.append((index, planner.Link(
+            ad_user, cloud.found.get(link["cloud"]) if link.get("cloud") else None, state=link["state"],
+            method=link["method"], allow_purge=_opt(link, params, "allow_purge"),
+            allow_data_loss=_opt(link, params, "allow_data_loss"),
+            federated_upn_workaround=_opt(link, params, "federated_upn_workaround"), name=link["ad"])))
+    for (index, link), plan in zip(planned, planner.plan_links([link for index, link in planned], world)):
+        rows[index] = {
+            "name": link.name, "ad": ad_facts(link.ad_user),
+            "cloud": cloud_facts(world.get(plan.cloud) if plan.cloud else None),
+            "state": plan.state, "method": plan.method, "actions": plan.actions,
+            "blockers": [b.to_dict() for b in plan.blockers], "current": prediction_facts(plan.current, world),
+            "predicted": prediction_facts(plan.predicted, world), "warnings": plan.warnings,
+        }
+    return shape(rows, params["skip_blocked"])
+
+
+def shape(rows, skip_blocked):
+    counts = dict((state, 0) for state in STATES)
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    counts["links"] = len(rows)
+    blocked = [{"name": r["name"], "blockers": r["blockers"],
+                "summary": "%s: %s" % (r["name"], "; ".join("%s: %s" % (b["rule"], b["reason"]) for b in r["blockers"]))}
+               for r in rows if r["state"] == "blocked"]
+    phases = dict((phase, []) for phase in planner.PHASES)
+    options = {}
+    if skip_blocked or not blocked:
+        for row in rows:
+            if row["state"] == "blocked":
+                continue
+            for made in row["actions"]:
+                if made["item"] not in phases[made["phase"]] or made["module"].endswith("adsync_cycle"):
+                    phases[made["phase"]].append(made["item"])
+                options.setdefault(made["phase"], {}).update(made.get("options") or {})
+    # A cycle serves every link of its phase: one task, not one per link.
+    for phase in ("cycle_out", "cycle"):
+        phases[phase] = phases[phase][:1]
+    counts["actions"] = sum(len(items) for items in phases.values())
+    return {"links": rows, "phases": phases, "phase_options": options, "counts": counts, "blocked": blocked}

@@ -1,0 +1,113 @@
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""link_plan's output for people: the table in the task output and the reports a change-window
+reviewer reads (JSON, CSV, Markdown).  Pure code, apart from ``write_reports``.
+Internal to this collection: not a public API."""
+
+import csv
+import io
+import json
+import os
+
+CSV_COLUMNS = ("link", "ad_dn", "ad_anchor", "ad_primary_smtp", "cloud_id", "cloud_upn", "cloud_immutable_id",
+               "state", "method", "next_sync_now", "next_sync_after_plan", "actions", "blockers")
+
+
+def outcome_text(prediction):
+    """One prediction in a few words: ``hard -> vp@contoso.com``, ``error InvalidSoftMatch``."""
+    if not prediction:
+        return ""
+    outcome = prediction.get("outcome")
+    if outcome == "error":
+        return "error %s" % prediction.get("error")
+    if outcome == "provision":
+        quarantined = prediction.get("quarantined") or []
+        return "provision %s%s" % (prediction.get("upn") or "", " (quarantines %s)" % ", ".join(
+            "%s %s" % tuple(q) for q in quarantined) if quarantined else "")
+    target = prediction.get("target_name") or prediction.get("target")
+    return "%s%s" % (outcome, " -> %s" % target if target else "")
+
+
+def action_text(action):
+    item = action["item"]
+    what = item.get("state") or item.get("primary") or item.get("immutable_id") or ""
+    return "%s %s %s" % (action["phase"], item.get("object") or item.get("user") or "", what)
+
+
+def _row(link):
+    ad, cloud = link.get("ad") or {}, link.get("cloud") or {}
+    return {
+        "link": link["name"], "ad_dn": ad.get("dn") or "", "ad_anchor": ad.get("anchor") or "",
+        "ad_primary_smtp": ad.get("primary_smtp") or "", "cloud_id": cloud.get("id") or "",
+        "cloud_upn": cloud.get("upn") or "", "cloud_immutable_id": cloud.get("immutable_id") or "",
+        "state": link["state"], "method": link["method"], "next_sync_now": outcome_text(link.get("current")),
+        "next_sync_after_plan": outcome_text(link.get("predicted")),
+        "actions": "; ".join(action_text(a) for a in link["actions"]),
+        "blockers": "; ".join("%s: %s (way out: %s)" % (b["rule"], b["reason"], b["way_out"])
+                              for b in link["blockers"]),
+    }
+
+
+def table(links, counts):
+    """The plan as fixed-width text: one line per link, then the counts."""
+    header = ("link", "cloud user", "state", "method", "next sync after the plan")
+    rows = [(r["link"], r["cloud_upn"] or r["cloud_id"] or "-", r["state"], r["method"], r["next_sync_after_plan"])
+            for r in (_row(link) for link in links)]
+    widths = [max([len(header[i])] + [len(str(row[i])) for row in rows]) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
+             for line in [header] + rows]
+    for link in links:
+        for blocker in link["blockers"]:
+            lines.append("%s: blocked by %s: %s. Way out: %s (%s)" % (
+                link["name"], blocker["rule"], blocker["reason"], blocker["way_out"], blocker["source"]))
+    lines.append(", ".join("%d %s" % (counts[k], k) for k in sorted(counts)))
+    return "\n".join(lines)
+
+
+def to_csv(links):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for link in links:
+        writer.writerow(_row(link))
+    return out.getvalue()
+
+
+def _md(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(links, counts):
+    lines = ["# Link plan", "", ", ".join("%d %s" % (counts[k], k) for k in sorted(counts)), "",
+             "| link | AD user | cloud user | state | method | next sync now | after the plan |",
+             "|---|---|---|---|---|---|---|"]
+    for row in (_row(link) for link in links):
+        lines.append("| %s |" % " | ".join(_md(row[k]) for k in (
+            "link", "ad_dn", "cloud_upn", "state", "method", "next_sync_now", "next_sync_after_plan")))
+    for link in links:
+        if link["actions"] or link["blockers"]:
+            lines += ["", "## %s" % _md(link["name"]), ""]
+            lines += ["%d. `%s` %s: %s" % (i + 1, a["module"], a["phase"], _md(a["why"]))
+                      for i, a in enumerate(link["actions"])]
+            lines += ["- **blocked** (%s): %s. Way out: %s. Source: %s" % (
+                b["rule"], _md(b["reason"]), _md(b["way_out"]), _md(b["source"])) for b in link["blockers"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(path, links, counts):
+    """``<path>.json``, ``<path>.csv`` and ``<path>.md``, each 0600 (they hold directory data)."""
+    written = {}
+    base = path[:-len(".json")] if path.endswith(".json") else path
+    folder = os.path.dirname(os.path.abspath(base))
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    for suffix, text in ((".json", json.dumps({"counts": counts, "links": links}, indent=2, sort_keys=True)),
+                         (".csv", to_csv(links)), (".md", to_markdown(links, counts))):
+        target = base + suffix
+        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.chmod(target, 0o600)
+        written[suffix.lstrip(".")] = target
+    return written

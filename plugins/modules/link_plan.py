@@ -1,0 +1,322 @@
+#!/usr/bin/python
+# Copyright: contributors to syncfix.entra
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: link_plan
+short_description: Plan how each AD user gets linked to its Entra ID user (read-only)
+version_added: 0.1.0
+description:
+  - Reads Active Directory and Microsoft Entra ID in bulk and, for each declared link between
+    an AD user and a cloud user, predicts what the next sync does, says the link's state, picks
+    the least destructive method that links it, and lists the ordered actions, each shaped as
+    an item of the module that carries it out, grouped by phase in RV(phases).
+  - The prediction follows Microsoft's documented rules (hard match on the source anchor, soft
+    match on the primary SMTP address or the UPN, Duplicate Attribute Resiliency, the
+    documented refusals and the 2026 hard-match hardening); the role
+    P(syncfix.entra.remediation#role) applies the phases in order.
+  - Writes nothing to either directory, in check mode or not. With O(report_path) it writes
+    JSON, CSV and Markdown reports on the controller, in check mode too.
+extends_documentation_fragment:
+  - syncfix.entra.graph
+  - syncfix.entra.ad
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; the same result in check mode.
+  diff_mode:
+    support: none
+    description: Nothing to diff; the plan is the result.
+  platform:
+    support: full
+    platforms: [active_directory, microsoft_entra]
+    description: Runs on the controller; talks LDAP to a domain controller and HTTPS to Microsoft Graph.
+options:
+  # Both fragments give their CA and validation options a short alias; a module that talks to
+  # both directories can't tell them apart, so it accepts only the long names.
+  graph_ca_path:
+    aliases: []
+  graph_validate_certs:
+    aliases: []
+  ldap_ca_path:
+    aliases: []
+  ldap_validate_certs:
+    aliases: []
+  links:
+    description: One entry per link.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      ad:
+        description: The AD user - sAMAccountName, UPN, mail, DN or objectGUID.
+        type: str
+        required: true
+      cloud:
+        description:
+          - The Entra ID user - UPN, object id or SMTP address, active or in the recycle bin.
+          - Left out, the cloud user the sync would meet (the holder of the AD user's primary
+            SMTP address or UPN, or the one already joined to it).
+        type: str
+      state:
+        description:
+          - V(linked) - the two must be linked. V(unlinked) - the cloud user must stay
+            cloud-only (a stray immutable id is cleared; where the engine would link them
+            anyway, the AD user is taken out of the sync scope).
+        type: str
+        choices: [linked, unlinked]
+        default: linked
+      method:
+        description:
+          - V(auto) picks, least destructive first - soft match (align the AD user's primary
+            SMTP address), hard match (stamp the anchor, restoring a soft-deleted user first),
+            reverse anchor (only before the AD user is first synced), recreate.
+          - V(recreate) deletes and purges the cloud user so the sync provisions it again;
+            it needs O(links[].allow_purge).
+        type: str
+        choices: [auto, hard, soft, reverse, recreate]
+        default: auto
+      allow_purge:
+        description: This link may delete and purge a cloud user. Left out, O(allow_purge).
+        type: bool
+      allow_data_loss:
+        description: This link may remove a cloud user with a mailbox, licences or roles. Left out, O(allow_data_loss).
+        type: bool
+      federated_upn_workaround:
+        description: A hard match may move a federated UPN to the initial domain and back. Left out, O(federated_upn_workaround).
+        type: bool
+  allow_purge:
+    description: Default of O(links[].allow_purge).
+    type: bool
+    default: false
+  allow_data_loss:
+    description: Default of O(links[].allow_data_loss).
+    type: bool
+    default: false
+  federated_upn_workaround:
+    description: Default of O(links[].federated_upn_workaround).
+    type: bool
+    default: false
+  skip_blocked:
+    description:
+      - Left false, RV(phases) is empty while any link is blocked, so nothing is applied from
+        a plan with blockers. True, RV(phases) holds the actions of the links that are not blocked.
+    type: bool
+    default: false
+  sync_scope_ous:
+    description:
+      - The OUs the sync engine synchronises (Entra Connect's OU filter, Cloud Sync's scoping).
+        A linked AD user outside them is blocked. Left out, every OU counts as in scope.
+    type: list
+    elements: str
+  report_path:
+    description:
+      - Write the plan as C(<report_path>.json), C(.csv) and C(.md) (mode 0600), for a
+        change-window reviewer. Left out, no report is written.
+    type: path
+notes:
+  - Reads, never per link - the AD users with OR-filtered paged searches (50 selectors each),
+    Graph users with C($filter ... in) and C(proxyAddresses/any) lists through C($batch), the
+    recycle bin, groups and contacts holding the addresses, role assignments, the sync
+    features and the domains once.
+  - Whether a cloud user has an Exchange Online mailbox is read from what Exchange stamps
+    (C(mail), SMTP proxy addresses); Graph v1.0 has no property for it.
+  - This module takes the connection options of both directories, so the TLS options have
+    their own names here - O(graph_ca_path), O(graph_validate_certs), O(ldap_ca_path),
+    O(ldap_validate_certs); the single-directory alias C(ca_path) is not accepted.
+seealso:
+  - module: syncfix.entra.ad_sync_scope
+  - module: syncfix.entra.entra_immutable_id
+  - module: syncfix.entra.ad_proxy_addresses
+  - module: syncfix.entra.entra_user_purge
+  - module: syncfix.entra.adsync_cycle
+author:
+  - syncfix.entra contributors (@syncfix)
+"""
+
+EXAMPLES = r"""
+- name: Plan the VP's link and write a report for the change window
+  syncfix.entra.link_plan:
+    links:
+      - ad: vp
+        cloud: vp@contoso.com
+    report_path: /var/tmp/change-4711/link-plan
+  register: plan
+
+- name: Show what the role would do
+  ansible.builtin.debug:
+    msg: "{{ plan.msg.splitlines() }}"
+
+- name: Every link the sync would make on its own, nothing declared but the AD users
+  syncfix.entra.link_plan:
+    links: "{{ new_hires | map('community.general.dict_kv', 'ad') | list }}"
+    skip_blocked: true
+"""
+
+RETURN = r"""
+links:
+  description: One entry per declared link, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The link, as its O(links[].ad) was given.
+      type: str
+      sample: vp
+    ad:
+      description: The AD user's facts, or null when it was not found.
+      type: dict
+      sample: {"dn": "CN=Vera Price,OU=Staff,DC=contoso,DC=com", "object_guid": "3ab39606-c642-489b-84b6-58c038d3ef39",
+               "anchor": "BpazOkLGm0iEtljAONPvOQ==", "primary_smtp": "vp@contoso.com", "in_scope": true}
+    cloud:
+      description: The cloud user's facts, or null when there is none (the sync would provision one).
+      type: dict
+      sample: {"id": "5f0c3c4b-1d1e-4c55-9f61-2b1f1b1a0c11", "upn": "vp@contoso.com", "immutable_id": null,
+               "synced": false, "deleted": false, "mailbox": true, "roles": []}
+    state:
+      description:
+        - V(linked), V(pending) (the next sync links them as things are), V(conflict) (it
+          would not; the actions fix it), V(duplicate) (the engine joined the AD user to
+          another cloud user, typically a resiliency placeholder), V(blocked) (a person must
+          act first) or V(unlinked).
+      type: str
+      sample: duplicate
+    method:
+      description: The method chosen - none, soft, hard, reverse, recreate, remove_duplicate or unlink.
+      type: str
+      sample: remove_duplicate
+    actions:
+      description:
+        - The ordered actions, each C({phase, module, item, why}) and, where a task needs it,
+          C(options), a dict of the module options the item needs (such as O(syncfix.entra.entra_immutable_id#module:force)). C(item) is an item of the module's
+          C(users)/C(objects) option.
+      type: list
+      elements: dict
+      sample: [{"phase": "stamp", "module": "syncfix.entra.entra_immutable_id",
+                "item": {"user": "5f0c3c4b-1d1e-4c55-9f61-2b1f1b1a0c11", "immutable_id": "BpazOkLGm0iEtljAONPvOQ==",
+                         "object_guid": "3ab39606-c642-489b-84b6-58c038d3ef39"},
+                "why": "hard match"}]
+    blockers:
+      description: What needs a person, each with the rule, the reason, the way out and the Microsoft source.
+      type: list
+      elements: dict
+      sample: [{"rule": "privileged-role", "reason": "vp@contoso.com is eligible for Global Administrator",
+                "way_out": "remove the role assignment, link, then assign it again",
+                "source": "MC1262584"}]
+    current:
+      description: What the next sync does with the AD user as things are.
+      type: dict
+      sample: {"outcome": "provision", "upn": "vp####@contoso.onmicrosoft.com",
+               "quarantined": [["ProxyAddress", "SMTP:vp@contoso.com"]]}
+    predicted:
+      description: What the sync that ends the plan does, after the actions.
+      type: dict
+      sample: {"outcome": "hard", "target": "5f0c3c4b-1d1e-4c55-9f61-2b1f1b1a0c11", "target_name": "vp@contoso.com"}
+    warnings:
+      description: What could not be checked (for example a property this Graph lacks).
+      type: list
+      elements: str
+      sample: []
+phases:
+  description:
+    - The actions of the links that are not blocked, grouped by phase in the order they must
+      run - C(scope_out), C(cycle_out), C(purge), C(restore), C(stamp), C(reverse_anchor),
+      C(align_smtp), C(scope_in), C(cycle). Each list holds module items, ready for one bulk task.
+    - Empty while any link is blocked, unless O(skip_blocked=true).
+  returned: always
+  type: dict
+  sample: {"scope_out": [{"object": "CN=Vera Price,OU=Staff,DC=contoso,DC=com", "state": "excluded"}], "cycle_out": [{}],
+           "purge": [{"user": "0d3c...", "state": "purged"}], "restore": [], "stamp": [], "reverse_anchor": [],
+           "align_smtp": [], "scope_in": [], "cycle": [{}]}
+phase_options:
+  description: Module options a phase's task needs beside its items (for example C(force) for C(stamp)).
+  returned: always
+  type: dict
+  sample: {"stamp": {"force": true}}
+counts:
+  description: Links per state, all links, and the actions planned.
+  returned: always
+  type: dict
+  sample: {"links": 1, "linked": 0, "pending": 0, "conflict": 0, "duplicate": 1, "blocked": 0, "unlinked": 0, "actions": 6}
+blocked:
+  description: The blocked links, each with a one-line summary.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "admin", "summary": "admin: privileged-role: ...", "blockers": []}]
+msg:
+  description: The plan as a table, one line per link, then each blocker, then the counts.
+  returned: always
+  type: str
+  sample: "link  cloud user  state  method  next sync after the plan"
+report:
+  description: The report files written.
+  returned: when O(report_path) is set
+  type: dict
+  sample: {"json": "/var/tmp/link-plan.json", "csv": "/var/tmp/link-plan.csv", "md": "/var/tmp/link-plan.md"}
+changed:
+  description: Always false; this module writes to neither directory.
+  returned: always
+  type: bool
+  sample: false
+graph_requests:
+  description: Counts of Graph requests sent.
+  returned: always
+  type: dict
+  sample: {"requests": 9}
+ldap_operations:
+  description: Counts of LDAP searches.
+  returned: always
+  type: dict
+  sample: {"searches": 1, "modifies": 0}
+error:
+  description: What went wrong, for a playbook to branch on - kind (input, graph, ldap, auth) and the service's code, status or LDAP result.
+  returned: when the task failed
+  type: dict
+  sample: {"kind": "ldap", "message": "...", "result": 49}
+"""
+
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import read_ad_users, read_cloud
+from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import LINK_ITEM, plan_rows
+from ansible_collections.syncfix.entra.plugins.module_utils._link_report import table, write_reports
+from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
+
+
+def main():
+    base = SyncfixModule(
+        argument_spec=dict(
+            links=dict(type="list", elements="dict", required=True, options=LINK_ITEM),
+            allow_purge=dict(type="bool", default=False),
+            allow_data_loss=dict(type="bool", default=False),
+            federated_upn_workaround=dict(type="bool", default=False),
+            skip_blocked=dict(type="bool", default=False),
+            sync_scope_ous=dict(type="list", elements="str"),
+            report_path=dict(type="path"),
+        ),
+        directories=("graph", "ad"),
+        supports_check_mode=True,
+    )
+    params = base.params
+    links = params["links"]
+    try:
+        ad_users, ad_problems = read_ad_users(base.ad, [link["ad"] for link in links], params["sync_scope_ous"] or ())
+        cloud = read_cloud(base.graph, list(ad_users.values()), [link["cloud"] for link in links if link["cloud"]])
+    except SyncfixError as e:
+        base.fail_error(e, "%s; nothing was read to the end, nothing was changed" % e)
+    for warning in cloud.warnings:
+        base.warn(warning)
+    result = plan_rows(links, params, ad_users, ad_problems, cloud)
+    result["msg"] = table(result["links"], result["counts"])
+    if params["report_path"]:
+        try:
+            result["report"] = write_reports(params["report_path"], result["links"], result["counts"])
+        except (IOError, OSError) as e:
+            base.fail("report_path %s can't be written (%s); the plan is in this result" % (params["report_path"], e),
+                      **result)
+    base.exit(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""link_plan through ansible-playbook on the built collection: AD users on the real DC over
+LDAPS, the tenant on the Graph emulator over HTTPS.  Read-only, in bulk, the same in check mode."""
+
+import csv
+import json
+import os
+import stat
+import uuid
+
+import pytest
+
+from test_ad_modules import make_user
+
+MODULE = "syncfix.entra.link_plan"
+
+
+def both(samba, graph_lab, **args):
+    """Both directories' options, with the names a combined module takes."""
+    options = dict((k, v) for k, v in graph_lab.auth.items() if k != "ca_path")
+    options.update(graph_ca_path=graph_lab.auth["ca_path"], server=["%s:%d" % (samba["ldap_server"], samba["ldaps_port"])],
+                   bind_dn=samba["bind_dn"], bind_password=samba["bind_password"], ldap_ca_path=samba["ldap_ca_path"])
+    options.update(args)
+    return options
+
+
+@pytest.fixture
+def story(samba, graph_lab, ldap_admin, ou):
+    """Three AD users: one with a pre-created cloud mailbox (soft match blocked), one whose address
+    a cloud group holds, one the sync would simply provision."""
+    tag = uuid.uuid4().hex[:6]
+    names = dict((role, "%s-%s" % (role, tag)) for role in ("vp", "team", "new"))
+    for name in names.values():
+        make_user(ldap_admin, ou, name, ["SMTP:%s@contoso.com" % name], mail="%s@contoso.com" % name)
+    graph_lab.load({
+        "domains": [{"id": "contoso.onmicrosoft.com", "isInitial": True}, {"id": "contoso.com"}],
+        "features": {"blockSoftMatchEnabled": True},
+        "users": [{"userPrincipalName": "%s@contoso.com" % names["vp"], "displayName": "VP (pre-created)",
+                   "mail": "%s@contoso.com" % names["vp"], "proxyAddresses": ["SMTP:%s@contoso.com" % names["vp"]],
+                   "mailbox": True}],
+        "groups": [{"displayName": "Team", "mail": "%s@contoso.com" % names["team"],
+                    "proxyAddresses": ["SMTP:%s@contoso.com" % names["team"]]}],
+    })
+    return names
+
+
+def test_plans_each_link_reads_in_bulk_and_writes_nothing(samba, graph_lab, story, playbook, tmp_path):
+    links = [{"ad": story["vp"], "cloud": "%s@contoso.com" % story["vp"]}, {"ad": story["team"]}, {"ad": story["new"]}]
+    task = {MODULE: both(samba, graph_lab, links=links, skip_blocked=True, report_path=str(tmp_path / "plan"))}
+    rc, (checked,) = playbook([task], check=True)
+    assert not checked.get("failed"), checked
+    rc, (result,) = playbook([task])
+    assert result["changed"] is False and graph_lab.writes() == []
+    assert [(r["name"], r["state"], r["method"]) for r in result["links"]] == [
+        (story["vp"], "conflict", "hard"), (story["team"], "blocked", "none"), (story["new"], "pending", "none")]
+    assert result["links"] == checked["links"], "the same plan in check mode"
+    vp, team, new = result["links"]
+    assert result["phases"]["stamp"] == [{"user": vp["cloud"]["id"], "immutable_id": vp["ad"]["anchor"],
+                                          "object_guid": vp["ad"]["object_guid"]}]
+    assert team["blockers"][0]["rule"] == "ObjectTypeMismatch" and "group" in team["blockers"][0]["reason"]
+    assert new["current"]["outcome"] == "provision" and new["cloud"] is None
+    assert result["counts"] == {"links": 3, "linked": 0, "pending": 1, "conflict": 1, "duplicate": 0, "blocked": 1,
+                                "unlinked": 0, "actions": 2}
+    # Bulk: one LDAP search for the three users; Graph requests do not grow with the links.
+    assert result["ldap_operations"]["searches"] == 1
+    assert result["msg"].splitlines()[0].startswith("link") and story["team"] in result["msg"]
+    for suffix in ("json", "csv", "md"):
+        path = result["report"][suffix]
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert [row["link"] for row in csv.DictReader(open(result["report"]["csv"]))] == [l["ad"] for l in links]
+    assert json.load(open(result["report"]["json"]))["counts"]["blocked"] == 1
+
+
+def test_a_blocked_link_empties_the_phases_without_skip_blocked(samba, graph_lab, story, playbook):
+    links = [{"ad": story["vp"], "cloud": "%s@contoso.com" % story["vp"]}, {"ad": story["team"]}]
+    rc, (result,) = playbook([{MODULE: both(samba, graph_lab, links=links)}])
+    assert all(items == [] for items in result["phases"].values()) and result["counts"]["actions"] == 0
+    assert [b["name"] for b in result["blocked"]] == [story["team"]]
+
+
+def test_unknown_users_are_blocked_links_naming_them(samba, graph_lab, story, playbook):
+    links = [{"ad": "nobody-%s" % story["vp"]}, {"ad": story["vp"], "cloud": "ghost@contoso.com"}]
+    rc, (result,) = playbook([{MODULE: both(samba, graph_lab, links=links)}])
+    assert [r["blockers"][0]["rule"] for r in result["links"]] == ["unknown-ad-user", "unknown-cloud-user"]
+    assert "ghost@contoso.com" in result["links"][1]["blockers"][0]["reason"]
+
+
+def test_the_single_directory_alias_ca_path_is_refused_here(samba, graph_lab, story, playbook):
+    args = both(samba, graph_lab, links=[{"ad": story["new"]}])
+    args["ca_path"] = args.pop("graph_ca_path")
+    rc, (result,) = playbook([{MODULE: args}])
+    assert result["failed"] is True and "ca_path" in result["msg"]
+
+
+def test_wrong_ad_password_fails_with_the_ldap_error(samba, graph_lab, story, playbook):
+    args = both(samba, graph_lab, links=[{"ad": story["new"]}], bind_password="wrong")
+    rc, (result,) = playbook([{MODULE: args}])
+    assert result["failed"] is True and result["error"]["kind"] == "ldap" and result["error"]["result"] == 49
+    assert graph_lab.writes() == []

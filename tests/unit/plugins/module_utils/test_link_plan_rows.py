@@ -1,0 +1,105 @@
+"""link_plan's rows, phases, counts and reports from a planned world (no I/O but the report files)."""
+
+import calendar
+import csv
+import json
+import os
+import stat
+
+from ansible_collections.syncfix.entra.plugins.module_utils import _link_report as report
+from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
+from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import CloudFacts
+from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import plan_rows
+
+NOW = calendar.timegm((2026, 12, 1, 0, 0, 0))
+PARAMS = dict(allow_purge=False, allow_data_loss=False, federated_upn_workaround=False, skip_blocked=False)
+
+
+def ad(sam, guid):
+    return sync.AdUser("CN=%s,OU=Staff,DC=contoso,DC=test" % sam, guid, sam=sam, upn="%s@contoso.com" % sam,
+                       mail="%s@contoso.com" % sam, proxy_addresses=["SMTP:%s@contoso.com" % sam])
+
+
+def cloud(id, upn, **kw):
+    kw.setdefault("proxy_addresses", ["SMTP:" + upn])
+    return sync.CloudObject(id, upn=upn, mail=upn, mailbox=True, **kw)
+
+
+VP = ad("vp", "3ab39606-c642-489b-84b6-58c038d3ef39")
+ANN = ad("ann", "0b1c3ec4-2d2a-4b5f-9e0e-5ad2e1c3d4f5")
+ADMIN_ROLE = {"name": "62e90394-69f5-4237-9190-012177145e10", "template_id": "62e90394-69f5-4237-9190-012177145e10",
+              "assignment": "active"}
+
+
+def facts(*objects, **features):
+    world = sync.World(objects, sync.TenantFacts(features, "contoso.onmicrosoft.com", ["contoso.com"], now=NOW))
+    found = dict((o.upn, o) for o in objects)
+    return CloudFacts(world, found, {"gone@contoso.com": "no active or soft-deleted cloud user has this UPN"}, [])
+
+
+def links(*pairs):
+    return [dict(ad=a, cloud=c, state="linked", method="auto", allow_purge=None, allow_data_loss=None,
+                 federated_upn_workaround=None) for a, c in pairs]
+
+
+def test_a_pre_created_mailbox_is_planned_as_a_hard_match_and_the_phases_hold_module_items():
+    result = plan_rows(links(("vp", "vp@contoso.com")), PARAMS, {"vp": VP}, {},
+                       facts(cloud("c1", "vp@contoso.com"), blockSoftMatchEnabled=True))
+    (row,) = result["links"]
+    assert (row["state"], row["method"]) == ("conflict", "hard")
+    assert result["phases"]["stamp"] == [{"user": "c1", "immutable_id": VP.anchor, "object_guid": VP.object_guid}]
+    assert result["phases"]["cycle"] == [{}] and result["counts"]["conflict"] == 1
+    assert row["predicted"]["outcome"] == "hard" and row["predicted"]["target_name"] == "vp@contoso.com"
+    assert row["ad"]["anchor"] == VP.anchor and row["cloud"]["immutable_id"] is None
+
+
+def test_a_blocked_link_empties_the_phases_unless_skip_blocked():
+    world = facts(cloud("c1", "vp@contoso.com", roles=[ADMIN_ROLE]), cloud("c2", "ann@contoso.com"),
+                  blockSoftMatchEnabled=True)
+    declared = links(("vp", "vp@contoso.com"), ("ann", "ann@contoso.com"))
+    result = plan_rows(declared, PARAMS, {"vp": VP, "ann": ANN}, {}, world)
+    assert [r["state"] for r in result["links"]] == ["blocked", "conflict"]
+    assert all(items == [] for items in result["phases"].values()) and result["counts"]["actions"] == 0
+    assert result["blocked"][0]["name"] == "vp" and "vp:" in result["blocked"][0]["summary"]
+    skipped = plan_rows(declared, dict(PARAMS, skip_blocked=True), {"vp": VP, "ann": ANN}, {}, world)
+    assert [i["user"] for i in skipped["phases"]["stamp"]] == ["c2"]
+
+
+def test_unknown_selectors_are_blocked_links_naming_the_selector():
+    result = plan_rows(links(("nobody", None), ("vp", "gone@contoso.com")), PARAMS, {"vp": VP},
+                       {"nobody": "no AD user has this name"}, facts())
+    first, second = result["links"]
+    assert first["blockers"][0]["rule"] == "unknown-ad-user" and "nobody" in first["blockers"][0]["reason"]
+    assert second["blockers"][0]["rule"] == "unknown-cloud-user" and "gone@contoso.com" in second["blockers"][0]["reason"]
+    assert result["counts"]["blocked"] == 2
+
+
+def test_two_links_to_one_cloud_user_are_both_blocked():
+    result = plan_rows(links(("vp", "vp@contoso.com"), ("ann", "vp@contoso.com")), PARAMS, {"vp": VP, "ann": ANN},
+                       {}, facts(cloud("c1", "vp@contoso.com")))
+    assert [r["state"] for r in result["links"]] == ["blocked", "blocked"]
+    assert {r["blockers"][0]["rule"] for r in result["links"]} == {"duplicate-link"}
+
+
+def test_the_reports_are_written_0600_and_readable(tmp_path):
+    result = plan_rows(links(("vp", "vp@contoso.com")), PARAMS, {"vp": VP}, {},
+                       facts(cloud("c1", "vp@contoso.com"), blockSoftMatchEnabled=True))
+    written = report.write_reports(str(tmp_path / "out" / "plan"), result["links"], result["counts"])
+    for path in written.values():
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    rows = list(csv.DictReader(open(written["csv"])))
+    assert rows[0]["link"] == "vp" and rows[0]["method"] == "hard" and rows[0]["state"] == "conflict"
+    assert json.load(open(written["json"]))["counts"]["conflict"] == 1
+    markdown = open(written["md"]).read()
+    assert "| vp |" in markdown and "`syncfix.entra.entra_immutable_id` stamp" in markdown
+
+
+def test_the_table_names_each_link_its_blockers_and_the_counts():
+    result = plan_rows(links(("vp", "vp@contoso.com")), PARAMS, {"vp": VP}, {},
+                       facts(cloud("c1", "vp@contoso.com", roles=[ADMIN_ROLE]), blockSoftMatchEnabled=True))
+    text = report.table(result["links"], result["counts"])
+    lines = text.splitlines()
+    assert lines[0].split() == ["link", "cloud", "user", "state", "method", "next", "sync", "after", "the", "plan"]
+    assert lines[1].startswith("vp ") and "blocked" in lines[1]
+    assert any(line.startswith("vp: blocked by ") and "Way out:" in line for line in lines)
+    assert lines[-1].startswith("0 actions, 1 blocked")
