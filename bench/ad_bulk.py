@@ -26,16 +26,7 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lab import samba_dc  # noqa: E402
-
-
-def collection_path():
-    root = REPO / "build" / "unit-collections"
-    link = root / "ansible_collections" / "syncfix" / "entra"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(REPO)
-    return root
+from lab import checkout_collection, samba_dc  # noqa: E402
 
 
 def connect(facts):
@@ -50,7 +41,7 @@ def run_play(tasks, workdir):
     tasks = [dict(tasks[0], register="result")] + [{"ansible.builtin.copy": {
         "content": "{{ result | to_json }}", "dest": str(out)}}]
     play.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collection_path()), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(checkout_collection.collections_root()), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
     started = time.perf_counter()
     done = subprocess.run([str(pathlib.Path(sys.executable).parent / "ansible-playbook"), str(play)], env=env,

@@ -14,6 +14,8 @@ import ssl
 import sys
 import uuid
 
+import httpx
+
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
@@ -22,7 +24,8 @@ if str(REPO) not in sys.path:
 
 ldap3 = pytest.importorskip("ldap3")
 
-from lab import samba_dc  # noqa: E402  (after the sys.path fix above)
+from lab import emulator_process, samba_dc, scenario  # noqa: E402  (after the sys.path fix above)
+from lab.scenario import ad_side, tenant_side  # noqa: E402
 
 TREE_DELETE = "1.2.840.113556.1.4.805"
 
@@ -107,3 +110,58 @@ def admin(dc, test_ou):
     assert connection.result["description"] in ("success", "entryAlreadyExists"), connection.result
     yield connection
     connection.unbind()
+
+
+# -- a private Graph emulator reading this DC, and scenarios loaded into both -------------------
+
+class Emulator:
+    def __init__(self, facts):
+        self.facts = facts
+        self.http = httpx.Client(verify=ssl.create_default_context(cafile=facts["ca_path"]), timeout=60)
+        self._token = None
+
+    def lab(self, method, path, **kwargs):
+        answer = self.http.request(method, self.facts["graph_endpoint"] + "/_lab" + path, **kwargs)
+        assert answer.status_code < 300, answer.text
+        return answer.json() if answer.content else None
+
+    def graph(self, method, path, **kwargs):
+        if self._token is None:
+            self._token = self.http.post("%s/%s/oauth2/v2.0/token" % (self.facts["authority_host"],
+                                                                      self.facts["tenant_id"]), data={
+                "grant_type": "client_credentials", "client_id": self.facts["client_id"],
+                "client_secret": self.facts["client_secret"],
+                "scope": "https://graph.microsoft.com/.default"}).json()["access_token"]
+        return self.http.request(method, self.facts["graph_endpoint"] + "/v1.0" + path,
+                                 headers={"Authorization": "Bearer " + self._token}, **kwargs)
+
+    def sync(self, **options):
+        return self.lab("POST", "/sync", json=options)
+
+    def users(self, deleted=False):
+        return {u["userPrincipalName"]: u for u in self.lab("GET", "/state")["users"]
+                if bool(u.get("deletedDateTime")) == deleted}
+
+
+@pytest.fixture(scope="module")
+def emulator(dc, tmp_path_factory):
+    state = tmp_path_factory.mktemp("graph")
+    facts = emulator_process.start(state)
+    client = Emulator(facts)
+    client.lab("PUT", "/ad", json=dc)
+    yield client
+    client.http.close()
+    emulator_process.stop(state)
+
+
+@pytest.fixture
+def load(dc, state_dir, emulator):
+    """``load(name)``: the DC reset to exactly the scenario's AD side, the tenant to its tenant side."""
+
+    def run(name):
+        data = scenario.load(scenario.SCENARIO_DIR / ("%s.yml" % name))
+        emulator.lab("POST", "/reset", json=tenant_side.tenant_state(data))
+        dns = ad_side.reset_and_apply(state_dir, data)
+        return data, dns
+
+    return run
