@@ -50,7 +50,8 @@ def _row(link):
 
 
 def table(links, counts):
-    """The plan as fixed-width text: one line per link, then the counts."""
+    """The plan as fixed-width text: one line per link, then each link's actions in order and
+    its blockers, then the counts."""
     header = ("link", "cloud user", "state", "method", "next sync after the plan")
     rows = [(r["link"], r["cloud_upn"] or r["cloud_id"] or "-", r["state"], r["method"], r["next_sync_after_plan"])
             for r in (_row(link) for link in links)]
@@ -58,6 +59,8 @@ def table(links, counts):
     lines = ["  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
              for line in [header] + rows]
     for link in links:
+        for number, made in enumerate(link["actions"], 1):
+            lines.append("%s: %d. %s" % (link["name"], number, made["why"]))
         for blocker in link["blockers"]:
             lines.append("%s: blocked by %s: %s. Way out: %s (%s)" % (
                 link["name"], blocker["rule"], blocker["reason"], blocker["way_out"], blocker["source"]))

@@ -246,7 +246,7 @@ blocked:
   elements: dict
   sample: [{"name": "admin", "summary": "admin: privileged-role: ...", "blockers": []}]
 msg:
-  description: The plan as a table, one line per link, then each blocker, then the counts.
+  description: The plan as a table, one line per link, then each link's actions in order and its blockers, then the counts.
   returned: always
   type: str
   sample: "link  cloud user  state  method  next sync after the plan"

@@ -103,3 +103,12 @@ def test_the_table_names_each_link_its_blockers_and_the_counts():
     assert lines[1].startswith("vp ") and "blocked" in lines[1]
     assert any(line.startswith("vp: blocked by ") and "Way out:" in line for line in lines)
     assert lines[-1].startswith("0 actions, 1 blocked")
+
+
+def test_the_table_lists_each_links_actions_in_order():
+    result = plan_rows(links(("vp", "vp@contoso.com")), PARAMS, {"vp": VP}, {},
+                       facts(cloud("c1", "vp@contoso.com"), blockSoftMatchEnabled=True))
+    lines = report.table(result["links"], result["counts"]).splitlines()
+    steps = [line for line in lines if line.startswith("vp: ")]
+    assert [line.split(". ", 1)[0] for line in steps] == ["vp: %d" % n for n in range(1, len(steps) + 1)]
+    assert len(steps) == len(result["links"][0]["actions"]) and steps[0].startswith("vp: 1. hard match: ")
