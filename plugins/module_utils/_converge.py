@@ -8,7 +8,9 @@ there, or the refusal that stops it) and hands the list to ``converge``, which o
 the same way in every module:
 
 1. any refusal: nothing is written; the refused items fail with their reason, the others say
-   what they would have done and that nothing was;
+   what they would have done and that nothing was.  Two items that resolve to one object (a
+   UPN and the same user's object id, a sAMAccountName and the same user's DN) are refused
+   both: their writes would race and the last one would win;
 2. check mode: every item says what it would do, with the diff; nothing is written;
 3. otherwise each changed item's write runs; a failure fails that item (with ``error``), the
    others go on, and the summary names what was done, what failed and what was untouched.
@@ -30,10 +32,13 @@ class ItemPlan:
     item that needs no change.  ``apply`` performs the write; it may update ``after``, ``msg``
     and ``fields`` as it learns more, and must set ``partial`` before raising when part of the
     write already landed.  ``fields`` are extra result keys (``dn``, ``id``, ...).
+
+    ``target`` is the object the item resolved to; left out, the ``id`` field (Graph) or the
+    ``dn`` field (AD, compared without case).  Items without one are never compared.
     """
 
     def __init__(self, item, before=None, after=None, changed=False, action=None, apply=None, refusal=None,
-                 note="already as requested", fields=None):
+                 note="already as requested", fields=None, target=None):
         self.item = item
         self.before = before
         self.after = after if changed else before
@@ -45,6 +50,10 @@ class ItemPlan:
         self.fields = dict(fields or {})
         self.msg = None
         self.partial = False
+        self.target = target or self.fields.get("id") or (self.fields.get("dn") or "").lower() or None
+
+    def refuse(self, reason):
+        self.refusal, self.changed, self.after = reason, False, self.before
 
     def result(self, check_mode=False):
         result = dict(item=self.item, changed=self.changed, before=self.before, after=self.after)
@@ -59,9 +68,25 @@ class ItemPlan:
         return result
 
 
+def refuse_same_target(plans):
+    """Refuse every item that names an object another item names too, naming the others."""
+    by_target = {}
+    for plan in plans:
+        if plan.target:
+            by_target.setdefault(plan.target, []).append(plan)
+    for target, named in by_target.items():
+        if len(named) < 2:
+            continue
+        for plan in named:
+            others = ", ".join(repr(other.item) for other in named if other is not plan)
+            plan.refuse("%r and %s name the same object (%s): name each object once, so that one "
+                        "write decides it" % (plan.item, others, target))
+    return plans
+
+
 def plan_results(plans, check_mode=True):
     """The results ``converge`` would return before writing: the shape ``link_plan`` shows."""
-    return [plan.result(check_mode) for plan in plans]
+    return [plan.result(check_mode) for plan in refuse_same_target(plans)]
 
 
 def diff_of(plans, lines):
@@ -94,6 +119,7 @@ def apply_plan(plan):
 
 def converge(base, plans, lines=None, **extra):
     """Refuse, report (check mode) or apply ``plans``, then exit the module (see module doc)."""
+    refuse_same_target(plans)
     diff = diff_of(plans, lines) if lines else None
     if any(plan.refusal for plan in plans):
         base.exit_bulk(_refused(plans), **extra)

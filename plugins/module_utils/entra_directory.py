@@ -314,10 +314,14 @@ def purge_deleted_user(client, user_id, label, just_deleted=False, waits=RECYCLE
                          error.request_id, error.operation, error.target)
 
 
+BOTH = "active and soft-deleted"
+
+
 class UserLocations:
     """Where each selector's user is: ``found`` is ``{selector: (where, user)}`` with ``where``
     ACTIVE, IN_RECYCLE_BIN or GONE (user None); ``ambiguous`` is ``{selector: (where,
-    [candidate UPNs or ids])}`` for selectors that name several active or soft-deleted users."""
+    [candidate UPNs or ids])}`` for selectors that name several active or soft-deleted users,
+    or an active user and a different soft-deleted one (``where`` BOTH)."""
 
     def __init__(self):
         self.found = {}
@@ -327,30 +331,38 @@ class UserLocations:
         """One line per ambiguous selector, naming the candidates and the way out."""
         lines = []
         for selector, (where, candidates) in self.ambiguous.items():
+            kind = {ACTIVE: "active", IN_RECYCLE_BIN: "soft-deleted"}.get(where, where)
             lines.append("%s matches several %s users (%s); name one by object id" % (
-                selector, "active" if where == ACTIVE else "soft-deleted", ", ".join(candidates)))
+                selector, kind, ", ".join(candidates)))
         return lines
 
 
 def locate_users(client, selectors):
     """Sort selectors into found (active, in the recycle bin, or gone) and ambiguous.
 
-    Active users are looked up first: a selector that names an active user never reaches the
-    recycle bin.  The recycle bin is read once for all selectors.
+    Every selector is looked for in the directory and in the recycle bin (read once for all
+    selectors): ``old@contoso.com`` can be the UPN of a soft-deleted user and an alias of an
+    active one, and acting on either would be a guess, so that selector is ambiguous.
     """
     lookup = find_users(client, selectors)
     deleted = deleted_users(client)
     located = UserLocations()
     for selector in selectors:
+        matches = match_deleted(deleted, selector)
         if selector in lookup.ambiguous:
             candidates = sorted(u.get("userPrincipalName") for u in lookup.ambiguous[selector])
             located.ambiguous[selector] = (ACTIVE, candidates)
         elif selector in lookup.found:
-            located.found[selector] = (ACTIVE, lookup.found[selector])
-        else:
-            matches = match_deleted(deleted, selector)
-            if len(matches) > 1:
-                located.ambiguous[selector] = (IN_RECYCLE_BIN, sorted(m["id"] for m in matches))
+            active = lookup.found[selector]
+            others = [m for m in matches if m.get("id") != active.get("id")]
+            if others:
+                located.ambiguous[selector] = (BOTH, ["%s (active, %s)" % (active.get("userPrincipalName"), active["id"])]
+                                               + sorted("%s (soft-deleted, %s)" % (m.get("userPrincipalName"), m["id"])
+                                                        for m in others))
             else:
-                located.found[selector] = (IN_RECYCLE_BIN, matches[0]) if matches else (GONE, None)
+                located.found[selector] = (ACTIVE, active)
+        elif len(matches) > 1:
+            located.ambiguous[selector] = (IN_RECYCLE_BIN, sorted(m["id"] for m in matches))
+        else:
+            located.found[selector] = (IN_RECYCLE_BIN, matches[0]) if matches else (GONE, None)
     return located

@@ -62,6 +62,9 @@ def test_plans_each_link_reads_in_bulk_and_writes_nothing(samba, graph_lab, stor
                                 "unlinked": 0, "actions": 2}
     # Bulk: one LDAP search for the three users; Graph requests do not grow with the links.
     assert result["ldap_operations"]["searches"] == 1
+    rc, (one,) = playbook([{MODULE: both(samba, graph_lab, links=links[:1])}])
+    assert one["ldap_operations"]["searches"] == 1
+    assert one["graph_requests"]["requests"] == result["graph_requests"]["requests"], (one, result)
     assert result["msg"].splitlines()[0].startswith("link") and story["team"] in result["msg"]
     for suffix in ("json", "csv", "md"):
         path = result["report"][suffix]

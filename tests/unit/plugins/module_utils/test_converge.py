@@ -77,3 +77,23 @@ def test_a_partial_write_is_reported_as_changed_with_where_it_stopped():
 def test_plan_results_are_what_check_mode_returns():
     plans = [plan("a", writes=[]), plan("b", refusal="no", writes=[])]
     assert [r["msg"] for r in plan_results(plans)] == ["would set x", "no"]
+
+
+def test_items_resolving_to_one_object_are_refused_together_and_nothing_is_written():
+    writes = []
+    plans = [plan("ann", writes=writes), plan("bob", writes=writes), plan("CN=Ann,DC=x", writes=writes)]
+    plans[0].target = plans[2].target = "cn=ann,dc=x"
+    plans[1].target = "cn=bob,dc=x"
+    out = run(Base(), plans)
+    assert writes == []
+    ann, bob, ann_again = out["results"]
+    assert ann["failed"] and ann_again["failed"] and not bob.get("failed")
+    assert ann["msg"] == ("'ann' and 'CN=Ann,DC=x' name the same object (cn=ann,dc=x): name each object once, "
+                          "so that one write decides it")
+    assert "another item was refused" in bob["msg"]
+
+
+def test_the_target_defaults_to_the_id_or_the_dn_field():
+    assert ItemPlan("x", fields=dict(id="u1")).target == "u1"
+    assert ItemPlan("x", fields=dict(dn="CN=A,DC=x")).target == "cn=a,dc=x"
+    assert ItemPlan("x", fields=dict(id=None)).target is None

@@ -70,3 +70,13 @@ def test_a_failed_write_fails_the_item_with_the_ldap_details():
     assert result["failed"] is True and item["changed"] is False and item["error"] == {
         "kind": "ldap", "message": item["msg"], "result": 50}
     assert "Untouched" not in result["msg"] and "1 of 1 items failed" in result["msg"]
+
+
+def test_one_user_named_by_sam_and_by_dn_is_refused_before_any_write():
+    ad = directory()
+    dn = next(iter(ad.entries.values()))["dn"]
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[
+        dict(object="jdoe", guid=str(OLD)), dict(object=dn.upper(), guid=str(NEW))]), ad=ad)
+    assert result["failed"] is True and ad.modifies == []
+    assert all(r["failed"] and r["error"]["kind"] == "refused" for r in result["results"])
+    assert "'jdoe' and %r name the same object" % dn.upper() in result["results"][0]["msg"]

@@ -304,3 +304,16 @@ def test_the_sync_features_refuse_or_warn(features, refused):
     else:
         assert result["changed"] is True and not result.get("failed"), result
         assert any("OnPremDirectorySynchronization.Read.All" in w for w in result["warnings"]), result["warnings"]
+
+
+def test_one_user_named_three_ways_gets_no_write_at_all():
+    # ann's UPN, her object id and her alias, each with another anchor: three PATCHes to one
+    # user, the last one winning, unless they are refused together.
+    tenant = FakeTenant(cloud_user("ann@contoso.com", proxyAddresses=["SMTP:ann@contoso.com", "smtp:a@contoso.com"]))
+    ann = tenant.by_upn("ann@contoso.com")["id"]
+    result = run(tenant, users=[dict(user="ann@contoso.com", immutable_id=NEW_HIRE),
+                                dict(user=ann, immutable_id=OTHER),
+                                dict(user="a@contoso.com", object_guid="0d9f3a52-0000-4000-8000-00000000a001")])
+    assert result["failed"] is True and tenant.writes() == []
+    assert all(r["failed"] and r["error"]["kind"] == "refused" for r in result["results"])
+    assert "'ann@contoso.com' and '%s', 'a@contoso.com' name the same object" % ann in result["results"][0]["msg"]

@@ -222,3 +222,28 @@ def test_a_failed_read_fails_the_task_saying_nothing_was_changed():
     result = purge(graph, user="plain@contoso.com")
     assert result["failed"] is True and result["msg"].endswith("; nothing was changed")
     assert result["error"]["status"] == 403 and graph.writes == []
+
+
+def test_a_selector_naming_an_active_user_and_another_soft_deleted_one_is_refused():
+    # old@ is the UPN of a soft-deleted user and an alias of an active one: purging either is a guess.
+    graph = tenant()
+    graph.active["a7"] = user("new@contoso.com", "a7", proxyAddresses=["smtp:old@contoso.com"])
+    graph.deleted["d2"] = user("old@contoso.com", "d2")
+    refused = purge(graph, user="old@contoso.com", state="purged", allow_data_loss=True)
+    assert refused["failed"] is True and graph.writes == []
+    assert "old@contoso.com matches several active and soft-deleted users" in refused["msg"]
+    assert "new@contoso.com (active, a7)" in refused["msg"] and "old@contoso.com (soft-deleted, d2)" in refused["msg"]
+    # by object id there is nothing to guess
+    assert purge(graph, user="d2", state="purged")["results"][0]["after"] == "gone"
+    assert graph.writes == [("DELETE", "/directory/deletedItems/d2")] and "a7" in graph.active
+
+
+def test_one_user_named_by_upn_and_by_id_is_refused_naming_both():
+    graph = tenant()
+    ann = "0a0a0a0a-0000-4000-8000-0000000000a1"
+    graph.active[ann] = user("ann@contoso.com", ann, proxyAddresses=["smtp:ann.alias@contoso.com"])
+    refused = purge(graph, users=["ann@contoso.com", ann, "ann.alias@contoso.com"], state="deleted")
+    assert refused["failed"] is True and graph.writes == []
+    assert all(r["failed"] and r["error"]["kind"] == "refused" for r in refused["results"])
+    assert "'ann@contoso.com' and '%s', 'ann.alias@contoso.com' name the same object (%s)" % (ann, ann) \
+        in refused["results"][0]["msg"]
