@@ -28,13 +28,15 @@ from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
     cloud_takeover_block_refusal,
     federated_upn_refusal,
     object_identifier_refusal,
+    privileged_clear_refusal,
     privileged_role_refusal,
     synced_user_refusal,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import data_loss_reasons
+from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import data_loss_reasons, role_reasons
 
 # One bulk task per phase, in this order.
-PHASES = ("scope_out", "cycle_out", "purge", "restore", "stamp", "reverse_anchor", "align_smtp", "scope_in", "cycle")
+PHASES = ("scope_out", "cycle_out", "purge", "restore", "stamp", "clear_anchor", "reverse_anchor", "align_smtp",
+          "scope_in", "cycle")
 
 LINKED, PENDING, CONFLICT, DUPLICATE, BLOCKED, UNLINKED = (
     "linked", "pending", "conflict", "duplicate", "blocked", "unlinked")
@@ -159,9 +161,11 @@ def stamp(cloud, ad_user, force=False, federated_upn_workaround=False):
 
 
 def clear_stamp(cloud):
-    return action("stamp", "entra_immutable_id", {"user": cloud.id, "state": "absent"},
+    # entra_immutable_id clears only with force: the declaration state: unlinked is that opt-in,
+    # and its own phase keeps the opt-in off the stamps.
+    return action("clear_anchor", "entra_immutable_id", {"user": cloud.id, "state": "absent"},
                   "%s must stay cloud-only: clear its immutable id %s, so no hard match meets it" % (
-                      cloud.name, cloud.immutable_id))
+                      cloud.name, cloud.immutable_id), force=True)
 
 
 def reverse_anchor(ad_user, cloud):
@@ -364,14 +368,22 @@ def user_facts(cloud, world):
 
 
 def loss_reasons(cloud, link, as_soft_deleted=False):
-    """What purging ``cloud`` would destroy (user_removal.data_loss_reasons); [] when nothing, or
-    when the link allows data loss."""
+    """What purging ``cloud`` would destroy (user_removal.data_loss_reasons, unless the link
+    allows data loss) and the directory roles it holds (always: the plan never removes an
+    administrator; a person takes the role away first)."""
     record = {"onPremisesSyncEnabled": cloud.sync_enabled and not as_soft_deleted,
               "onPremisesImmutableId": cloud.immutable_id, "mail": cloud.mail if cloud.mailbox else None,
               "proxyAddresses": cloud.proxy_addresses if cloud.mailbox else []}
     roles = {"active": [r.get("name") for r in cloud.roles if r.get("assignment", "active") == "active"],
              "eligible": [r.get("name") for r in cloud.roles if r.get("assignment") == "eligible"]}
-    return [] if link.allow_data_loss else data_loss_reasons(record, cloud.licenses, roles)
+    return ([] if link.allow_data_loss else data_loss_reasons(record, cloud.licenses)) + role_reasons(roles)
+
+
+def loss_way_out(cloud, otherwise):
+    """A role holder's way out is taking the role away, never an opt-in of the plan."""
+    if cloud.roles:
+        return "remove %s's directory role assignments and eligibilities first" % cloud.name
+    return otherwise
 
 
 def hard_method(link, ad_user, cloud, world):
@@ -429,7 +441,8 @@ def recreate_method(link, ad_user, cloud, world):
     reasons = loss_reasons(cloud, link)
     if reasons:
         return None, [Blocker("data-loss", "purging %s would destroy: %s" % (cloud.name, "; ".join(reasons)),
-                              "set allow_data_loss: true if that is intended", "Permanently delete an item")]
+                              loss_way_out(cloud, "set allow_data_loss: true if that is intended"),
+                              "Permanently delete an item")]
     return [purge(cloud, "recreate: %s is deleted and purged; the sync provisions %s again" % (cloud.name, ad_user.sam),
                   allow_data_loss=link.allow_data_loss)], []
 
@@ -542,7 +555,7 @@ def plan_duplicate(link, ad_user, cloud, duplicate, world, current):
     reasons = loss_reasons(duplicate, link, as_soft_deleted=True)
     if reasons:
         blocker = Blocker("data-loss", "the duplicate %s is not disposable: %s" % (duplicate.name, "; ".join(reasons)),
-                          "set allow_data_loss: true if it may be purged, or merge it by hand",
+                          loss_way_out(duplicate, "set allow_data_loss: true if it may be purged, or merge it by hand"),
                           "Permanently delete an item")
         return LinkPlan(link, BLOCKED, blockers=[blocker], predicted=current, cloud=cloud.id, current=current)
     prefix = [scope_out(ad_user), cycle_out(),
@@ -563,6 +576,11 @@ def plan_unlink(link, ad_user, cloud, world, current):
     if cloud is None or current.links != cloud.id:
         return LinkPlan(link, UNLINKED, predicted=current, cloud=cloud.id if cloud else None, current=current)
     actions = []
+    refusal = privileged_clear_refusal(user_facts(cloud, world))
+    if refusal and cloud.immutable_id:
+        return LinkPlan(link, BLOCKED, blockers=[Blocker("privileged-role", refusal, "remove the roles first",
+                                                         "Microsoft Entra built-in roles")],
+                        predicted=current, cloud=cloud.id, current=current)
     joined = sync.engine_join(ad_user, world)
     if joined is not None and joined.id == cloud.id:
         actions = [scope_out(ad_user), cycle_out(), restore(cloud), clear_stamp(cloud)]

@@ -13,12 +13,13 @@ Ansible options.
 import datetime
 import json
 import os
+import tempfile
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError, error_details
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError, error_details
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
-    ACTIVE, GONE, STEP_RESULT, data_loss_reasons, plan_removal,
+    ACTIVE, GONE, STEP_RESULT, data_loss_reasons, plan_removal, role_reasons,
 )
 
 NO_ROLES = {"active": [], "eligible": []}
@@ -28,9 +29,10 @@ class RemovalOptions:
     """What the run asks for, beyond each user's selector."""
 
     def __init__(self, state, allow_data_loss=False, backup_dir=None, new_user_principal_name=None,
-                 auto_reconcile_proxy_conflict=False):
+                 auto_reconcile_proxy_conflict=False, allow_role_holder_removal=False):
         self.state = state
         self.allow_data_loss = allow_data_loss
+        self.allow_role_holder_removal = allow_role_holder_removal
         self.backup_dir = backup_dir
         self.new_user_principal_name = new_user_principal_name
         self.auto_reconcile_proxy_conflict = auto_reconcile_proxy_conflict
@@ -83,8 +85,10 @@ def plan_users(client, selectors, located, options):
 
 def plan_user(client, selector, where, user, record, options):
     """One user's ItemPlan: the refusal, or the steps to send and where they leave the user."""
-    reasons = data_loss_reasons(user, record["licenses"], record["roles"]) if record else []
-    removal = plan_removal(options.state, where, selector, user, reasons, options.allow_data_loss)
+    reasons = data_loss_reasons(user, record["licenses"]) if record else []
+    roles = role_reasons(record["roles"]) if record else []
+    removal = plan_removal(options.state, where, selector, user, reasons, options.allow_data_loss, roles,
+                           options.allow_role_holder_removal)
     fields = dict(id=user["id"] if user else None)
     if record is not None and removal.steps:
         fields["record"] = record
@@ -124,11 +128,25 @@ def _send(client, step, user_id, label, options, just_deleted):
                        operation="restore user", target=label)
 
 
+def prepare_backup_dir(backup_dir):
+    """Create ``backup_dir`` (0700) and prove it takes a file, before the first delete: a
+    backup that can't be written must stop the run, not follow a purge."""
+    try:
+        os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=backup_dir, prefix=".probe-")
+        probe.close()
+    except OSError as e:
+        raise InputError("backup_dir %s can't be written (%s): nothing was deleted. Give a directory this "
+                         "user can write, or leave backup_dir out." % (backup_dir, e.strerror or e))
+
+
 def write_backup(backup_dir, record):
-    """Write ``record`` to ``<backup_dir>/<object id>-<UTC time>.json``; returns the path."""
-    os.makedirs(backup_dir, exist_ok=True)
+    """Write ``record`` to ``<backup_dir>/<object id>-<UTC time>.json``, readable by its owner
+    only (it holds personal data); returns the path."""
+    os.makedirs(backup_dir, mode=0o700, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = os.path.join(backup_dir, "%s-%s.json" % (record["user"]["id"], stamp))
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(record, handle, indent=2, sort_keys=True)
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(record, out, indent=2, sort_keys=True)
     return path

@@ -141,6 +141,25 @@ class SourceAnchor:
         return cls(value, None)
 
     @classmethod
+    def requested(cls, value, allow_opaque=False):
+        """An ImmutableId someone asks us to write.
+
+        A GUID anchor, or an opaque one only when it is canonical Base64 (what a non-GUID
+        sourceAnchor such as an employee number becomes) or ``allow_opaque`` says the odd
+        string is meant.  A typo in a GUID anchor (bad padding, non-canonical Base64, spaces)
+        would otherwise be written as "opaque" and link nothing; GUID text gets its own hint.
+        """
+        if isinstance(value, str) and _GUID_TEXT.match(value.strip()):
+            raise AnchorError(value, "an ImmutableId but GUID text: give it as object_guid (the AD objectGUID) or "
+                                     "consistency_guid (mS-DS-ConsistencyGuid) and the ImmutableId is computed")
+        anchor = cls.from_immutable_id(value)
+        if anchor.is_guid or allow_opaque or _is_canonical_base64(value):
+            return anchor
+        dummy, why_not = _decode_guid_base64(value)
+        raise AnchorError(value, "a GUID ImmutableId (%s) nor canonical Base64; set allow_opaque_anchor: true only "
+                                 "if your sourceAnchor really is this string" % why_not)
+
+    @classmethod
     def from_connector_dn(cls, value):
         """The connector-space DN Entra Connect shows: ``CN={hex of the ASCII Base64}``."""
         match = _CONNECTOR_DN.match(value.strip()) if isinstance(value, str) else None
@@ -236,6 +255,15 @@ class SourceAnchor:
 
 def _b64(raw):
     return base64.b64encode(raw).decode("ascii")
+
+
+def _is_canonical_base64(value):
+    if len(value) % 4 or not _BASE64.match(value):
+        return False
+    try:
+        return _b64(base64.b64decode(value, validate=True)) == value
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _decode_guid_base64(value):

@@ -35,7 +35,7 @@ class ImmutableIdRequest:
         self.object_guid = object_guid
 
 
-def _parse_item(entry, state):
+def _parse_item(entry, state, allow_opaque=False):
     given = [name for name in VALUE_OPTIONS if entry.get(name)]
     if not entry.get("user"):
         raise InputError("user is required")
@@ -53,13 +53,13 @@ def _parse_item(entry, state):
     if not anchors:
         anchor = SourceAnchor.from_guid(entry["object_guid"])
     elif anchors[0] == "immutable_id":
-        anchor = SourceAnchor.from_immutable_id(entry["immutable_id"])
+        anchor = SourceAnchor.requested(entry["immutable_id"], allow_opaque)
     else:
         anchor = SourceAnchor.from_guid(entry["consistency_guid"])
     return ImmutableIdRequest(entry["user"], anchor.immutable_id, state, object_guid)
 
 
-def parse_items(entries, default_state):
+def parse_items(entries, default_state, allow_opaque=False):
     """Every requested item (``users:`` entries), validated before Graph is called.
 
     Raises InputError naming every bad item.  A user listed twice, or one value asked for two
@@ -68,7 +68,7 @@ def parse_items(entries, default_state):
     items, problems = [], []
     for entry in entries:
         try:
-            items.append(_parse_item(entry, entry.get("state") or default_state))
+            items.append(_parse_item(entry, entry.get("state") or default_state, allow_opaque))
         except InputError as e:
             problems.append("%s: %s" % (entry.get("user") or "(no user)", e))
     seen, taken = {}, {}
@@ -274,6 +274,30 @@ def existing_value_refusal(user, immutable_id, force):
     )
 
 
+def clear_refusal(user, force):
+    """Clearing an anchor unlinks the cloud user from its AD object: as consequential as
+    replacing it, so it needs force too."""
+    if force:
+        return None
+    return (
+        "cloud user %s has immutable id %s; clearing it unlinks it from that AD object, and a later sync may "
+        "soft match or provision it anew. Set force: true to clear it (the old value is returned in before)"
+        % (user.upn, user.immutable_id)
+    )
+
+
+def privileged_clear_refusal(user):
+    """An administrator's link is not changed by a bulk task: a person takes the role away first."""
+    privileged = sorted(r for r in user.role_ids if r.lower() in PRIVILEGED_ROLE_TEMPLATE_IDS)
+    if not privileged:
+        return None
+    return (
+        "cloud user %s holds or is eligible for directory roles labelled PRIVILEGED (role definitions %s); "
+        "its immutable id is left alone, even with force. Remove those role assignments and eligibilities first"
+        % (user.upn, ", ".join(privileged))
+    )
+
+
 def federated_upn_refusal(user, workaround):
     """Graph refuses a new immutable id while the UPN is on a federated domain."""
     if not user.federated_domain or workaround:
@@ -325,7 +349,8 @@ def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_work
     if user.immutable_id == desired:
         return ImmutableIdPlan(user, desired)
     if desired is None:
-        return ImmutableIdPlan(user, None, synced_user_refusal(user) or federated_clear_refusal(user))
+        return ImmutableIdPlan(user, None, synced_user_refusal(user) or privileged_clear_refusal(user)
+                               or federated_clear_refusal(user) or clear_refusal(user, force))
     refusal = (
         synced_user_refusal(user)
         or cloud_takeover_block_refusal(user, features)

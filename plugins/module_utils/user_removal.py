@@ -31,21 +31,25 @@ def parse_selectors(user=None, users=None):
     return selectors
 
 
-def data_loss_reasons(user, licenses=(), roles=None):
+def data_loss_reasons(user, licenses=()):
     """What deleting or purging this user would destroy; each needs ``allow_data_loss``."""
     reasons = []
     if user.get("onPremisesSyncEnabled"):
         reasons.append("it was synced from on-premises (onPremisesSyncEnabled=true), so it holds an on-premises "
                        "link: immutable id %s" % user.get("onPremisesImmutableId"))
-    held = sorted(set((roles or {}).get("active", [])) | set((roles or {}).get("eligible", [])))
-    if held:
-        reasons.append("it holds or is eligible for directory roles %s" % ", ".join(held))
     if licenses:
         reasons.append("it has licenses %s" % ", ".join(licenses))
     if has_mailbox(user):
         reasons.append("it has a mailbox (mail %s); purging destroys the mailbox" % (
             user.get("mail") or next(p for p in user.get("proxyAddresses") if p.lower().startswith("smtp:"))))
     return reasons
+
+
+def role_reasons(roles=None):
+    """The directory roles the user holds or is eligible for: removing an administrator is its
+    own decision, which ``allow_data_loss`` does not cover (``allow_role_holder_removal``)."""
+    held = sorted(set((roles or {}).get("active", [])) | set((roles or {}).get("eligible", [])))
+    return ["it holds or is eligible for directory roles %s" % ", ".join(held)] if held else []
 
 
 def has_mailbox(user):
@@ -77,9 +81,11 @@ class RemovalPlan:
         return " and ".join(STEP_NAMES[step] for step in self.steps)
 
 
-def plan_removal(state, where, label, user=None, reasons=(), allow_data_loss=False):
+def plan_removal(state, where, label, user=None, reasons=(), allow_data_loss=False, roles=(),
+                 allow_role_holder_removal=False):
     """Decide one user.  ``where`` is ACTIVE, IN_RECYCLE_BIN or GONE; steps are
-    ``soft_delete``, ``purge`` and ``restore``."""
+    ``soft_delete``, ``purge`` and ``restore``.  ``reasons`` are data_loss_reasons, ``roles``
+    role_reasons."""
     if state == "restored":
         if where == ACTIVE:
             return RemovalPlan(where, note="already active")
@@ -97,6 +103,11 @@ def plan_removal(state, where, label, user=None, reasons=(), allow_data_loss=Fal
     if state == "deleted" and where == IN_RECYCLE_BIN:
         return RemovalPlan(where, note="already in the recycle bin")
     steps = (["soft_delete"] if where == ACTIVE else []) + (["purge"] if state == "purged" else [])
+    if roles and not allow_role_holder_removal:
+        return RemovalPlan(where, steps, refusal="refusing to %s %s: %s. Remove its role assignments and "
+                                                 "eligibilities first, or set allow_role_holder_removal: true "
+                                                 "(allow_data_loss does not cover directory roles)"
+                           % ("purge" if "purge" in steps else "delete", label, "; ".join(roles)))
     if reasons and not allow_data_loss:
         return RemovalPlan(where, steps, refusal="refusing to %s %s: %s. Set allow_data_loss: true if that is "
                                                  "intended (the full record is returned and written to backup_dir)"

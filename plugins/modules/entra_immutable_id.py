@@ -74,14 +74,28 @@ options:
   state:
     description:
       - V(present) sets the value; V(absent) clears it (Graph receives JSON C(null)).
+      - Clearing a value unlinks the cloud user from its AD object, so V(absent) needs
+        O(force=true) like a replacement does, and is refused for a user that holds or is
+        eligible for a role labelled PRIVILEGED.
       - Applies to every item of O(users) that does not set its own.
     type: str
     choices: [present, absent]
     default: present
   force:
     description:
-      - Replace a different value the user already has. The old value is returned in
-        RV(results[].before).
+      - Replace a different value the user already has, or clear one with O(state=absent).
+        The old value is returned in RV(results[].before).
+      - Never overrides the refusals for synced users, privileged role holders, the tenant's
+        takeover block or the 2026 hard-match hardening.
+    type: bool
+    default: false
+  allow_opaque_anchor:
+    description:
+      - Accept an O(immutable_id) that is neither the Base64 of a GUID nor canonical Base64,
+        for a tenant whose sourceAnchor is some other string.
+      - Left false, such a value is refused: it is almost always a mistyped GUID anchor (bad
+        padding, non-canonical Base64, stray spaces) that would link nothing. GUID text given
+        as O(immutable_id) is always refused; give it as O(object_guid) or O(consistency_guid).
     type: bool
     default: false
   federated_upn_workaround:
@@ -180,6 +194,7 @@ EXAMPLES = r"""
   syncfix.entra.entra_immutable_id:
     user: 4f1c3c55-9f55-4f43-9b8e-0d1ad77c3a1e
     state: absent
+    force: true
 
 - name: Re-point a user on a federated domain
   syncfix.entra.entra_immutable_id:
@@ -313,7 +328,8 @@ def plan_item(entra, item, decision, initial_domain, batch):
 def read_requests(entra):
     """The requested items and the facts the rules need; fails the task before any write."""
     try:
-        items = parse_items(single_item(entra.params, "users", IMMUTABLE_ID_ITEM), entra.params["state"])
+        items = parse_items(single_item(entra.params, "users", IMMUTABLE_ID_ITEM), entra.params["state"],
+                            entra.params["allow_opaque_anchor"])
         facts = gather_facts(entra.graph, items)
     except InputError as e:  # bad options or unknown users: the message says it all
         entra.fail_error(e)
@@ -355,6 +371,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             force=dict(type="bool", default=False),
             federated_upn_workaround=dict(type="bool", default=False),
+            allow_opaque_anchor=dict(type="bool", default=False),
             users=dict(type="list", elements="dict", options=IMMUTABLE_ID_ITEM),
         ),
         mutually_exclusive=[["user", "users"], ["users", "immutable_id"], ["users", "object_guid"],

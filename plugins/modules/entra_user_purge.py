@@ -50,11 +50,19 @@ options:
       - V(restored) restores a soft-deleted user.
     type: str
     choices: [deleted, purged, restored]
-    default: deleted
+    required: true
   allow_data_loss:
     description:
-      - Delete or purge users that were synced, hold or are eligible for roles, have licenses
-        or a mailbox. Their records are still returned and backed up.
+      - Delete or purge users that were synced, have licenses or a mailbox. Their records are
+        still returned and backed up.
+      - Does not cover directory roles; see O(allow_role_holder_removal).
+    type: bool
+    default: false
+  allow_role_holder_removal:
+    description:
+      - Delete or purge users that hold or are eligible for a directory role (active or
+        eligible assignments, read through PIM). Removing an administrator is its own
+        decision; O(allow_data_loss) does not cover it.
     type: bool
     default: false
   backup_dir:
@@ -167,7 +175,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils._converge import con
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
 from ansible_collections.syncfix.entra.plugins.module_utils._user_removal_steps import (
-    RemovalOptions, plan_users,
+    RemovalOptions, plan_users, prepare_backup_dir,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import parse_selectors
@@ -182,8 +190,9 @@ def main():
         argument_spec=dict(
             user=dict(type="str"),
             users=dict(type="list", elements="str"),
-            state=dict(type="str", default="deleted", choices=["deleted", "purged", "restored"]),
+            state=dict(type="str", required=True, choices=["deleted", "purged", "restored"]),
             allow_data_loss=dict(type="bool", default=False),
+            allow_role_holder_removal=dict(type="bool", default=False),
             backup_dir=dict(type="path"),
             new_user_principal_name=dict(type="str"),
             auto_reconcile_proxy_conflict=dict(type="bool", default=False),
@@ -193,8 +202,11 @@ def main():
         supports_check_mode=True,
     )
     params = entra.params
+    if params["new_user_principal_name"] and params["state"] != "restored":
+        entra.fail_error(InputError("new_user_principal_name applies only to state: restored; nothing was changed"))
     options = RemovalOptions(params["state"], params["allow_data_loss"], params["backup_dir"],
-                             params["new_user_principal_name"], params["auto_reconcile_proxy_conflict"])
+                             params["new_user_principal_name"], params["auto_reconcile_proxy_conflict"],
+                             params["allow_role_holder_removal"])
     try:
         selectors = parse_selectors(params["user"], params["users"])
     except InputError as e:
@@ -206,6 +218,12 @@ def main():
         plans = plan_users(entra.graph, selectors, located, options)
     except SyncfixError as e:
         entra.fail_error(e, describe_error(e) + "; nothing was changed")
+    if options.backup_dir and not entra.check_mode and not any(p.refusal for p in plans) \
+            and any(p.changed and "record" in p.fields for p in plans):
+        try:
+            prepare_backup_dir(options.backup_dir)
+        except InputError as e:
+            entra.fail_error(e)
     converge(entra, plans, diff_lines)
 
 

@@ -221,13 +221,13 @@ links:
 phases:
   description:
     - The actions of the links that are not blocked, grouped by phase in the order they must
-      run - C(scope_out), C(cycle_out), C(purge), C(restore), C(stamp), C(reverse_anchor),
+      run - C(scope_out), C(cycle_out), C(purge), C(restore), C(stamp), C(clear_anchor), C(reverse_anchor),
       C(align_smtp), C(scope_in), C(cycle). Each list holds module items, ready for one bulk task.
     - Empty while any link is blocked, unless O(skip_blocked=true).
   returned: always
   type: dict
   sample: {"scope_out": [{"object": "CN=Vera Price,OU=Staff,DC=contoso,DC=com", "state": "excluded"}], "cycle_out": [{}],
-           "purge": [{"user": "0d3c...", "state": "purged"}], "restore": [], "stamp": [], "reverse_anchor": [],
+           "purge": [{"user": "0d3c...", "state": "purged"}], "restore": [], "stamp": [], "clear_anchor": [], "reverse_anchor": [],
            "align_smtp": [], "scope_in": [], "cycle": [{}]}
 phase_options:
   description: Module options a phase's task needs beside its items (for example C(force) for C(stamp)).

@@ -48,13 +48,15 @@ def test_check_mode_plans_without_writing_then_stamps_once(graph, playbook):
 
 
 def test_absent_sends_json_null(graph, playbook):
-    rc, (cleared,) = playbook([stamp(graph, user="stamped@contoso.com", state="absent")])
+    rc, (refused,) = playbook([stamp(graph, user="stamped@contoso.com", state="absent")])
+    assert refused["failed"] is True and "Set force: true to clear it" in refused["msg"] and graph.writes() == []
+    rc, (cleared,) = playbook([stamp(graph, user="stamped@contoso.com", state="absent", force=True)])
     assert rc == 0 and cleared["changed"] is True, cleared
     (write,) = graph.writes()
     assert write["body"] == {"onPremisesImmutableId": None}
     assert graph.users()["stamped@contoso.com"].get("onPremisesImmutableId") is None
 
-    rc, (again,) = playbook([stamp(graph, user="stamped@contoso.com", state="absent")])
+    rc, (again,) = playbook([stamp(graph, user="stamped@contoso.com", state="absent", force=True)])
     assert rc == 0 and again["changed"] is False
 
 
@@ -136,11 +138,14 @@ def test_object_guid_names_the_ad_object_of_a_consistency_guid_anchor(graph, pla
 
 
 def test_an_opaque_anchor_needs_object_guid_when_an_identifier_is_set(graph, playbook):
-    rc, (refused,) = playbook([stamp(graph, user="objid@contoso.com", immutable_id="EMP-000123")])
+    rc, (typo,) = playbook([stamp(graph, user="objid@contoso.com", immutable_id="EMP-000123")])
+    assert typo["failed"] is True and "allow_opaque_anchor" in typo["msg"], "not Base64: refused as a likely typo"
+    rc, (refused,) = playbook([stamp(graph, user="objid@contoso.com", immutable_id="EMP-000123", allow_opaque_anchor=True)])
     assert refused["failed"] is True, refused
     assert "set object_guid" in refused["results"][0]["msg"], refused
     assert graph.writes() == []
-    rc, (applied,) = playbook([stamp(graph, user="objid@contoso.com", immutable_id="EMP-000123", object_guid=OBJID_GUID)])
+    rc, (applied,) = playbook([stamp(graph, user="objid@contoso.com", immutable_id="EMP-000123", object_guid=OBJID_GUID,
+                                     allow_opaque_anchor=True)])
     assert rc == 0 and applied["changed"] is True, applied
 
 

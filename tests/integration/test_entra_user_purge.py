@@ -127,3 +127,9 @@ def test_delete_and_purge_in_one_run_waits_for_an_eventually_consistent_recycle_
     purges = [r["status"] for r in graph_lab.requests() if r["method"] == "DELETE" and "deletedItems" in r["path"]]
     assert purges[0] == 404 and purges[-1] == 204, purges
     assert "plain@contoso.com" not in deleted(graph_lab) and "plain@contoso.com" not in graph_lab.users()
+
+
+def test_a_role_holder_is_not_removed_with_allow_data_loss_alone(graph, playbook):
+    rc, (refused,) = playbook([purge(graph, user="admin@contoso.com", state="purged", allow_data_loss=True)])
+    assert refused["failed"] is True and "allow_role_holder_removal: true" in refused["results"][0]["msg"]
+    assert graph.writes() == []

@@ -58,9 +58,22 @@ def test_federated_workaround_plans_the_upn_move():
 
 
 def test_clearing_is_refused_for_synced_users_and_federated_upns():
-    assert plan_immutable_id(user(onPremisesImmutableId=VALUE), None).changed
-    assert "synced" in plan_immutable_id(user(onPremisesImmutableId=VALUE, onPremisesSyncEnabled=True), None).refusal
+    assert plan_immutable_id(user(onPremisesImmutableId=VALUE), None, force=True).changed
+    assert "synced" in plan_immutable_id(user(onPremisesImmutableId=VALUE, onPremisesSyncEnabled=True), None,
+                                         force=True).refusal
     assert not plan_immutable_id(user(), None).changed
+
+
+def test_clearing_needs_force_as_replacing_does():
+    plan = plan_immutable_id(user(onPremisesImmutableId=VALUE), None)
+    assert not plan.changed and "Set force: true to clear it" in plan.refusal and VALUE in plan.refusal
+
+
+def test_an_administrators_anchor_is_not_cleared_even_with_force():
+    admin = UserFacts({"id": "u1", "userPrincipalName": "admin@contoso.com", "onPremisesImmutableId": VALUE},
+                      role_ids=["62e90394-69f5-4237-9190-012177145e10"])
+    plan = plan_immutable_id(admin, None, force=True)
+    assert not plan.changed and "PRIVILEGED" in plan.refusal and "even with force" in plan.refusal
 
 
 def test_clearing_a_federated_upn_is_refused_with_the_way_out():
@@ -76,7 +89,8 @@ def test_a_tenant_blocking_cloud_takeover_refuses_the_stamp_but_not_the_clear():
     plan = plan_immutable_id(user(), VALUE, features=blocked)
     assert not plan.changed and "blockCloudObjectTakeoverThroughHardMatchEnabled=true" in plan.refusal
     assert "InvalidHardMatch" in plan.refusal and "vp@contoso.com" in plan.refusal
-    assert plan_immutable_id(user(onPremisesImmutableId=VALUE), None, features=blocked).changed, "clearing links nothing"
+    assert plan_immutable_id(user(onPremisesImmutableId=VALUE), None, force=True, features=blocked).changed, \
+        "clearing links nothing"
     assert plan_immutable_id(user(), VALUE, features={"blockCloudObjectTakeoverThroughHardMatchEnabled": False}).changed
     assert plan_immutable_id(user(), VALUE, features=None).changed, "unknown features are the caller's warning"
 
@@ -161,11 +175,34 @@ def test_parse_items_turns_each_option_into_the_immutable_id():
         {"user": "vp@contoso.com", "object_guid": VALUE_GUID.upper()},
         {"user": "ann@contoso.com", "immutable_id": "EMP-000123", "object_guid": VALUE_GUID},
         {"user": "bob@contoso.com", "consistency_guid": "46e23144-8377-483e-a87e-b6769db62eed"},
-    ], "present")
+    ], "present", allow_opaque=True)
     assert (absent.desired, absent.state) == (None, "absent")
     assert (by_guid.desired, by_guid.object_guid) == (VALUE, VALUE_GUID)
     assert (by_id.desired, by_id.object_guid) == ("EMP-000123", VALUE_GUID)
     assert (by_consistency.desired, by_consistency.object_guid) == (OTHER, None)
+
+
+@pytest.mark.parametrize("value,hint", [
+    ("BpazOkLGm0iEtljAONPvOQ=", "not Base64"),              # padding lost
+    ("BpazOkLGm0iEtljAONPvOR==", "not the canonical Base64"),  # stray low bits
+    ("EMP-000123", "not Base64"),
+    ("3ab39606-c642-489b-84b6-58c038d3ef39", "give it as object_guid"),
+])
+def test_a_mistyped_anchor_is_refused_unless_opaque_anchors_are_allowed(value, hint):
+    with pytest.raises(InputError) as raised:
+        parse_items([{"user": "vp@contoso.com", "immutable_id": value}], "present")
+    assert hint in str(raised.value) and "vp@contoso.com" in str(raised.value)
+    if "object_guid" not in hint:
+        assert "allow_opaque_anchor" in str(raised.value)
+        assert parse_items([{"user": "vp@contoso.com", "immutable_id": value}], "present", True)[0].desired == value
+    else:
+        with pytest.raises(InputError):
+            parse_items([{"user": "vp@contoso.com", "immutable_id": value}], "present", True)
+
+
+def test_canonical_base64_of_another_length_is_an_opaque_anchor_by_default():
+    (item,) = parse_items([{"user": "vp@contoso.com", "immutable_id": "RU1QLTAwMDEyMw=="}], "present")
+    assert item.desired == "RU1QLTAwMDEyMw=="
 
 
 def test_parse_items_names_every_bad_item():

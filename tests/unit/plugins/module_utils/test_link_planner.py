@@ -48,7 +48,8 @@ def phases(plan):
 
 
 def test_phases_are_the_documented_order():
-    assert planner.PHASES == ("scope_out", "cycle_out", "purge", "restore", "stamp", "reverse_anchor", "align_smtp",
+    assert planner.PHASES == ("scope_out", "cycle_out", "purge", "restore", "stamp", "clear_anchor", "reverse_anchor",
+                              "align_smtp",
                               "scope_in", "cycle")
 
 
@@ -151,6 +152,12 @@ def test_recreate_only_with_allow_purge_and_no_data_loss():
     with_mailbox = cloud(immutable_id=OTHER, licenses=["ENTERPRISEPACK"])
     lossy = planner.plan_link(planner.Link(ad(), with_mailbox, method="recreate", allow_purge=True), world(with_mailbox))
     assert lossy.blockers[0].rule == "data-loss"
+    # allow_data_loss never covers a directory role: entra_user_purge would refuse it mid-run
+    admin = cloud(immutable_id=OTHER, mailbox=False, mail=None, roles=[GA])
+    plan = planner.plan_link(planner.Link(ad(), admin, method="recreate", allow_purge=True, allow_data_loss=True),
+                             world(admin))
+    assert plan.state == "blocked" and plan.blockers[0].rule == "data-loss" and "directory roles" in \
+        plan.blockers[0].reason
 
 
 @pytest.mark.parametrize("target,features,rule", [
@@ -214,8 +221,8 @@ def test_unlinked_clears_a_stray_immutable_id_and_keeps_the_ad_user_out():
     user = ad()
     w = world(c)
     plan = planner.plan_link(planner.Link(user, c, state="unlinked"), w)
-    assert phases(plan) == ["scope_out", "stamp", "cycle"]
-    assert plan.actions[1]["item"] == {"user": "c1", "state": "absent"}
+    assert phases(plan) == ["scope_out", "clear_anchor", "cycle"]
+    assert plan.actions[1]["item"] == {"user": "c1", "state": "absent"} and plan.actions[1]["options"] == {"force": True}
     assert plan.predicted.outcome == "out-of-scope"
     assert converge(plan, user, w).state == "unlinked"
 

@@ -1,7 +1,7 @@
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
-    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, parse_selectors, plan_removal,
+    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, parse_selectors, plan_removal, role_reasons,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 
@@ -17,11 +17,21 @@ def test_mailbox_is_read_from_mail_or_smtp_addresses():
 def test_data_loss_reasons_name_what_would_be_lost():
     reasons = data_loss_reasons({"mail": "vp@contoso.com", "onPremisesSyncEnabled": True,
                                  "onPremisesImmutableId": "BpazOkLGm0iEtljAONPvOQ=="},
-                                ["ENTERPRISEPACK"], {"active": ["r1"], "eligible": ["r2"]})
+                                ["ENTERPRISEPACK"])
     text = "; ".join(reasons)
-    for word in ("synced", "BpazOkLGm0iEtljAONPvOQ==", "r1, r2", "ENTERPRISEPACK", "mailbox (mail vp@contoso.com)"):
+    for word in ("synced", "BpazOkLGm0iEtljAONPvOQ==", "ENTERPRISEPACK", "mailbox (mail vp@contoso.com)"):
         assert word in text
     assert data_loss_reasons(CLOUD_ONLY) == []
+    assert role_reasons({"active": ["r1"], "eligible": ["r2"]}) == ["it holds or is eligible for directory roles r1, r2"]
+    assert role_reasons({"active": [], "eligible": []}) == role_reasons(None) == []
+
+
+def test_a_role_holder_needs_its_own_opt_in_which_allow_data_loss_does_not_give():
+    roles = role_reasons({"active": ["Global Administrator"], "eligible": []})
+    plan = plan_removal("purged", ACTIVE, "admin@contoso.com", CLOUD_ONLY, [], True, roles)
+    assert not plan.changed and "allow_role_holder_removal: true" in plan.refusal
+    assert "Global Administrator" in plan.refusal
+    assert plan_removal("purged", ACTIVE, "admin@contoso.com", CLOUD_ONLY, [], False, roles, True).changed
 
 
 @pytest.mark.parametrize("state,where,steps,note", [

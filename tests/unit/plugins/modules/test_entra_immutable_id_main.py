@@ -140,7 +140,7 @@ def test_stamp_then_again_is_unchanged():
 
 def test_check_mode_writes_nothing_and_says_would():
     tenant = FakeTenant(cloud_user("vp@contoso.com"), cloud_user("old@contoso.com", onPremisesImmutableId=OTHER))
-    result = run(tenant, check_mode=True, diff=True, users=[
+    result = run(tenant, check_mode=True, diff=True, force=True, users=[
         dict(user="vp@contoso.com", immutable_id=NEW_HIRE), dict(user="old@contoso.com", state="absent")])
     assert result["changed"] is True and not result.get("failed"), result
     assert [r["msg"] for r in result["results"]] == ["would set onPremisesImmutableId",
@@ -152,9 +152,9 @@ def test_check_mode_writes_nothing_and_says_would():
 def test_plain_stamps_and_clears_go_out_in_one_batch():
     tenant = FakeTenant(cloud_user("ann@contoso.com"), cloud_user("bob@contoso.com"),
                         cloud_user("old@contoso.com", onPremisesImmutableId=OTHER))
-    result = run(tenant, users=[dict(user="ann@contoso.com", immutable_id=NEW_HIRE),
-                                dict(user="bob@contoso.com", consistency_guid="0d9f3a52-0000-4000-8000-00000000a001"),
-                                dict(user="old@contoso.com", state="absent")])
+    result = run(tenant, force=True, users=[dict(user="ann@contoso.com", immutable_id=NEW_HIRE),
+                                          dict(user="bob@contoso.com", consistency_guid="0d9f3a52-0000-4000-8000-00000000a001"),
+                                          dict(user="old@contoso.com", state="absent")])
     assert result["changed"] is True and all(r["changed"] for r in result["results"]), result
     assert [b for b in tenant.batches if "PATCH" in b] == [["PATCH", "PATCH", "PATCH"]], "one $batch, not one per user"
     assert tenant.by_upn("old@contoso.com")["onPremisesImmutableId"] is None

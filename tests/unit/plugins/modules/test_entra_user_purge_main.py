@@ -3,6 +3,7 @@ a fake Graph that keeps active users and a recycle bin the way the module's read
 them."""
 
 import json
+import os
 import re
 from urllib.parse import unquote_plus
 
@@ -206,7 +207,7 @@ def test_ambiguous_or_repeated_selectors_fail_before_any_write():
     assert ambiguous["failed"] is True and ambiguous["msg"] == (
         "ambiguous users, nothing was changed: shared@contoso.com matches several active users "
         "(else@contoso.com, other@contoso.com); name one by object id")
-    twice = purge(graph, users=["plain@contoso.com", "PLAIN@contoso.com"])
+    twice = purge(graph, users=["plain@contoso.com", "PLAIN@contoso.com"], state="deleted")
     assert twice["failed"] is True and twice["error"]["kind"] == "input" and "listed twice" in twice["msg"]
     assert graph.writes == []
 
@@ -219,7 +220,7 @@ def test_a_failed_read_fails_the_task_saying_nothing_was_changed():
                          "list deleted users", path)
 
     graph.iterate = refuse
-    result = purge(graph, user="plain@contoso.com")
+    result = purge(graph, user="plain@contoso.com", state="deleted")
     assert result["failed"] is True and result["msg"].endswith("; nothing was changed")
     assert result["error"]["status"] == 403 and graph.writes == []
 
@@ -247,3 +248,38 @@ def test_one_user_named_by_upn_and_by_id_is_refused_naming_both():
     assert all(r["failed"] and r["error"]["kind"] == "refused" for r in refused["results"])
     assert "'ann@contoso.com' and '%s', 'ann.alias@contoso.com' name the same object (%s)" % (ann, ann) \
         in refused["results"][0]["msg"]
+
+
+def test_an_unwritable_backup_dir_fails_before_any_delete(tmp_path):
+    graph = tenant()
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    result = purge(graph, users=["plain@contoso.com", "vp@contoso.com"], state="purged", allow_data_loss=True,
+                   backup_dir=str(blocker / "backups"))
+    assert result["failed"] is True and result.get("changed") is not True and graph.writes == []
+    assert "backup_dir" in result["msg"] and "nothing was deleted" in result["msg"]
+
+
+def test_backups_are_readable_by_their_owner_only(tmp_path):
+    graph = tenant()
+    result = purge(graph, user="plain@contoso.com", state="deleted", backup_dir=str(tmp_path / "b"))
+    path = result["results"][0]["backup_file"]
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600" and oct(os.stat(tmp_path / "b").st_mode & 0o777) == "0o700"
+
+
+def test_state_is_required_and_a_restore_option_elsewhere_is_refused():
+    graph = tenant()
+    missing = purge(graph, user="plain@contoso.com")
+    assert missing["failed"] is True and "state" in missing["msg"]
+    stray = purge(graph, user="plain@contoso.com", state="deleted", new_user_principal_name="x@contoso.com")
+    assert stray["failed"] is True and "new_user_principal_name applies only to state: restored" in stray["msg"]
+    assert graph.writes == []
+
+
+def test_a_global_administrator_is_not_purged_with_allow_data_loss_alone():
+    graph = tenant()
+    refused = purge(graph, user="admin@contoso.com", state="purged", allow_data_loss=True)
+    assert refused["failed"] is True and "allow_role_holder_removal" in refused["msg"] and graph.writes == []
+    done = purge(graph, user="admin@contoso.com", state="purged", allow_role_holder_removal=True)
+    assert done["changed"] is True and done["results"][0]["after"] == "gone"
+    assert done["results"][0]["record"]["roles"]["active"] == [ADMIN_ROLE], "the record keeps what was removed"
