@@ -1,10 +1,14 @@
 """Fault injection: the next N matching requests answer 429, 503 or 504, or lose their connection.
 
-A rule: ``{"status": 429|503|504|"drop", "count": N, "method": "PATCH", "path": "regex",
+``drop`` loses the connection before the request is carried out; ``drop_after`` carries it out
+and then loses the connection before the answer is sent (a proxy or a network that fails on the
+way back): the client can't know whether its write landed.
+
+A rule: ``{"status": 429|503|504|"drop"|"drop_after", "count": N, "method": "PATCH", "path": "regex",
 "retry_after": 1, "skip": 0}``; ``skip`` lets that many matching requests through first (to
 fail the second step of a sequence); ``method`` and ``path`` (a regex searched in the path after /v1.0, e.g.
 ``^/users/``) are optional. Rules apply to /v1.0 requests (``$batch`` items included, except
-``drop``) and, when ``path`` says so, to the token endpoint (``token$``).
+``drop`` and ``drop_after``) and, when ``path`` says so, to the token endpoint (``token$``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 import re
 import threading
 
-STATUSES = {429, 503, 504, "drop"}
+STATUSES = {429, 503, 504, "drop", "drop_after"}
+DROPS = ("drop", "drop_after")
 
 
 class Faults:
@@ -23,7 +28,7 @@ class Faults:
     def add(self, rule: dict) -> dict:
         status = rule.get("status")
         if status not in STATUSES:
-            raise ValueError("status: one of 429, 503, 504, \"drop\"")
+            raise ValueError("status: one of 429, 503, 504, \"drop\", \"drop_after\"")
         count = rule.get("count", 1)
         if not isinstance(count, int) or count < 1:
             raise ValueError("count: a positive integer")
@@ -50,7 +55,7 @@ class Faults:
     def take(self, method: str, path: str, in_batch: bool = False, token: bool = False) -> dict | None:
         with self.lock:
             for rule in self.rules:
-                if in_batch and rule["status"] == "drop":
+                if in_batch and rule["status"] in DROPS:
                     continue
                 if token and not rule["path"]:
                     # Only a rule whose path names it reaches the token endpoint: "the next

@@ -137,7 +137,7 @@ class GraphService:
         claims = None
         try:
             fault = self.faults.take(method, path)
-            if fault:
+            if fault and fault["status"] != "drop_after":
                 response = self._fault_response(fault, None)
             else:
                 claims = self.tokens.validate(headers.get("authorization"), base)
@@ -162,6 +162,8 @@ class GraphService:
                      ms=round((time.monotonic() - started) * 1000, 1))
         response.headers.setdefault("request-id", str(uuid.uuid4()))
         response.headers.setdefault("client-request-id", headers.get("client-request-id") or str(uuid.uuid4()))
+        if fault and fault["status"] == "drop_after":
+            return Response(0, drop=True)  # carried out and logged; the answer is lost
         return response
 
     def execute(self, request: Request, log: bool = True) -> Response:

@@ -12,6 +12,7 @@ nothing of Ansible options.
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._federated_upn import temporary_upn
 from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import UserFacts
 
 
@@ -23,6 +24,7 @@ class HardMatchFacts:
         self.holders = holders or {}  # {immutable id: [holder, ...]}, soft-deleted ones marked
         self.roles = roles or {}  # {user id: {"active": [...], "eligible": [...]}}
         self.domains = domains or directory.Domains([])
+        self.stranded = {}  # {selector: temporary UPN} of users an earlier run left there
         # None: the app may not read them (unknown, not "all off").
         self.features = features
 
@@ -52,23 +54,53 @@ def lookup_problems(lookup):
     return problems
 
 
-def find_cloud_users(client, selectors):
-    """``{selector: Graph user}``; UnknownUsers naming every selector that is missing or ambiguous."""
-    lookup = directory.find_users(client, selectors)
-    problems = lookup_problems(lookup)
-    if problems:
-        raise UnknownUsers("unknown users, nothing was changed: " + "; ".join(problems))
-    return lookup.found
+def _federated_upn_selectors(items, domains):
+    return [i for i in items if i.desired and "@" in i.selector
+            and i.selector.rsplit("@", 1)[1].lower() in domains.federated]
+
+
+def find_stranded(client, items, lookup):
+    """``{selector: temporary UPN}`` for federated UPNs whose user an earlier run left on
+    ``<name>@<initial domain>``: federated_upn_workaround set the value but could not move the
+    UPN back.  The user there that already holds the requested value is that user, whether the
+    selector found it by its SMTP address or found nobody."""
+    domains = directory.read_domains(client)
+    if not (domains.initial and domains.federated):
+        return {}, domains
+    candidates = dict((temporary_upn(i.selector, domains.initial).lower(), i)
+                      for i in _federated_upn_selectors(items, domains)
+                      if (lookup.found.get(i.selector) or {}).get("userPrincipalName", "").lower() != i.selector.lower())
+    stranded = {}
+    if candidates:
+        for temporary, user in directory.find_users(client, list(candidates)).found.items():
+            item = candidates[temporary.lower()]
+            if (user.get("userPrincipalName") or "").lower() == temporary.lower() and \
+                    user.get("onPremisesImmutableId") == item.desired:
+                lookup.found[item.selector] = user
+                if item.selector in lookup.missing:
+                    lookup.missing.remove(item.selector)
+                stranded[item.selector] = user["userPrincipalName"]
+    return stranded, domains
 
 
 def gather_facts(client, items):
     """Find the cloud users of ``items`` (ImmutableIdRequests), then read, in bulk, what the
     rules need for the users that would change."""
-    users = find_cloud_users(client, [i.selector for i in items])
+    lookup = directory.find_users(client, [i.selector for i in items])
+    maybe_stranded = any(i.desired and "@" in i.selector and (lookup.found.get(i.selector) or {}).get(
+        "userPrincipalName", "").lower() != i.selector.lower() for i in items)
+    stranded, domains = find_stranded(client, items, lookup) if maybe_stranded else ({}, None)
+    problems = lookup_problems(lookup)
+    if problems:
+        raise UnknownUsers("unknown users, nothing was changed: " + "; ".join(problems))
+    users = lookup.found
     writes = [i for i in items if users[i.selector].get("onPremisesImmutableId") != i.desired]
     stamps = [i for i in writes if i.desired is not None]
     facts = HardMatchFacts(users, features={})
-    if writes:
+    facts.stranded = stranded
+    if domains is not None:
+        facts.domains = domains
+    if (writes or stranded) and domains is None:
         # Stamps may need the UPN moved; clears are refused on a federated UPN.
         facts.domains = directory.read_domains(client)
     if stamps:

@@ -16,7 +16,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils import (
     ad_objects, bulk_result, graph_auth, graph_client, ldap_client,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils._argspec import RULE_KEYS, ArgumentSpec
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import error_details
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, error_details
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import AuthError
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient
 from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import DirectoryConnection, LdapError
@@ -101,12 +101,23 @@ class SyncfixModule:
         """The Graph client; a credential that can't be made fails the task before any request."""
         if self._graph is None:
             params = self.params
+            # azure-identity reads a bare authority host as https; an explicit http:// is refused.
+            for option, plain in (("graph_endpoint", not params["graph_endpoint"].lower().startswith("https://")),
+                                  ("authority_host", (params.get("authority_host") or "").lower().startswith("http:"))):
+                if plain:
+                    self.fail_error(InputError(
+                        "%s must be an https:// URL (got %s): the access token and the client secret would cross "
+                        "the network in clear text" % (option, params[option])))
             verify = params["graph_ca_path"] or True
             if not params["graph_validate_certs"]:
                 self.module.warn("graph_validate_certs is false: TLS certificates of Graph and the authority are "
                                  "not checked")
                 verify = False
             quota = params["write_quota"] or {}
+            for key in ("writes", "period"):
+                if quota.get(key) is not None and quota[key] <= 0:
+                    self.fail_error(InputError("write_quota.%s must be above 0 (got %s); leave write_quota out for "
+                                               "Graph's published limit" % (key, quota[key])))
             try:
                 token = graph_auth.token_provider(params, verify=verify)
             except AuthError as e:

@@ -22,6 +22,11 @@ def run_connect(entra, params):
         entra.fail("engine=connect needs the Python package pypsrp: pip install 'pypsrp>=0.8.1'")
     if not params["server"]:
         raise InputError("engine=connect needs server, the Entra Connect server's host name")
+    if not params["ssl"]:
+        entra.warn("ssl is false: WinRM runs over HTTP on port 5985; only the authentication's message encryption "
+                   "protects the password and the session")
+    elif not params["cert_validation"]:
+        entra.warn("cert_validation is false: the Entra Connect server's WinRM certificate is not checked")
     validation = params["winrm_ca_path"] or params["cert_validation"]
     client = PsrpClient(params["server"], port=params["port"] or (5986 if params["ssl"] else 5985),
                         username=params["username"], password=params["password"], ssl=params["ssl"],

@@ -18,6 +18,7 @@ import tempfile
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError, error_details
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import NotWritten, OutcomeUnknown
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
     ACTIVE, GONE, STEP_RESULT, data_loss_reasons, plan_removal, role_reasons,
 )
@@ -108,11 +109,29 @@ def run_steps(client, plan, user_id, steps, options):
         if options.backup_dir and "record" in plan.fields:
             plan.fields["backup_file"] = write_backup(options.backup_dir, plan.fields["record"])
         for step in steps:
-            _send(client, step, user_id, plan.item, options, just_deleted="soft_delete" in steps)
+            try:
+                _send(client, step, user_id, plan.item, options, just_deleted="soft_delete" in steps)
+            except OutcomeUnknown as lost:
+                settle(client, step, user_id, plan.item, lost)
             plan.after = STEP_RESULT[step]
     except (SyncfixError, OSError) as error:
         plan.partial = plan.after != plan.before
         raise StepFailed(error, plan.after) from error
+
+
+def settle(client, step, user_id, label, lost):
+    """A step whose answer was lost: read where the user is, and go on only if the step landed.
+    Sending it again could misread the second answer (a 404 for a delete that landed)."""
+    try:
+        where = directory.where_is(client, user_id, label)
+    except SyncfixError as unread:
+        raise OutcomeUnknown(None, "OutcomeUnknown", "%s; reading the user back failed too (%s): run the task "
+                             "again, it reads before it writes" % (lost.message, unread), None, lost.operation, label)
+    # Just after a delete, the user can be in neither place for a moment (eventual consistency).
+    landed = {"soft_delete": where != ACTIVE, "purge": where == GONE, "restore": where == ACTIVE}[step]
+    if not landed:
+        raise NotWritten(None, "NotWritten", "not done: %s (reading the user back shows it %s)" % (lost.message, where),
+                         None, lost.operation, label)
 
 
 def _send(client, step, user_id, label, options, just_deleted):

@@ -143,6 +143,30 @@ def holders_of(connection, values, exclude_dns=()):
     return result
 
 
+def _escape_bytes(raw):
+    return "".join("\\%02x" % byte for byte in bytearray(raw))
+
+
+def anchor_holders(connection, anchors):
+    """``{immutable_id: [dn, ...]}``: the AD objects whose sourceAnchor is one of ``anchors``
+    (GUID SourceAnchors): their mS-DS-ConsistencyGuid holds it, or they have none and their
+    objectGUID is it.  One OR search per chunk, across the naming context."""
+    result = dict((anchor.immutable_id, []) for anchor in anchors)
+    by_raw = dict((anchor.raw, anchor.immutable_id) for anchor in anchors)
+    anchors = list(anchors)
+    for start in range(0, len(anchors), LOOKUP_CHUNK):
+        chunk = anchors[start:start + LOOKUP_CHUNK]
+        clauses = "".join("(mS-DS-ConsistencyGuid=%s)(objectGUID=%s)" % (_escape_bytes(a.raw), _escape_bytes(a.raw))
+                          for a in chunk)
+        for entry in connection.search("(|%s)" % clauses, ["objectGUID", "mS-DS-ConsistencyGuid"]):
+            consistency = entry["raw"].get("mS-DS-ConsistencyGuid")
+            consistency = consistency[0] if isinstance(consistency, list) and consistency else consistency
+            anchor = consistency or _raw_guid(entry)
+            if anchor in by_raw:
+                result[by_raw[anchor]].append(entry["dn"])
+    return result
+
+
 def uniqueness_refusals(connection, plans):
     """``{label: reason}`` for each ``(label, ObjectPlan)`` that adds an SMTP address another AD
     object already holds (in proxyAddresses or mail).

@@ -12,7 +12,10 @@ import re
 
 from urllib.parse import urlencode
 
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, RetryOn
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import (
+    GraphError, NotWritten, OutcomeUnknown, RetryOn,
+)
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import ACTIVE, GONE, IN_RECYCLE_BIN
 
 IN_LIMIT = 15
@@ -287,8 +290,44 @@ def patch_users(client, patches, operation):
     return outcome
 
 
+def patch_users_settled(client, patches, operation):
+    """``patch_users``, and when a ``$batch`` envelope fails (its answer lost, the connection
+    dropped, a later chunk refused), each user is read back: a patch whose values are there
+    landed (its outcome None), one whose values are not gets the error.  Nothing is sent twice."""
+    try:
+        return patch_users(client, patches, operation)
+    except SyncfixError as error:
+        return settle_patches(client, patches, error, operation)
+
+
+def settle_patches(client, patches, error, operation):
+    fields = sorted(set(field for user_id, body, label in patches for field in body))
+    try:
+        current = find_users(client, [user_id for user_id, body, label in patches],
+                             select=",".join(["id"] + fields)).found
+    except SyncfixError as unread:
+        return [(label, OutcomeUnknown(None, "OutcomeUnknown", "%s; reading the users back failed too (%s), so "
+                                       "whether this write landed is unknown: run the task again, it reads before "
+                                       "it writes" % (error, unread), None, operation, label))
+                for user_id, body, label in patches]
+    outcome = []
+    for user_id, body, label in patches:
+        user = current.get(user_id) or {}
+        landed = all(user.get(field) == value for field, value in body.items())
+        outcome.append((label, None if landed else NotWritten(
+            getattr(error, "status", None), getattr(error, "code", None) or "Error",
+            "not written: %s (reading the user back shows the old value)" % error, None, operation, label)))
+    return outcome
+
+
 def patch_user(client, user_id, body, operation, label):
-    client.request("PATCH", "/users/%s" % user_id, body=body, operation=operation, target=label)
+    """One PATCH; when its answer is lost, the user is read back to tell whether it landed."""
+    try:
+        client.request("PATCH", "/users/%s" % user_id, body=body, operation=operation, target=label)
+    except OutcomeUnknown as lost:
+        ((label, error),) = settle_patches(client, [(user_id, body, label)], lost, operation)
+        if error is not None:
+            raise error
 
 
 # Seconds to wait between tries when a user just soft-deleted is not yet in the recycle bin:
@@ -312,6 +351,18 @@ def purge_deleted_user(client, user_id, label, just_deleted=False, waits=RECYCLE
         raise GraphError(error.status, error.code, "%s; the user was soft-deleted but did not appear in the "
                          "recycle bin within %d s: run the task again to purge it" % (error.message, sum(waits)),
                          error.request_id, error.operation, error.target)
+
+
+def where_is(client, user_id, label):
+    """ACTIVE, IN_RECYCLE_BIN or GONE: where one user is now, read by object id."""
+    for path, where in (("/users/%s" % user_id, ACTIVE), ("/directory/deletedItems/%s" % user_id, IN_RECYCLE_BIN)):
+        try:
+            client.get(path, params={"$select": "id"}, operation="read where the user is", target=label)
+            return where
+        except GraphError as error:
+            if error.status != 404:
+                raise
+    return GONE
 
 
 BOTH = "active and soft-deleted"

@@ -14,7 +14,9 @@ National clouds and the lab use the same seam: ``authority_host`` (azure-identit
 authority) and ``graph_ca_path``/``graph_validate_certs`` for the token requests.
 """
 
+import os
 import time
+
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
 try:
@@ -99,6 +101,22 @@ class CredentialToken:
         return self._token.token
 
 
+def _certificate_credential(params, options):
+    """azure-identity reads the certificate when the credential is made: a missing, unreadable or
+    undecodable file is the option's fault, said as such (not a traceback)."""
+    path = params["client_certificate_path"]
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise AuthError("client_certificate_path %s is not a readable file; give the PEM or PKCS#12 file holding "
+                        "the app registration's certificate and private key" % path)
+    try:
+        return azure_identity.CertificateCredential(
+            params["tenant_id"], params["client_id"], path, password=params.get("client_certificate_password"),
+            **options)
+    except (ValueError, TypeError, OSError) as e:
+        raise AuthError("client_certificate_path %s could not be loaded (%s); it must hold the certificate and its "
+                        "private key (PEM, or PKCS#12 with client_certificate_password)" % (path, e))
+
+
 def token_provider(params, verify=True):
     """A token provider for ``params`` (the module's auth options); raises AuthError."""
     method = choose_auth_method(params)
@@ -114,9 +132,7 @@ def token_provider(params, verify=True):
         credential = azure_identity.ClientSecretCredential(
             params["tenant_id"], params["client_id"], params["client_secret"], **options)
     elif method == "certificate":
-        credential = azure_identity.CertificateCredential(
-            params["tenant_id"], params["client_id"], params["client_certificate_path"],
-            password=params.get("client_certificate_password"), **options)
+        credential = _certificate_credential(params, options)
     elif method == "federated_token":
         credential = azure_identity.WorkloadIdentityCredential(
             tenant_id=params["tenant_id"], client_id=params["client_id"],

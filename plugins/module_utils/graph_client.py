@@ -38,6 +38,8 @@ RETRY_STATUSES = (429, 503, 504)
 # proxy should fail in seconds, not wait out the throttling deadline.
 TRANSPORT_RETRIES = 3
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+# Transport errors raised before a byte of the request left: safe to send again.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) if httpx else ()
 # "Identity and access service limits": 3,000 writes per 150 s per app per tenant.
 DEFAULT_WRITE_QUOTA = (3000, 150.0)
 
@@ -78,6 +80,18 @@ class GraphError(SyncfixError):
         request_id = (headers or {}).get("request-id") or inner.get("request-id")
         return cls(status, error.get("code") or "UnknownError", error.get("message") or "(no message)",
                    request_id, operation, target)
+
+
+class OutcomeUnknown(GraphError):
+    """A write whose answer was lost after it was sent: it may or may not have landed."""
+
+    def describe(self):
+        where = " ".join(p for p in (self.operation, self.target) if p)
+        return "%s: %s" % (where or "Graph write", self.message)
+
+
+class NotWritten(OutcomeUnknown):
+    """A write that failed, and reading the object back shows it did not land."""
 
 
 class RetryOn(collections.namedtuple("RetryOn", "statuses waits")):
@@ -134,13 +148,18 @@ class GraphClient:
     # -- single requests ------------------------------------------------------------------
 
     def request(self, method, path, params=None, body=None, headers=None, operation=None, target=None, pace=None,
-                retry_on=None):
+                retry_on=None, idempotent=None):
         """Send one request, retrying throttling within the deadline; returns the JSON body or None.
 
         Writes are paced unless ``pace`` is false (a ``$batch`` envelope paces its items).
         ``retry_on`` (a ``RetryOn``) also retries those statuses, after its waits, one by one.
+        A write (``idempotent`` false; by default any method but GET) is sent again after a
+        lost connection only when it never left: once sent, its outcome is unknown, and sending
+        it again would write twice or misread the second answer (a 404 for a DELETE that
+        landed), so it fails with OutcomeUnknown and the caller reads the object to decide.
         """
         pace = method in WRITE_METHODS if pace is None else pace
+        idempotent = method not in WRITE_METHODS if idempotent is None else idempotent
         url = path if path.startswith("https://") or path.startswith("http://") else self.base + path
         send_headers = dict(headers or {})
         content = None
@@ -158,6 +177,12 @@ class GraphClient:
             try:
                 response = self._http.request(method, url, params=params, content=content, headers=send_headers)
             except httpx.TransportError as e:
+                if not idempotent and not isinstance(e, NOT_SENT):
+                    self.stats["transport_errors"] += 1
+                    raise OutcomeUnknown(None, "OutcomeUnknown", "the connection was lost after the request was sent "
+                                         "(%s: %s); whether Graph carried it out is unknown" % (
+                                             type(e).__name__, e or "no answer"), None, operation or method,
+                                         target or path)
                 wait = min(2 ** attempt, 30)
                 transport_failures += 1
                 self.stats["transport_errors"] += 1
@@ -219,7 +244,8 @@ class GraphClient:
                 self.pacer.acquire(writes)
             payload = {"requests": [_batch_item(str(i), requests[i]) for i in chunk]}
             self.stats["batch_items"] += len(chunk)
-            answer = self.request("POST", "/$batch", body=payload, operation="$batch", pace=False) or {}
+            answer = self.request("POST", "/$batch", body=payload, operation="$batch", pace=False,
+                                  idempotent=not writes) or {}
             retry, wait = [], 0.0
             for item in answer.get("responses", []):
                 index = int(item["id"])

@@ -16,6 +16,7 @@
 No Ansible imports: callers turn ``LdapError`` into a failed task.
 """
 
+import os
 import ssl
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
@@ -108,6 +109,9 @@ class DirectoryConnection:
 
     def connect(self):
         """Bind to the first server that answers; the error lists every server that failed."""
+        if self.ca_path and not (os.path.isfile(self.ca_path) and os.access(self.ca_path, os.R_OK)):
+            raise LdapError("ldap_ca_path %s is not a readable file; give the PEM file of the CA that issued the "
+                            "domain controllers' certificates" % self.ca_path)
         failures = []
         for host, port, mode in self.endpoints:
             label = "%s://%s:%d" % ("ldaps" if mode == "ldaps" else "ldap", host, port)

@@ -76,3 +76,16 @@ def replace_refusal(dn, before, desired, force):
         return None
     return ("%s already holds anchor %s (%s); replacing it with %s re-links this user to another cloud user. Set "
             "force: true to replace it" % (dn, before.immutable_id, before.guid, desired.immutable_id))
+
+
+def held_anchor_refusal(dn, desired, holders):
+    """Two AD objects with one sourceAnchor both claim one cloud user: the engine joins the one
+    it meets first and fails the other.  ``holders`` are the DNs of the other AD objects whose
+    anchor is ``desired`` (their mS-DS-ConsistencyGuid, or their objectGUID when they have none)."""
+    others = sorted(h for h in holders if h.lower() != dn.lower())
+    if desired is None or not others:
+        return None
+    return ("%s (immutable id %s) is already the sourceAnchor of %s; two AD objects with one anchor both "
+            "claim one cloud user. Clear or change it there first" % (desired.guid, desired.immutable_id,
+                                                                     ", ".join(others)))
+

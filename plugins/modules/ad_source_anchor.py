@@ -13,6 +13,10 @@ description:
     object take over its existing cloud identity, mailbox and licenses included.
   - Replacing a different value re-links the AD user to another cloud user and needs
     O(force=true).
+  - A value that is already another AD object's sourceAnchor (its C(mS-DS-ConsistencyGuid), or
+    its objectGUID when it has none) is refused, naming that object, even with O(force=true) -
+    two AD objects with one anchor both claim one cloud user. One LDAP search finds the holders
+    of every value in the run.
 extends_documentation_fragment:
   - syncfix.entra.ad
 attributes:
@@ -136,17 +140,18 @@ ldap_operations:
   sample: {"searches": 1, "modifies": 1}
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import AD_ANCHOR_ITEM, single_item
 from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
 from ansible_collections.syncfix.entra.plugins.module_utils.reverse_hard_match import (
-    ATTRIBUTE, current_anchor, describe, parse_anchor_requests, replace_refusal,
+    ATTRIBUTE, current_anchor, describe, held_anchor_refusal, parse_anchor_requests, replace_refusal,
 )
 
 
-def plan_item(ad, identity, entry, desired):
-    """One user's ItemPlan: the force rule, or the replace to send."""
+def plan_item(ad, identity, entry, desired, holders):
+    """One user's ItemPlan: the force and uniqueness rules, or the replace to send."""
     try:
         before = current_anchor(entry["dn"], entry["raw"].get(ATTRIBUTE))
     except InputError as e:
@@ -157,8 +162,25 @@ def plan_item(ad, identity, entry, desired):
 
     return ItemPlan(identity, describe(before), describe(desired), changed=before != desired, apply=write,
                     action="%s %s" % ("clear" if desired is None else "set", ATTRIBUTE),
-                    refusal=replace_refusal(entry["dn"], before, desired, ad.params["force"]),
+                    refusal=(replace_refusal(entry["dn"], before, desired, ad.params["force"])
+                             or (held_anchor_refusal(entry["dn"], desired, holders.get(desired.immutable_id, []))
+                                 if desired is not None and before != desired else None)),
                     fields=dict(dn=entry["dn"]))
+
+
+def holders_after_run(ad, requests, found):
+    """``{immutable_id: [dn]}`` of the AD objects that will hold each requested anchor once this
+    run is done: an object of the run holds what it asks for, whatever it holds now."""
+    writing = dict((desired.immutable_id, desired) for identity, desired in requests if desired is not None)
+    if not writing:
+        return {}
+    asked = dict((found[identity]["dn"].lower(), desired) for identity, desired in requests)
+    holders = ad_objects.anchor_holders(ad.connection, list(writing.values()))
+    result = dict((value, [dn for dn in dns if dn.lower() not in asked]) for value, dns in holders.items())
+    for dn, desired in ((found[identity]["dn"], desired) for identity, desired in requests):
+        if desired is not None:
+            result[desired.immutable_id].append(dn)
+    return result
 
 
 def diff_lines(plan, side):
@@ -185,7 +207,8 @@ def main():
     except InputError as e:
         ad.fail_error(e)
     found = ad.find_objects([identity for identity, anchor in requests], [ATTRIBUTE], classes=("user",))
-    plans = [plan_item(ad, identity, found[identity], desired) for identity, desired in requests]
+    holders = holders_after_run(ad, requests, found)
+    plans = [plan_item(ad, identity, found[identity], desired, holders) for identity, desired in requests]
     converge(ad, plans, diff_lines)
 
 

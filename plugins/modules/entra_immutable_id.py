@@ -290,11 +290,10 @@ class StampBatch:
     def send(self):
         if self.outcome is None:
             self.outcome = {}
-            try:
-                if self.patches:
-                    self.outcome = dict(directory.patch_users(self.client, self.patches, "set " + ATTRIBUTE))
-            except SyncfixError as e:
-                self.outcome = dict((patch[2], e) for patch in self.patches)
+            if self.patches:
+                # A failed envelope is settled by reading the users back: each write is then
+                # either done or untouched, never reported by guess.
+                self.outcome = dict(directory.patch_users_settled(self.client, self.patches, "set " + ATTRIBUTE))
         return self.outcome
 
     def raise_outcome(self, label):
@@ -338,6 +337,19 @@ def read_requests(entra):
     return items, facts
 
 
+def finish_move_back(entra, item, user, temporary):
+    """An earlier run set the value but left the federated user on ``temporary``: move it back."""
+    def write(plan):
+        directory.patch_user(entra.graph, user["id"], {"userPrincipalName": item.selector},
+                             "move UPN back to %s" % item.selector, item.selector)
+
+    value = describe(user.get("onPremisesImmutableId"))
+    return ItemPlan(item.selector, dict(value, user_principal_name=temporary),
+                    dict(value, user_principal_name=item.selector), changed=True, apply=write,
+                    action="move UPN back from %s (an earlier run set %s but could not move it back)" % (
+                        temporary, ATTRIBUTE), fields=dict(id=user["id"]))
+
+
 def plan_items(entra, items, facts):
     """One ItemPlan per item, after warning of what could not be checked."""
     params = entra.params
@@ -350,13 +362,17 @@ def plan_items(entra, items, facts):
     if any(decision.move_upn for decision in decisions) and not facts.domains.initial:
         entra.fail("the tenant's initial onmicrosoft.com domain was not found in /domains; cannot move UPNs")
     batch = StampBatch(entra.graph)
-    return [plan_item(entra, item, decision, facts.domains.initial, batch) for item, decision in zip(items, decisions)]
+    return [finish_move_back(entra, item, facts.users[item.selector], facts.stranded[item.selector])
+            if item.selector in facts.stranded else plan_item(entra, item, decision, facts.domains.initial, batch)
+            for item, decision in zip(items, decisions)]
 
 
 def diff_lines(facts):
     """``<upn>: <immutable id>``, one line per changed user."""
     def lines(plan, side):
-        return "%s: %s\n" % (facts.user_principal_name(plan.item), getattr(plan, side)["immutable_id"])
+        value = getattr(plan, side)
+        return "%s: %s\n" % (value.get("user_principal_name") or facts.user_principal_name(plan.item),
+                             value["immutable_id"])
 
     return lines
 

@@ -193,6 +193,21 @@ def test_source_anchor_refuses_opaque_and_malformed_values(samba, ldap_admin, vp
     assert usn(ldap_admin, dn) == before
 
 
+def test_source_anchor_refuses_a_value_another_ad_object_holds(samba, ldap_admin, ou, playbook):
+    # On the real DC: the binary OR filter finds a holder by mS-DS-ConsistencyGuid and one by objectGUID.
+    names = ["anc-%s-%s" % (uuid.uuid4().hex[:5], n) for n in ("new", "old", "plain")]
+    dns = [make_user(ldap_admin, ou, name, []) for name in names]
+    holder_guid = uuid.UUID(str(read(ldap_admin, dns[2], "objectGUID").objectGUID.value))
+    ldap_admin.modify(dns[1], {"mS-DS-ConsistencyGuid": [("MODIFY_REPLACE", [uuid.UUID(ANCHOR_GUID).bytes_le])]})
+    assert ldap_admin.result["description"] == "success", ldap_admin.result
+    before = usn(ldap_admin, dns[0])
+    rc, (held,) = playbook([anchor_task(samba, object=names[0], guid=ANCHOR_GUID)])
+    assert held["failed"] is True and "sourceAnchor of %s" % dns[1] in held["msg"], held
+    rc, (by_guid,) = playbook([anchor_task(samba, object=names[0], guid=str(holder_guid), force=True)])
+    assert by_guid["failed"] is True and "sourceAnchor of %s" % dns[2] in by_guid["msg"], by_guid
+    assert usn(ldap_admin, dns[0]) == before
+
+
 def make(ldap_admin, dn, classes, **attributes):
     ldap_admin.add(dn, classes, attributes)
     assert ldap_admin.result["description"] == "success", ldap_admin.result

@@ -269,6 +269,20 @@ def test_unreachable_endpoint_is_a_clear_error(graph, playbook):
     assert "127.0.0.1:9" in result["msg"], result["msg"]
 
 
+@pytest.mark.parametrize("option", ["graph_endpoint", "authority_host"])
+def test_plain_http_is_refused_before_any_token_is_sent(graph, playbook, option):
+    plain = graph.auth[option].replace("https://", "http://")
+    rc, (result,) = playbook([stamp(graph, user="vp@contoso.com", immutable_id=t.NEW_HIRE, **{option: plain})])
+    assert result["failed"] is True and "%s must be an https:// URL" % option in result["msg"], result
+    assert graph.requests() == [], "not even the token request"
+
+
+def test_a_write_quota_of_zero_is_an_error_naming_the_option(graph, playbook):
+    rc, (result,) = playbook([stamp(graph, user="vp@contoso.com", immutable_id=t.NEW_HIRE, write_quota={"writes": 0})])
+    assert result["failed"] is True and "write_quota.writes must be above 0" in result["msg"], result
+    assert "Traceback" not in str(result) and graph.writes() == []
+
+
 def test_untrusted_certificate_is_refused_by_default(graph, playbook):
     args = dict(user="vp@contoso.com", immutable_id=t.NEW_HIRE)
     task = {MODULE: dict({k: v for k, v in graph.auth.items() if k != "ca_path"}, **args)}

@@ -207,6 +207,14 @@ def test_drop_fault_closes_the_connection_without_an_answer(lab):
     assert lab.graph("GET", "/users/" + ALICE).status_code == 200
 
 
+def test_drop_after_carries_the_write_out_and_loses_the_answer(lab):
+    lab.lab("POST", "/faults", json={"status": "drop_after", "count": 1, "method": "PATCH", "path": "^/users/"})
+    with pytest.raises(httpx.RemoteProtocolError):
+        lab.graph("PATCH", "/users/" + BOB, json={"jobTitle": "landed"})
+    assert lab.user(BOB, select="jobTitle")["jobTitle"] == "landed"
+    assert [e["status"] for e in lab.lab("GET", "/requests").json()["value"] if e["method"] == "PATCH"] == [204]
+
+
 def test_latency_delays_every_graph_answer(lab):
     lab.token()  # the token request is not under /v1.0 and would blur the timing
     configure(lab, latency_ms=300)

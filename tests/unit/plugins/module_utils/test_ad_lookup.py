@@ -54,3 +54,11 @@ def test_or_filter_hits_are_matched_back_to_their_identity_ignoring_case():
     assert identity_matches("smtp:ANN.LEE@contoso.com", ann)
     assert identity_matches("cn=ann,dc=contoso,dc=test", ann)
     assert not identity_matches("bob", ann)
+
+
+def test_a_missing_ldap_ca_path_is_named_before_any_connection(tmp_path):
+    from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import DirectoryConnection, LdapError
+    connection = DirectoryConnection(["127.0.0.1:9"], ca_path=str(tmp_path / "absent-ca.pem"), connect_timeout=1)
+    with pytest.raises(LdapError) as raised:
+        connection.connect()
+    assert "ldap_ca_path %s is not a readable file" % (tmp_path / "absent-ca.pem") in str(raised.value)

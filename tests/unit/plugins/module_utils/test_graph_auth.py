@@ -80,3 +80,17 @@ def test_one_token_per_run_refreshed_only_near_expiry():
     now[0] = 3600 - graph_auth.TOKEN_REFRESH_MARGIN + 1
     assert provider.get() == "t2"
     assert issued == ["s/.default", "s/.default"]
+
+
+def test_a_missing_certificate_file_names_the_option(tmp_path):
+    with pytest.raises(AuthError) as raised:
+        token_provider(dict(APP, client_certificate_path=str(tmp_path / "absent.pem")))
+    assert "client_certificate_path %s is not a readable file" % (tmp_path / "absent.pem") in str(raised.value)
+
+
+def test_a_certificate_file_that_is_not_a_certificate_names_the_option(tmp_path):
+    garbage = tmp_path / "app.pem"
+    garbage.write_text("not a certificate")
+    with pytest.raises(AuthError) as raised:
+        token_provider(dict(APP, client_certificate_path=str(garbage)))
+    assert "client_certificate_path %s could not be loaded" % garbage in str(raised.value)

@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import (
     GraphClient,
     GraphError,
+    OutcomeUnknown,
     RetryOn,
     WritePacer,
 )
@@ -296,3 +297,44 @@ def test_retry_on_leaves_throttling_to_retry_after():
     client, fake = make_client(lambda request: answers.pop(0))
     client.request("DELETE", "/directory/deletedItems/u1", retry_on=RetryOn((404,), (5,)))
     assert fake.sleeps == [3.0, 5] and client.stats["throttled"] == 1
+
+
+def _answers(answers, sent):
+    def handler(request):
+        sent.append((request.method, request.url.path))
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    return handler
+
+
+@pytest.mark.parametrize("lost", [httpx.ReadError("reset by peer"), httpx.RemoteProtocolError("no answer"),
+                                  httpx.ReadTimeout("timed out")])
+def test_a_write_whose_answer_is_lost_is_not_sent_again(lost):
+    sent = []
+    client = make_client(_answers([lost, httpx.Response(204)], sent))[0]
+    with pytest.raises(OutcomeUnknown) as raised:
+        client.request("DELETE", "/users/u1", operation="soft-delete user", target="vp@contoso.com")
+    assert sent == [("DELETE", "/v1.0/users/u1")], "sent once"
+    assert "whether Graph carried it out is unknown" in str(raised.value) and "vp@contoso.com" in str(raised.value)
+
+
+def test_a_write_that_never_left_is_sent_again():
+    sent = []
+    client = make_client(_answers([httpx.ConnectError("refused"), httpx.Response(204)], sent))[0]
+    assert client.request("PATCH", "/users/u1", body={"jobTitle": "x"}) is None
+    assert len(sent) == 2
+
+
+def test_a_batch_of_writes_is_not_resent_but_a_batch_of_reads_is():
+    sent = []
+    ok = httpx.Response(200, json={"responses": [{"id": "0", "status": 200, "body": {}}]})
+    client = make_client(_answers([httpx.ReadError("reset"), ok], sent))[0]
+    assert client.batch([{"method": "GET", "url": "/users/u1"}])[0]["status"] == 200
+    assert len(sent) == 2
+    sent.clear()
+    client = make_client(_answers([httpx.ReadError("reset"), ok], sent))[0]
+    with pytest.raises(OutcomeUnknown):
+        client.batch([{"method": "PATCH", "url": "/users/u1", "body": {"jobTitle": "x"}}])
+    assert len(sent) == 1

@@ -80,3 +80,28 @@ def test_one_user_named_by_sam_and_by_dn_is_refused_before_any_write():
     assert result["failed"] is True and ad.modifies == []
     assert all(r["failed"] and r["error"]["kind"] == "refused" for r in result["results"])
     assert "'jdoe' and %r name the same object" % dn.upper() in result["results"][0]["msg"]
+
+
+def test_an_anchor_another_ad_object_holds_is_refused_naming_it():
+    # ann's objectGUID is her sourceAnchor (no mS-DS-ConsistencyGuid): writing it into jdoe makes
+    # two AD objects claim one cloud user.
+    ann_guid = uuid.uuid4()
+    ad = FakeAD(ad_user("jdoe", uuid.uuid4()), ad_user("ann", ann_guid),
+                ad_user("bob", uuid.uuid4(), **{"mS-DS-ConsistencyGuid": [NEW.bytes_le]}))
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[dict(object="jdoe", guid=str(ann_guid))]),
+                        ad=ad)
+    assert result["failed"] is True and ad.modifies == []
+    assert "is already the sourceAnchor of CN=ann,OU=Staff,DC=contoso,DC=test" in result["results"][0]["msg"]
+    forced = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(NEW), force=True), ad=ad)
+    assert forced["failed"] is True and "CN=bob," in forced["results"][0]["msg"] and ad.modifies == []
+
+
+def test_one_search_finds_the_holders_of_every_value_and_two_objects_asking_one_value_are_refused():
+    ad = FakeAD(ad_user("jdoe", uuid.uuid4()), ad_user("ann", uuid.uuid4()), ad_user("bob", uuid.uuid4()))
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[
+        dict(object="jdoe", guid=str(OLD)), dict(object="ann", guid=str(OLD)), dict(object="bob", guid=str(NEW))]),
+        ad=ad)
+    assert result["failed"] is True and ad.modifies == []
+    jdoe, ann, bob = result["results"]
+    assert "sourceAnchor of CN=ann," in jdoe["msg"] and "sourceAnchor of CN=jdoe," in ann["msg"]
+    assert not bob.get("failed") and ad.stats["searches"] == 2, "one lookup, one holder search"

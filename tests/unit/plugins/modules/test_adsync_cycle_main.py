@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import READ_SCHEDULER, RUN_RESULTS, START_CYCLE
+from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
 from ansible_collections.syncfix.entra.plugins.modules import adsync_cycle
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_cycle_runs
 
@@ -117,3 +118,17 @@ def test_transport_failures_of_pypsrp_name_the_engine_and_type(error):
     server.execute_ps = mock.Mock(side_effect=error)
     result = run(server)
     assert result["failed"] is True and result["msg"] == "engine=connect: %s: %s" % (type(error).__name__, error)
+
+
+@pytest.mark.parametrize("options,warning", [
+    (dict(ssl=False), "ssl is false"),
+    (dict(cert_validation=False), "cert_validation is false"),
+    ({}, None),
+])
+def test_weakened_winrm_transport_is_warned_about(options, warning):
+    warned = []
+    with mock.patch.object(SyncfixModule, "warn", lambda self, msg: warned.append(msg)):
+        result = run(ConnectServer(), **options)
+    assert result["changed"] is True
+    assert [w for w in warned if "is false" in w] == ([] if warning is None else [mock.ANY])
+    assert warning is None or warning in warned[0]

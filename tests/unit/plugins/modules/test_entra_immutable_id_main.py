@@ -51,6 +51,7 @@ class FakeTenant:
         self.fail = fail or (lambda method, path, body: None)  # (status, code) to answer instead
         self.log = []  # (method, path, body) of every request, $batch items unpacked
         self.batches = []  # the methods of each $batch's items
+        self.lost_envelopes = {}  # {n: "before" or "after"}: the nth write $batch loses its connection
 
     def client(self):
         return GraphClient("https://graph.test", type("Token", (), {"get": lambda self: "token"})(),
@@ -68,11 +69,17 @@ class FakeTenant:
         body = json.loads(request.content) if request.content else None
         path = request.url.raw_path.decode().split("/v1.0", 1)[1]
         if request.method == "POST" and path == "/$batch":
-            self.batches.append([item["method"] for item in body["requests"]])
+            methods = [item["method"] for item in body["requests"]]
+            self.batches.append(methods)
+            lost = self.lost_envelopes.get(sum(1 for b in self.batches if "PATCH" in b)) if "PATCH" in methods else None
+            if lost == "before":
+                raise httpx.ReadError("connection reset by peer")
             answers = []
             for item in body["requests"]:
                 status, answer = self.answer(item["method"], item["url"], item.get("body"))
                 answers.append({"id": item["id"], "status": status, "headers": {}, "body": answer})
+            if lost == "after":
+                raise httpx.RemoteProtocolError("server disconnected without sending a response")
             return httpx.Response(200, json={"responses": answers})
         status, answer = self.answer(request.method, path, body)
         return httpx.Response(status, json=answer) if answer is not None else httpx.Response(status)
@@ -261,6 +268,27 @@ def test_a_failed_move_back_after_the_stamp_says_the_value_was_set():
     assert item["after"]["immutable_id"] == OTHER
     assert "onPremisesImmutableId was set, but the user is left as fed@contoso.onmicrosoft.com" in item["msg"]
 
+    # Run again, as the message says: the user is found on its temporary UPN holding the value,
+    # and only the move back is sent.
+    tenant.fail = lambda method, url, body: None
+    before = len(tenant.writes())
+    again = run(tenant, diff=True, user="fed@fed.contoso.com", immutable_id=OTHER, force=True,
+                federated_upn_workaround=True)
+    (item,) = again["results"]
+    assert again["changed"] is True and not again.get("failed"), again
+    assert item["msg"].startswith("move UPN back from fed@contoso.onmicrosoft.com")
+    assert [body for method, path, body in tenant.writes()[before:]] == [{"userPrincipalName": "fed@fed.contoso.com"}]
+    assert tenant.by_upn("fed@fed.contoso.com")["onPremisesImmutableId"] == OTHER
+    assert again["diff"]["before"] == "fed@contoso.onmicrosoft.com: %s\n" % OTHER
+    third = run(tenant, user="fed@fed.contoso.com", immutable_id=OTHER, force=True, federated_upn_workaround=True)
+    assert third["changed"] is False
+
+
+def test_a_temporary_upn_user_without_the_value_is_not_taken_for_the_stranded_one():
+    tenant = FakeTenant(cloud_user("fed@contoso.onmicrosoft.com", onPremisesImmutableId=OTHER))
+    result = run(tenant, user="fed@fed.contoso.com", immutable_id=NEW_HIRE, federated_upn_workaround=True)
+    assert result["failed"] is True and "no cloud user has this UPN" in result["msg"] and tenant.writes() == []
+
 
 def test_bad_input_fails_before_any_request():
     tenant = FakeTenant(cloud_user("vp@contoso.com"))
@@ -317,3 +345,27 @@ def test_one_user_named_three_ways_gets_no_write_at_all():
     assert result["failed"] is True and tenant.writes() == []
     assert all(r["failed"] and r["error"]["kind"] == "refused" for r in result["results"])
     assert "'ann@contoso.com' and '%s', 'a@contoso.com' name the same object" % ann in result["results"][0]["msg"]
+
+
+@pytest.mark.parametrize("lost", ["before", "after"])
+def test_a_lost_batch_envelope_is_settled_by_reading_the_users_back(lost):
+    # 25 stamps go out in two envelopes; the second loses its connection before or after Graph
+    # carried it out.  Each item ends done or untouched, and nothing is sent twice.
+    people = [cloud_user("u%02d@contoso.com" % n) for n in range(25)]
+    tenant = FakeTenant(*people)
+    tenant.lost_envelopes = {2: lost}
+    anchors = [str(uuid.uuid5(uuid.NAMESPACE_URL, p["id"])) for p in people]
+    result = run(tenant, users=[dict(user=p["userPrincipalName"], object_guid=a) for p, a in zip(people, anchors)])
+    carried_out = [w for w in tenant.writes() if w[0] == "PATCH"]
+    assert len(carried_out) == (25 if lost == "after" else 20), "no envelope sent twice"
+    first, second = result["results"][:20], result["results"][20:]
+    assert all(r["changed"] and not r.get("failed") for r in first), first
+    if lost == "after":
+        assert all(r["changed"] and not r.get("failed") for r in second), second
+        assert not result.get("failed")
+    else:
+        assert all(r.get("failed") and not r["changed"] and "not written" in r["msg"] for r in second), second
+        assert all(r["after"] == r["before"] for r in second)
+        assert result["failed"] is True and result["changed"] is True
+    again = run(tenant, users=[dict(user=p["userPrincipalName"], object_guid=a) for p, a in zip(people, anchors)])
+    assert sum(r["changed"] for r in again["results"]) == (0 if lost == "after" else 5)

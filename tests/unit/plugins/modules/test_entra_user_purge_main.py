@@ -7,7 +7,7 @@ import os
 import re
 from urllib.parse import unquote_plus
 
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, RetryOn
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, OutcomeUnknown, RetryOn
 from ansible_collections.syncfix.entra.plugins.modules import entra_user_purge
 
 from module_runner import run_module
@@ -30,9 +30,11 @@ class FakeGraph:
         self.licenses = licenses or {}
         self.roles = roles or {}
         self.writes = []
+        self.reads = []
         self.bodies = []
         self.retry_on = []
         self.fail = {}
+        self.lost_after = set()  # paths whose write lands and whose answer is lost
         self.stats = {"requests": 0}
 
     # reads
@@ -87,7 +89,18 @@ class FakeGraph:
             del self.deleted[user_id]
         else:
             self.active[user_id] = self.deleted.pop(user_id)
+        if path in self.lost_after:
+            raise OutcomeUnknown(None, "OutcomeUnknown", "the connection was lost after the request was sent",
+                                 None, operation, target)
         return None
+
+    def get(self, path, params=None, **context):
+        self.stats["requests"] += 1
+        self.reads.append(path)
+        user_id = path.rsplit("/", 1)[1]
+        if user_id in (self.active if path.startswith("/users/") else self.deleted):
+            return {"id": user_id}
+        raise GraphError(404, "Request_ResourceNotFound", "Resource '%s' does not exist" % user_id)
 
 
 def tenant():
@@ -283,3 +296,31 @@ def test_a_global_administrator_is_not_purged_with_allow_data_loss_alone():
     done = purge(graph, user="admin@contoso.com", state="purged", allow_role_holder_removal=True)
     assert done["changed"] is True and done["results"][0]["after"] == "gone"
     assert done["results"][0]["record"]["roles"]["active"] == [ADMIN_ROLE], "the record keeps what was removed"
+
+
+def test_a_delete_whose_answer_is_lost_is_read_back_not_sent_again():
+    graph = tenant()
+    graph.lost_after = {"/users/a1"}
+    done = purge(graph, user="plain@contoso.com", state="purged")
+    assert done["changed"] is True and not done.get("failed"), done
+    assert done["results"][0]["after"] == "gone"
+    assert graph.writes == [("DELETE", "/users/a1"), ("DELETE", "/directory/deletedItems/a1")], "each write once"
+    assert graph.reads == ["/users/a1", "/directory/deletedItems/a1"], "read back once: in the recycle bin"
+
+
+def test_a_purge_whose_answer_is_lost_is_done_once_the_bin_no_longer_has_the_user():
+    graph = tenant()
+    graph.lost_after = {"/directory/deletedItems/" + BINNED}
+    done = purge(graph, user=BINNED, state="purged")
+    assert done["changed"] is True and done["results"][0]["after"] == "gone" and not done.get("failed"), done
+    assert graph.writes == [("DELETE", "/directory/deletedItems/" + BINNED)]
+
+
+def test_a_lost_answer_for_a_write_that_did_not_land_leaves_the_user_where_it_was():
+    graph = tenant()
+    graph.fail["/users/a1"] = OutcomeUnknown(None, "OutcomeUnknown", "the connection was lost after the request "
+                                             "was sent", None, "soft-delete user", "plain@contoso.com")
+    failed = purge(graph, user="plain@contoso.com", state="deleted")
+    (item,) = failed["results"]
+    assert failed["failed"] is True and item["changed"] is False and item["after"] == "active"
+    assert "not done" in item["msg"] and "shows it active" in item["msg"]
