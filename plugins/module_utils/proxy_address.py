@@ -407,11 +407,21 @@ class ObjectPlan:
         return self.proxy.changed or self.mail_after != self.mail_before
 
     @property
+    def removed_other_types(self):
+        """Non-SMTP values (X500:, SIP:, ...) the change removes: ``exact`` drops whatever it is
+        not given, and these are easy to lose without noticing (X500 keeps old mail replies working)."""
+        return sorted_values(v for v in self.proxy.change.delete if not v.lower().startswith("smtp:")
+                             and v not in self.proxy.change.add)
+
+    @property
     def action(self):
         """The write, as a result's ``msg`` names it."""
         mail = self.mail_after != self.mail_before
         if self.proxy.changed:
-            return "modify proxyAddresses and mail" if mail else "modify proxyAddresses"
+            text = "modify proxyAddresses and mail" if mail else "modify proxyAddresses"
+            if self.removed_other_types:
+                text += " (removes non-SMTP addresses %s)" % ", ".join(self.removed_other_types)
+            return text
         return "set mail"
 
     def changes(self):

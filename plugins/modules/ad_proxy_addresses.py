@@ -47,7 +47,9 @@ options:
     description:
       - V(present) adds the addresses, or rewrites them where only the case differs.
       - V(absent) removes them, whatever their case.
-      - V(exact) makes C(proxyAddresses) hold exactly O(addresses).
+      - V(exact) makes C(proxyAddresses) hold exactly O(addresses). Values of other types it
+        removes (C(X500:), C(SIP:), ...) are named in the item's RV(results[].msg); an
+        C(X500:) value often keeps replies to old mail working, so list the ones to keep.
     type: str
     choices: [present, absent, exact]
     default: present

@@ -193,10 +193,10 @@ def federated_user_with_an_anchor(graph_lab):
 
 
 def test_federated_workaround_restores_the_upn_when_the_stamp_fails(graph_lab, playbook):
-    # The UPN move goes through; the stamp loses its connection on every try (1 + 3 retries);
-    # the module must then move the UPN back and say so.
+    # The UPN move goes through; the stamp loses its connection before Graph carries it out (it
+    # is not sent again: its outcome is read back); the module must then move the UPN back.
     graph = federated_user_with_an_anchor(graph_lab)
-    graph.lab("POST", "/faults", json={"status": "drop", "count": 4, "method": "PATCH", "path": "^/users/", "skip": 1})
+    graph.lab("POST", "/faults", json={"status": "drop", "count": 1, "method": "PATCH", "path": "^/users/", "skip": 1})
     rc, (result,) = playbook([stamp(graph, user="fed@fed.contoso.com", immutable_id=t.FEDERATED_ANCHOR,
                                     force=True, federated_upn_workaround=True)])
     assert result["failed"] is True, result
@@ -207,6 +207,34 @@ def test_federated_workaround_restores_the_upn_when_the_stamp_fails(graph_lab, p
     assert users["fed@fed.contoso.com"].get("onPremisesImmutableId") == t.OTHER
     assert [w["body"]["userPrincipalName"] for w in graph.applied_writes()] == [
         "fed@contoso.onmicrosoft.com", "fed@fed.contoso.com"]
+
+
+def test_a_federated_move_whose_answer_is_lost_is_read_back_and_the_stamp_goes_on(graph_lab, playbook):
+    graph = federated_user_with_an_anchor(graph_lab)
+    graph.lab("POST", "/faults", json={"status": "drop_after", "count": 1, "method": "PATCH", "path": "^/users/"})
+    rc, (result,) = playbook([stamp(graph, user="fed@fed.contoso.com", immutable_id=t.FEDERATED_ANCHOR,
+                                    force=True, federated_upn_workaround=True)])
+    assert rc == 0 and result["changed"] is True and not result.get("failed"), result
+    assert [sorted(w["body"]) for w in graph.applied_writes()] == [
+        ["userPrincipalName"], ["onPremisesImmutableId"], ["userPrincipalName"]], "each PATCH sent once"
+    assert graph.users()["fed@fed.contoso.com"]["onPremisesImmutableId"] == t.FEDERATED_ANCHOR
+
+
+def test_a_lost_batch_answer_is_settled_by_reading_back_not_by_sending_again(graph_lab, playbook):
+    graph_lab.load(t.many_users(25))
+    users = [dict(user="bulk%05d@contoso.com" % n, immutable_id=t.bulk_anchor(n)) for n in range(25)]
+    rc, (planned,) = playbook([stamp(graph_lab, users=users)], check=True)
+    reads = len([r for r in graph_lab.requests() if r["path"] == "/$batch"])
+    graph_lab.lab("DELETE", "/requests")
+    # The second write envelope is carried out, and its answer lost.
+    graph_lab.lab("POST", "/faults", json={"status": "drop_after", "count": 1, "method": "POST", "path": "^/\\$batch$",
+                                           "skip": reads + 1})
+    rc, (result,) = playbook([stamp(graph_lab, users=users)])
+    assert rc == 0 and not result.get("failed") and all(r["changed"] for r in result["results"]), result
+    patched = [w["path"] for w in graph_lab.writes() if w["method"] == "PATCH"]
+    assert len(patched) == 25 == len(set(patched)), "every user written once"
+    rc, (again,) = playbook([stamp(graph_lab, users=users)])
+    assert again["changed"] is False
 
 
 def test_absent_on_a_federated_upn_is_refused_before_any_write(graph_lab, playbook):

@@ -133,3 +133,12 @@ def test_a_role_holder_is_not_removed_with_allow_data_loss_alone(graph, playbook
     rc, (refused,) = playbook([purge(graph, user="admin@contoso.com", state="purged", allow_data_loss=True)])
     assert refused["failed"] is True and "allow_role_holder_removal: true" in refused["results"][0]["msg"]
     assert graph.writes() == []
+
+
+def test_a_delete_whose_answer_is_lost_is_read_back_not_sent_again(graph, playbook):
+    graph.lab("POST", "/faults", json={"status": "drop_after", "count": 1, "method": "DELETE", "path": "^/users/"})
+    rc, (done,) = playbook([purge(graph, user="plain@contoso.com", state="purged")])
+    assert rc == 0 and done["changed"] is True and done["results"][0]["after"] == "gone", done
+    deletes = [w["path"] for w in graph.writes() if w["method"] == "DELETE"]
+    assert len(deletes) == 2 and deletes[0].startswith("/users/") and deletes[1].startswith("/directory/deletedItems/")
+    assert "plain@contoso.com" not in deleted(graph)

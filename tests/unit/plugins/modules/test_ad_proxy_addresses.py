@@ -62,3 +62,13 @@ def test_other_errors_are_not_retried():
     with pytest.raises(LdapError):
         apply_plan(directory, ObjectPlan(REQUEST, PLANNED_FROM, PARAMS), REQUEST, PARAMS, {})
     assert len(directory.modifies) == 1
+
+
+def test_exact_names_the_non_smtp_addresses_it_removes():
+    current = entry(["SMTP:ann@contoso.com", "X500:/o=ExchangeLabs/cn=Recipients/cn=ann", "SIP:ann@contoso.com"],
+                    "ann@contoso.com")
+    plan = ObjectPlan(Request("ann", ["SMTP:ann@contoso.com"], "exact", None), current, PARAMS)
+    assert plan.action == ("modify proxyAddresses (removes non-SMTP addresses SIP:ann@contoso.com, "
+                           "X500:/o=ExchangeLabs/cn=Recipients/cn=ann)")
+    kept = ObjectPlan(Request("ann", ["smtp:ann.lee@contoso.com"], "present", None), current, PARAMS)
+    assert kept.action == "modify proxyAddresses"
