@@ -10,7 +10,7 @@ PIP := $(PY) -m pip
 # Files that do not ship (see build_ignore in galaxy.yml) are not sanity-tested either.
 NOT_SHIPPED := ^(lab|tools|bench|tests/lab|\.ci)/
 
-.PHONY: test venv sanity units integration lab-tests lint changelog-lint build bench lab-up lab-down lab-load lab-sync demo clean
+.PHONY: test static-checks lab-suites venv sanity units integration lab-tests lint changelog-lint build bench lab-up lab-down lab-load lab-sync demo clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lab/requirements.txt
 	tools/bootstrap-debian.sh
@@ -21,9 +21,21 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lab/requirements.txt
 
 venv: $(VENV)/.installed
 
+# Two lanes on two cores: the static checks beside the suites that drive the lab. Each lane
+# runs its targets in order; --output-sync prints a lane's output once it is done.
 test: venv
-	@$(MAKE) --no-print-directory sanity units integration lab-tests lint changelog-lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=recurse static-checks lab-suites
 	@echo "make test: all suites passed"
+
+static-checks: venv
+	@$(MAKE) --no-print-directory sanity
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory changelog-lint
+
+lab-suites: venv
+	@$(MAKE) --no-print-directory units
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory lab-tests
 
 # ansible-test wants the collection at ansible_collections/<namespace>/<name>: copy what ships
 # into a throwaway tree and test it there.
@@ -41,7 +53,7 @@ units: venv
 
 # The collection as a user gets it: built, installed into a temporary path, driven by the ansible CLI.
 integration: venv
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest -n 2 --dist loadgroup tests/integration
 
 lab-tests: venv
 	@if [ -d tests/lab ] && ls tests/lab/*/test_*.py >/dev/null 2>&1; then $(PY) -m pytest tests/lab; \

@@ -97,8 +97,10 @@ def get_domain(svc, req, key):
 
 
 def _role_items(svc, assignment):
+    """Assignments (or eligibilities) of users and of role-assignable groups, each to its own
+    principal: a member's role through a group is read from the group's, as in Graph."""
     items = []
-    for user in svc.tenant.active_users():
+    for user in svc.tenant.active_users() + [g for g in svc.tenant.state["groups"] if g.get("roles")]:
         for role in user.get("roles") or []:
             if role.get("assignment", "active") != assignment:
                 continue

@@ -4,7 +4,9 @@ service principals, kept as one JSON document (the tenant-state format) and save
 The tenant-state format is the ``tenant`` section of a lab scenario (``lab/scenario.schema.json``)
 in Microsoft Graph property names, plus ``servicePrincipals``; see ``lab/README.md``.
 Lab-only keys on a user: ``mailbox`` (an Exchange Online mailbox), ``licenses`` (SKU part
-numbers), ``roles`` (``[{name, assignment: active|eligible}]``); on a group: ``members``.
+numbers), ``roles`` (``[{name, assignment: active|eligible}]``); on a group: ``members``, and
+``roles`` on a group with ``isAssignableToRole`` ("Use Microsoft Entra groups to manage role
+assignments": only such a group can be assigned a role, and its members hold it through it).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ LAB_ASSUMPTIONS = {
 USER_LAB_KEYS = {"mailbox", "licenses", "roles"}
 GROUP_KEYS = {"id", "displayName", "description", "mail", "mailEnabled", "mailNickname", "securityEnabled",
               "proxyAddresses", "members", "onPremisesSyncEnabled", "onPremisesProvisioningErrors", "groupTypes",
-              "createdDateTime", "deletedDateTime"}
+              "createdDateTime", "deletedDateTime", "isAssignableToRole", "roles"}
 CONTACT_KEYS = {"id", "displayName", "givenName", "surname", "mail", "mailNickname", "proxyAddresses",
                 "onPremisesSyncEnabled", "onPremisesProvisioningErrors", "companyName", "createdDateTime"}
 
@@ -403,6 +405,14 @@ def normalise(data: dict, tenant_id: str, now: float) -> dict:
                         raise TenantStateError("groups[%d].members: %r is not a user id or UPN" % (index, member))
                     members.append(found["id"])
                 obj["members"] = members
+                obj["isAssignableToRole"] = bool(obj.get("isAssignableToRole"))
+                for role in _list_of(obj, "roles", dict, "groups[%d].roles" % index):
+                    if role.get("name") not in catalog.ROLE_TEMPLATES:
+                        raise TenantStateError("groups[%d].roles: unknown role %r" % (index, role.get("name")))
+                    if not obj["isAssignableToRole"]:
+                        raise TenantStateError("groups[%d].roles: only a group with isAssignableToRole: true can be "
+                                               "assigned a directory role" % index)
+                    role.setdefault("assignment", "active")
 
     for index, app in enumerate(_list_of(data, "apps")):
         if not app.get("clientId"):

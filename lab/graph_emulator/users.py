@@ -294,14 +294,14 @@ def member_of(svc, req, key):
     for group in svc.tenant.state["groups"]:
         if user["id"] in (group.get("members") or []):
             view = {k: group.get(k) for k in ("id", "displayName", "mail", "mailEnabled", "securityEnabled",
-                                              "proxyAddresses", "groupTypes", "mailNickname")}
+                                              "proxyAddresses", "groupTypes", "mailNickname", "isAssignableToRole")}
             view["@odata.type"] = "#microsoft.graph.group"
             items.append(view)
     for role in user.get("roles") or []:
         if role.get("assignment", "active") == "active":
             items.append(directory_role(role["name"]))
     known = ("@odata.type", "id", "displayName", "mail", "mailEnabled", "securityEnabled", "proxyAddresses",
-             "groupTypes", "mailNickname", "roleTemplateId", "description", "deletedDateTime")
+             "groupTypes", "mailNickname", "isAssignableToRole", "roleTemplateId", "description", "deletedDateTime")
     body = query.listing(req, items, context="directoryObjects", known=known, default=known,
                          type_name="directoryObject", filters={})
     for item in body["value"]:

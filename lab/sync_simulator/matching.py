@@ -84,8 +84,16 @@ def primary_smtp(obj) -> str | None:
     return (obj.get("mail") or "").lower() or None
 
 
-def privileged_roles(target) -> list[str]:
-    return [r["name"] for r in target.get("roles") or [] if r["name"] in PRIVILEGED_ROLES]
+def held_roles(target, state) -> list[dict]:
+    """The roles a cloud user holds: its own, and those of the role-assignable groups it is a
+    member of ("Use Microsoft Entra groups to manage role assignments": members hold them)."""
+    through = [r for g in state.get("groups") or [] if g.get("isAssignableToRole")
+               and target.get("id") in (g.get("members") or []) for r in g.get("roles") or []]
+    return list(target.get("roles") or []) + through
+
+
+def privileged_roles(target, state) -> list[str]:
+    return [r["name"] for r in held_roles(target, state) if r["name"] in PRIVILEGED_ROLES]
 
 
 def takeover_block(user, target, flags) -> Decision | None:
@@ -96,8 +104,8 @@ def takeover_block(user, target, flags) -> Decision | None:
     return None
 
 
-def role_hardening(user, target, now) -> Decision | None:
-    held = privileged_roles(target)
+def role_hardening(user, target, state, now) -> Decision | None:
+    held = privileged_roles(target, state)
     if now < ROLE_HARDENING_FROM or target.get("onPremisesSyncEnabled") or not held:
         return None
     return Decision("error", target, "InvalidHardMatch", "sourceAnchor", user.anchor,
@@ -122,7 +130,7 @@ def hard_match(user, state: dict, now: float) -> Decision | None:
     if target is None:
         return None
     flags = features(state)
-    return (takeover_block(user, target, flags) or role_hardening(user, target, now)
+    return (takeover_block(user, target, flags) or role_hardening(user, target, state, now)
             or object_identifier_hardening(user, target, flags, now) or Decision("hard", target))
 
 
@@ -168,10 +176,11 @@ def soft_match(user, state: dict) -> Decision | None:
     if kind != "user":
         return Decision("error", candidate, "ObjectTypeMismatch", attribute, value,
                         "the address belongs to a cloud %s; a user soft-matches only a user" % kind)
-    if any(r.get("assignment", "active") == "active" for r in candidate.get("roles") or []):
+    admin = [r for r in held_roles(candidate, state) if r.get("assignment", "active") == "active"]
+    if admin:
         return Decision("error", candidate, "ExistingAdminRoleConflict", attribute, value,
                         "soft match to a user holding an administrator role is blocked (%s)"
-                        % ", ".join(r["name"] for r in candidate["roles"]))
+                        % ", ".join(r["name"] for r in admin))
     if candidate.get("onPremisesImmutableId"):
         if quarantine:
             return None  # resiliency: provisioned, the duplicate quarantined

@@ -116,7 +116,7 @@ def read_cloud(client, ad_users, cloud_selectors, now=None):
         active[user["id"]] = user
     deleted = directory.deleted_users(client)
     mail_objects = directory.mail_objects(client, addresses)
-    holdings = directory.role_holdings(client, list(active) + [d["id"] for d in deleted])
+    holdings = directory.role_holdings(client, list(active) + [d["id"] for d in deleted], active_ids=list(active))
     features = directory.sync_features(client)
     if features is None:
         warnings.append("could not read the tenant's directory sync features (the app needs "

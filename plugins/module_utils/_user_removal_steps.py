@@ -66,7 +66,7 @@ def read_records(client, state, located):
     active = [user["id"] for where, user in removals if where == ACTIVE]
     licenses = directory.license_details(client, active)
     memberships = directory.group_memberships(client, active)
-    roles = directory.role_holdings(client, [user["id"] for where, user in removals])
+    roles = directory.role_holdings(client, [user["id"] for where, user in removals], active_ids=active)
     return dict((user["id"], dict(user=user, licenses=licenses.get(user["id"], []),
                                   memberOf=memberships.get(user["id"], []),
                                   roles=roles.get(user["id"], NO_ROLES), location=where))

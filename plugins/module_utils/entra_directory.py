@@ -193,26 +193,44 @@ ROLE_SOURCES = (
 )
 
 
-def role_holdings(client, user_ids):
-    """Directory role definitions each user holds or is eligible for.
+def role_holdings(client, user_ids, active_ids=None):
+    """Directory role definitions each user holds or is eligible for, directly or through a
+    role-assignable group it is a member of (read for ``active_ids`` only, when given).
 
     Returns ``{user_id: {"active": [role definition ids], "eligible": [...]}}``. Eligibility is
     PIM, which needs Entra ID P2 or Governance: a tenant without it answers 400
     AadPremiumLicenseRequired, and nobody there can be eligible for a role.
     """
     holdings = dict((user_id, {"active": set(), "eligible": set()}) for user_id in user_ids)
+    # Soft-deleted users have no /memberOf to read (404): ``active_ids`` names the others.
+    through = role_assignable_groups(client, [u for u in holdings if active_ids is None or u in set(active_ids)])
+    principals = list(holdings) + sorted(set(g for groups in through.values() for g in groups) - set(holdings))
+    held = dict((principal, {"active": set(), "eligible": set()}) for principal in principals)
     for kind, path in ROLE_SOURCES:
-        requests = [_get(path, {"$filter": "principalId eq %s" % odata_string(user_id)}) for user_id in holdings]
+        requests = [_get(path, {"$filter": "principalId eq %s" % odata_string(principal)}) for principal in held]
         try:
             answered = _collect(client, requests, "read %s directory roles" % kind)
         except GraphError as error:
             if kind == "eligible" and error.code == "AadPremiumLicenseRequired":
                 continue
             raise
-        for user_id, (request, grants) in zip(holdings, answered):
-            holdings[user_id][kind].update(g.get("roleDefinitionId") for g in grants if g.get("roleDefinitionId"))
+        for principal, (request, grants) in zip(held, answered):
+            held[principal][kind].update(g.get("roleDefinitionId") for g in grants if g.get("roleDefinitionId"))
+    for user_id in holdings:
+        for principal in [user_id] + through.get(user_id, []):
+            for kind in ("active", "eligible"):
+                holdings[user_id][kind] |= held[principal][kind]
     return dict((user_id, dict((kind, sorted(ids)) for kind, ids in kinds.items()))
                 for user_id, kinds in holdings.items())
+
+
+def role_assignable_groups(client, user_ids):
+    """``{user_id: [group id]}``: the role-assignable groups each user is a direct member of.  A
+    role assigned to such a group is held by its members ("Use Microsoft Entra groups to manage
+    role assignments"); such a group can't have groups as members, so direct is transitive."""
+    requests = [_get("/users/%s/memberOf" % user_id, {"$select": "id,isAssignableToRole"}) for user_id in user_ids]
+    return dict((user_id, [m["id"] for m in members if m.get("isAssignableToRole")])
+                for user_id, (request, members) in zip(user_ids, _collect(client, requests, "read role groups")))
 
 
 def license_details(client, user_ids):

@@ -148,6 +148,11 @@ options:
   rule_id:
     description: The synchronization rule for O(provision_objects). Left out, read from the job's schema.
     type: str
+notes:
+  - "Graph application permissions, with O(engine=cloud_sync): C(Synchronization.ReadWrite.All)
+    (start the job, read its status and schema, provision on demand). With O(engine=connect)
+    no Graph permission: the cycle runs on the Connect server over PowerShell remoting, as a
+    member of its C(ADSyncOperators) group."
 author:
   - syncfix.entra contributors (@syncfix)
 """

@@ -93,9 +93,10 @@ options:
     description:
       - Accept an O(immutable_id) that is neither the Base64 of a GUID nor canonical Base64,
         for a tenant whose sourceAnchor is some other string.
-      - Left false, such a value is refused: it is almost always a mistyped GUID anchor (bad
-        padding, non-canonical Base64, stray spaces) that would link nothing. GUID text given
-        as O(immutable_id) is always refused; give it as O(object_guid) or O(consistency_guid).
+      - Left false, such a value is refused. It is almost always a mistyped GUID anchor (bad
+        padding, non-canonical Base64, stray spaces) that would link nothing.
+      - GUID text given as O(immutable_id) is always refused; give it as O(object_guid) or
+        O(consistency_guid).
     type: bool
     default: false
   federated_upn_workaround:
@@ -136,6 +137,12 @@ options:
         type: str
         choices: [present, absent]
 notes:
+  - "Graph application permissions: C(User.ReadWrite.All), C(RoleManagement.Read.Directory),
+    C(Domain.Read.All), C(OnPremDirectorySynchronization.Read.All). Without the last one the
+    sync features can't be read and the module warns instead of refusing; the others are
+    needed (the role check reads role assignments and eligibilities, the federated-UPN check
+    reads the domains). No directory role is needed: the module never writes to a user that
+    holds one labelled PRIVILEGED."
   - "The 2026 hard-match hardening (\"Microsoft Entra Connect: When you have an existing tenant\",
     message-center posts MC1262584 and MC1263280) blocks two hard matches, and the module refuses
     to stamp them, because the stamp would link nothing:"
@@ -143,7 +150,7 @@ notes:
     "Microsoft Entra built-in roles" (Global Administrator, User Administrator, Helpdesk
     Administrator, Hybrid Identity Administrator, Global Reader and the others so labelled).
     The sync reports C(InvalidHardMatch). A role without the label (Exchange Administrator, for
-    example) does not block. A role held through a role-assignable group is not seen.
+    example) does not block. A role held through a role-assignable group counts (its members hold it).
   - "A cloud user whose C(onPremisesObjectIdentifier) is set and differs from the objectGUID
     of the AD object being linked (O(object_guid), or the GUID the immutable id decodes to).
     The sync fails with \"Hard match operation blocked due to security hardening. Review

@@ -45,6 +45,9 @@ options:
     elements: str
     choices: [roles, licenses]
     default: [roles, licenses]
+notes:
+  - "Graph application permissions: C(User.Read.All), C(RoleManagement.Read.Directory) (for
+    O(details=roles); leave V(roles) out of O(details) to run with C(User.Read.All) alone)."
 author:
   - syncfix.entra contributors (@syncfix)
 """

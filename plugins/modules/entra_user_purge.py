@@ -82,6 +82,11 @@ options:
         now hold, instead of failing the restore.
     type: bool
     default: false
+notes:
+  - "Graph application permissions: C(User.ReadWrite.All), C(RoleManagement.Read.Directory)
+    (the record of each user lists its directory roles, and a role holder is refused)."
+  - "Graph application permissions, with O(state=purged) or O(state=restored) also:
+    C(User.DeleteRestore.All) (\"Permanently delete an item\", \"Restore deleted item\")."
 seealso:
   - module: syncfix.entra.entra_user_info
 author:

@@ -115,6 +115,9 @@ options:
         change-window reviewer. Left out, no report is written.
     type: path
 notes:
+  - "Graph application permissions: C(User.Read.All), C(Group.Read.All), C(OrgContact.Read.All),
+    C(RoleManagement.Read.Directory), C(Domain.Read.All),
+    C(OnPremDirectorySynchronization.Read.All). Read-only: the role's write modules need theirs."
   - Reads, never per link - the AD users with OR-filtered paged searches (50 selectors each),
     Graph users with C($filter ... in) and C(proxyAddresses/any) lists through C($batch), the
     recycle bin, groups and contacts holding the addresses, role assignments, the sync

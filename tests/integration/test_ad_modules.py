@@ -223,14 +223,21 @@ def test_contacts_and_groups_by_dn_guid_and_proxy_address(samba, ldap_admin, ou,
          proxyAddresses=["SMTP:contact-%s@fabrikam.com" % tag])
     group_guid = make(ldap_admin, group, ["top", "group"], sAMAccountName="group-%s" % tag,
                       proxyAddresses=["SMTP:group-%s@contoso.com" % tag])
-    task = proxy_task(samba, objects=[
+    twice = proxy_task(samba, objects=[
         {"object": contact, "addresses": ["smtp:c2-%s@fabrikam.com" % tag]},
-        {"object": str(group_guid).strip("{}"), "addresses": ["smtp:g2-%s@contoso.com" % tag]},
         {"object": "smtp:contact-%s@fabrikam.com" % tag, "addresses": ["X500:/o=Contoso/cn=c-%s" % tag]},
+    ])
+    before = usn(ldap_admin, contact)
+    rc, (refused,) = playbook([twice])
+    assert refused["failed"] is True and "name the same object (%s)" % contact.lower() in refused["results"][0]["msg"]
+    assert usn(ldap_admin, contact) == before, "one object named twice: nothing written"
+    task = proxy_task(samba, objects=[
+        {"object": "smtp:contact-%s@fabrikam.com" % tag, "addresses": ["smtp:c2-%s@fabrikam.com" % tag]},
+        {"object": str(group_guid).strip("{}"), "addresses": ["smtp:g2-%s@contoso.com" % tag]},
     ])
     rc, (result,) = playbook([task])
     assert rc == 0, result.get("msg")
-    assert [r["dn"] for r in result["results"]] == [contact, group, contact]
+    assert [r["dn"] for r in result["results"]] == [contact, group]
     assert "smtp:g2-%s@contoso.com" % tag in read(ldap_admin, group).proxyAddresses.values
 
 

@@ -311,6 +311,16 @@ def test_a_write_quota_of_zero_is_an_error_naming_the_option(graph, playbook):
     assert "Traceback" not in str(result) and graph.writes() == []
 
 
+def test_a_role_held_through_a_role_assignable_group_is_refused_like_a_direct_one(graph_lab, playbook):
+    tenant = t.tenant()
+    tenant["groups"].append({"displayName": "Tier 0", "isAssignableToRole": True, "members": ["plain@contoso.com"],
+                             "roles": [{"name": "Global Administrator", "assignment": "eligible"}]})
+    graph_lab.load(tenant)
+    rc, (result,) = playbook([stamp(graph_lab, user="plain@contoso.com", immutable_id=t.NEW_HIRE)])
+    assert result["failed"] is True and "labelled PRIVILEGED" in result["results"][0]["msg"], result
+    assert graph_lab.writes() == []
+
+
 def test_untrusted_certificate_is_refused_by_default(graph, playbook):
     args = dict(user="vp@contoso.com", immutable_id=t.NEW_HIRE)
     task = {MODULE: dict({k: v for k, v in graph.auth.items() if k != "ca_path"}, **args)}

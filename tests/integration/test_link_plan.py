@@ -64,7 +64,8 @@ def test_plans_each_link_reads_in_bulk_and_writes_nothing(samba, graph_lab, stor
     assert result["ldap_operations"]["searches"] == 1
     rc, (one,) = playbook([{MODULE: both(samba, graph_lab, links=links[:1])}])
     assert one["ldap_operations"]["searches"] == 1
-    assert one["graph_requests"]["requests"] == result["graph_requests"]["requests"], (one, result)
+    # Three links cost what one does, but for the group lookup the team's address adds.
+    assert result["graph_requests"]["requests"] - one["graph_requests"]["requests"] <= 1, (one, result)
     assert result["msg"].splitlines()[0].startswith("link") and story["team"] in result["msg"]
     for suffix in ("json", "csv", "md"):
         path = result["report"][suffix]

@@ -187,3 +187,24 @@ def test_a_tenant_without_p2_refuses_the_pim_eligibility_api(lab):
     answer = lab.graph("GET", path, params=query)
     assert answer.status_code == 400 and graph_error(answer)["code"] == "AadPremiumLicenseRequired"
     assert lab.graph("GET", "/roleManagement/directory/roleAssignments", params=query).status_code == 200
+
+
+def test_a_role_assigned_to_a_role_assignable_group_is_the_groups_and_its_members_see_it(lab):
+    # "Use Microsoft Entra groups to manage role assignments": only a group created with
+    # isAssignableToRole can hold a role; its members hold the role through it.
+    tenant = lab.lab("GET", "/state").json()
+    tenant["groups"] = [{"displayName": "Helpdesk admins", "isAssignableToRole": True, "members": [BOB],
+                         "roles": [{"name": "Global Administrator"}]}]
+    assert lab.lab("POST", "/reset", json=tenant).status_code == 200
+    (group,) = lab.lab("GET", "/state").json()["groups"]
+    assigned = lab.graph("GET", "/roleManagement/directory/roleAssignments",
+                         params={"$filter": "principalId eq '%s'" % group["id"]}).json()["value"]
+    assert [a["roleDefinitionId"] for a in assigned] == ["62e90394-69f5-4237-9190-012177145e10"]
+    direct = lab.graph("GET", "/roleManagement/directory/roleAssignments",
+                       params={"$filter": "principalId eq '%s'" % BOB}).json()["value"]
+    assert direct == [], "the member's own assignments do not list the group's"
+    member_of = lab.graph("GET", "/users/%s/memberOf" % BOB, params={"$select": "id,isAssignableToRole"}).json()
+    assert member_of["value"] == [{"id": group["id"], "isAssignableToRole": True}]
+    tenant["groups"][0]["isAssignableToRole"] = False
+    refused = lab.lab("POST", "/reset", json=tenant)
+    assert refused.status_code == 400 and "isAssignableToRole" in refused.text

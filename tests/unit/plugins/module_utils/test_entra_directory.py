@@ -1,6 +1,8 @@
 """The Graph adapter's bulk reads, against a fake client that answers like Graph."""
 
 import httpx
+from urllib.parse import unquote_plus
+
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
@@ -65,7 +67,7 @@ def test_a_batch_without_an_answer_for_a_request_names_it():
 def test_a_refused_item_is_a_graph_error_naming_the_request():
     graph = FakeGraph(lambda request: {"status": 403, "headers": {"request-id": "r1"},
                                        "body": {"error": {"code": "Authorization_RequestDenied", "message": "no"}}})
-    with pytest.raises(GraphError, match="read active directory roles /roleManagement.*403 Authorization_RequestDenied.*r1"):
+    with pytest.raises(GraphError, match="read role groups /users/u1/memberOf.*403 Authorization_RequestDenied.*r1"):
         directory.role_holdings(graph, ["u1"])
 
 
@@ -119,6 +121,21 @@ def test_a_tenant_without_p2_has_no_eligible_roles_but_its_active_ones_count():
                 "message": "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."}}}
         return {"status": 200, "headers": {}, "body": {"value": [{"roleDefinitionId": "62e90394"}]}}
     assert directory.role_holdings(FakeGraph(answers), ["u1"]) == {"u1": {"active": ["62e90394"], "eligible": []}}
+
+
+def test_a_role_held_through_a_role_assignable_group_counts_for_its_members():
+    def answers(request):
+        url = unquote_plus(request["url"])
+        if "/memberOf" in url:
+            return {"status": 200, "headers": {}, "body": {"value": [
+                {"id": "g-admins", "isAssignableToRole": True}, {"id": "g-sales", "isAssignableToRole": False}]}}
+        if "principalId eq 'g-admins'" in url and "roleAssignments" in url:
+            return {"status": 200, "headers": {}, "body": {"value": [{"roleDefinitionId": "62e90394"}]}}
+        if "principalId eq 'g-sales'" in url:
+            raise AssertionError("only role-assignable groups are read")
+        return {"status": 200, "headers": {}, "body": {"value": []}}
+    assert directory.role_holdings(FakeGraph(answers), ["u1", "u2"]) == {
+        "u1": {"active": ["62e90394"], "eligible": []}, "u2": {"active": ["62e90394"], "eligible": []}}
 
 
 def test_any_other_refusal_of_eligibilities_is_an_error():

@@ -105,6 +105,8 @@ class FakeTenant:
             if self.features == 403:
                 return 403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}
             return 200, {"value": [{"features": self.features}]}
+        if parts.path.endswith("/memberOf"):
+            return 200, {"value": []}
         if parts.path.startswith("/roleManagement/directory/"):
             principal = _QUOTED.findall(query["$filter"])[0]
             active = parts.path.endswith("roleAssignments")

@@ -1,0 +1,185 @@
+"""The remediation role end to end, as a user runs it: the built collection installed, each lab
+scenario's AD side loaded into the real DC (LDAPS, certificate validation on) under an OU of its
+own, its tenant into the Graph emulator, whose Cloud Sync job runs the sync simulator over that
+OU.  The role plans in check mode (nothing written: request log, uSNChanged), applies, runs the
+cycle, verifies, and a second run changes nothing; a scenario a person must resolve stops
+before any change, naming the documented rule.
+
+The scenarios reuse sAMAccountNames (vp, jsmith), so they run one at a time, on one xdist worker;
+other integration tests use random names and share the DC meanwhile."""
+
+import json
+import re
+import uuid
+
+import pytest
+
+import lab_fixtures
+from lab import scenario
+from lab.scenario import ad_side, tenant_side
+
+pytestmark = pytest.mark.xdist_group("remediation-role")
+
+FAST = 0.01  # the Cloud Sync job's PT2M schedule lasts 1.2 s
+SCENARIOS = sorted(path.stem for path in scenario.SCENARIO_DIR.glob("*.yml"))
+# The scenarios a person must resolve, and the documented rule the plan must name for each;
+# every other scenario converges.
+BLOCKED_BY = {
+    "admin-role": "ExistingAdminRoleConflict",
+    "anchor-changed": "AttributeUpdateNotAllowed",
+    "hardening-object-identifier": "AttributeUpdateNotAllowed",
+    "hardening-privileged-role": "InvalidHardMatch",
+    "object-type-mismatch": "ObjectTypeMismatch",
+}
+AD_KEYS = ("ldap_server", "ldaps_port", "base_dn", "bind_dn", "bind_password", "ldap_ca_path")
+
+
+@pytest.fixture
+def load(samba, graph_lab):
+    """``load(name)``: the scenario's AD side under a fresh OU (deleted afterwards), its tenant in
+    the emulator, whose sync reads that OU only; returns (scenario, {sAMAccountName: DN})."""
+    root = "OU=e2e-%s,%s" % (uuid.uuid4().hex[:8], samba["base_dn"])
+    connection = ad_side.connect(samba)
+    connection.add(root, ["top", "organizationalUnit"])
+    assert connection.result["description"] == "success", connection.result
+
+    def run(name):
+        data = scenario.load(scenario.SCENARIO_DIR / ("%s.yml" % name))
+        graph_lab.load(tenant_side.tenant_state(data))
+        graph_lab.lab("PUT", "/ad", json=dict(dict((k, samba[k]) for k in AD_KEYS), scope=[root]))
+        return data, ad_side.apply(connection, data, samba["base_dn"], root_dn=root)
+
+    yield run
+    connection.delete(root, controls=[(lab_fixtures.TREE_DELETE, True, None)])
+    connection.unbind()
+
+
+def connection_vars(samba, graph_lab):
+    (service_principal,) = graph_lab.lab("GET", "/state")["servicePrincipals"]
+    facts = graph_lab.facts
+    return {
+        "ad_server": ["%s:%s" % (samba["ldap_server"], samba["ldaps_port"])], "ad_bind_dn": samba["bind_dn"],
+        "ad_bind_password": samba["bind_password"], "ad_ca_path": samba["ldap_ca_path"],
+        "tenant_id": facts["tenant_id"], "client_id": facts["client_id"], "client_secret": facts["client_secret"],
+        "graph_endpoint": facts["graph_endpoint"], "authority_host": facts["authority_host"],
+        "graph_ca_path": facts["ca_path"],
+        "remediation_sync_engine": "cloud_sync",
+        "remediation_cycle_options": {"service_principal_id": service_principal["id"],
+                                      "job_id": service_principal["synchronization"]["jobs"][0]["id"],
+                                      "timeout": 60, "poll_interval": 1},
+        "remediation_verify_retries": 10, "remediation_verify_delay": 1,
+    }
+
+
+WRAPPER = """
+- name: The remediation, as a user runs it
+  ansible.builtin.import_playbook: syncfix.entra.remediate
+
+- name: What the role registered, for the test to read
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Write the plan and the verification
+      ansible.builtin.copy:
+        content: "{{ {'plan': remediation_plan | default(None), 'verified': remediation_verified | default(None)} | to_json }}"
+        dest: "%s"
+        mode: "0600"
+      check_mode: false
+      changed_when: false  # the test's own bookkeeping, not part of what the role changed
+"""
+
+
+def run_role(ansible, tmp_path, variables, check=False):
+    """ansible-playbook syncfix.entra.remediate; returns (rc, {"plan", "verified", "changed"}, output)."""
+    extra, out = tmp_path / "vars.json", tmp_path / "registered.json"
+    extra.write_text(json.dumps(variables))
+    if out.exists():
+        out.unlink()
+    (tmp_path / "run.yml").write_text(WRAPPER % out)
+    completed = ansible("ansible-playbook", str(tmp_path / "run.yml"), "-e", "@%s" % extra,
+                        *(["--check"] if check else []))
+    output = completed.stdout + completed.stderr
+    registered = json.loads(out.read_text()) if out.exists() else {"plan": None, "verified": None}
+    recap = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)", completed.stdout)
+    registered["changed"] = int(recap.group(1)) if recap else None
+    return completed.returncode, registered, output
+
+
+def usn_changed(samba, dns):
+    connection = ad_side.connect(samba)
+    found = {}
+    for name, dn in dns.items():
+        connection.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["uSNChanged"])
+        found[name] = int(connection.entries[0].uSNChanged.value) if connection.entries else None
+    connection.unbind()
+    return found
+
+
+def cloud_users(graph_lab, deleted=False):
+    return {u["userPrincipalName"]: u for u in graph_lab.lab("GET", "/state")["users"]
+            if bool(u.get("deletedDateTime")) == deleted}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_role_converges_each_scenario_or_stops_on_its_blocker(samba, load, graph_lab, ansible, tmp_path,
+                                                                   name):
+    data, dns = load(name)
+    graph_lab.lab("POST", "/sync", json={})  # the sync before any fix: the state an admin finds
+    graph_lab.lab("PATCH", "/config", json={"time_scale": FAST})
+    variables = dict(connection_vars(samba, graph_lab),
+                     remediation_links=[{"ad": u["sAMAccountName"]} for u in data["ad"]["users"]
+                                        if not (u.get("adminDescription") or "").lower().startswith("user_")])
+    users = dict((u["sAMAccountName"], dns[u["sAMAccountName"]]) for u in data["ad"]["users"])
+
+    # Check mode: the plan is shown, nothing is written to either directory.
+    graph_lab.lab("DELETE", "/requests")
+    before = usn_changed(samba, users)
+    rc, registered, output = run_role(ansible, tmp_path, variables, check=True)
+    plan = registered["plan"]
+    assert graph_lab.writes() == [] and usn_changed(samba, users) == before
+    blocked = plan is None  # the role stopped on a blocker, in check mode too
+    assert blocked == (name in BLOCKED_BY), output[-4000:]
+    if blocked:
+        assert rc != 0 and "need a person first" in output and "%s: " % BLOCKED_BY[name] in output, output[-4000:]
+
+    rc, registered, output = run_role(ansible, tmp_path, variables)
+    if blocked:
+        assert rc != 0 and "need a person first" in output, output[-4000:]
+        assert graph_lab.writes() == [] and usn_changed(samba, users) == before, "a blocked plan writes nothing"
+        return
+    assert rc == 0, output[-6000:]
+    # Nothing to apply: the plan itself says every link is linked (the role verifies only after actions).
+    verified = registered["verified"] or registered["plan"]
+    assert verified["counts"]["linked"] == verified["counts"]["links"], verified["msg"]
+    # The plan's promise: the cloud user each link names is the one the sync joined.
+    promised = dict((row["name"], row["cloud"]["id"] if row["cloud"] else None) for row in plan["links"])
+    for row in verified["links"]:
+        if promised[row["name"]] is not None:
+            assert row["cloud"]["id"] == promised[row["name"]], (row, plan["links"])
+
+    rc, registered, output = run_role(ansible, tmp_path, variables)
+    assert rc == 0 and registered["changed"] == 0, output[-6000:]
+
+
+def test_the_vp_duplicate_is_removed_and_the_pre_created_mailbox_linked(samba, load, graph_lab, ansible, tmp_path):
+    dummy, dns = load("resiliency-duplicate")
+    graph_lab.lab("POST", "/sync", json={})
+    duplicates = [u for u in cloud_users(graph_lab) if u != "vp@contoso.com"]
+    assert len(duplicates) == 1 and duplicates[0].endswith("@contoso.onmicrosoft.com"), duplicates
+    graph_lab.lab("PATCH", "/config", json={"time_scale": FAST})
+    variables = dict(connection_vars(samba, graph_lab), remediation_links=[{"ad": "vp", "cloud": "vp@contoso.com"}])
+    rc, registered, output = run_role(ansible, tmp_path, variables, check=True)
+    (row,) = registered["plan"]["links"]
+    assert (row["state"], row["method"]) == ("duplicate", "remove_duplicate"), row
+    assert [a["phase"] for a in row["actions"]] == ["scope_out", "cycle_out", "purge", "stamp", "scope_in", "cycle"]
+
+    rc, registered, output = run_role(ansible, tmp_path, variables)
+    assert rc == 0, output[-6000:]
+    users = cloud_users(graph_lab)
+    assert list(users) == ["vp@contoso.com"] and users["vp@contoso.com"]["onPremisesSyncEnabled"] is True
+    assert users["vp@contoso.com"]["mailbox"] is True, "the pre-created mailbox is the one linked"
+    assert cloud_users(graph_lab, deleted=True) == {}, "the duplicate was purged"
+    connection = ad_side.connect(samba)
+    connection.search(dns["vp"], "(objectClass=*)", search_scope="BASE", attributes=["adminDescription"])
+    assert not connection.entries[0].adminDescription.value, "back in scope, as it was"
+    connection.unbind()
