@@ -17,6 +17,7 @@ No Ansible imports: callers turn ``LdapError`` into a failed task.
 """
 
 import os
+import re
 import ssl
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
@@ -250,11 +251,14 @@ def _describe(result):
 
 def _socket_problem(error):
     text = str(error)
+    # ldap3 checks the name itself: "certificate {...} doesn't match any name in ['host']".
+    names = re.search(r"doesn't match any name in (\[[^\]]*\])", text)
+    if names or ("hostname" in text.lower() and "mismatch" in text.lower()):
+        return ("the server's TLS certificate does not name this host (%s); connect by a name on its certificate "
+                "(or add this one to it)" % (names.group(0) if names else _short(text)))
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         return ("the server's TLS certificate is not trusted (%s); set ldap_ca_path (ca_path) to the CA that issued it, or fix the "
                 "server certificate" % _short(text))
-    if "hostname" in text.lower() and "match" in text.lower():
-        return "the server's TLS certificate does not name this host (%s); connect by a name it carries" % _short(text)
     return "cannot reach the server (%s); check the host, port and firewall" % _short(text)
 
 

@@ -127,6 +127,25 @@ def test_untrusted_certificate_fails_clearly(samba, ldap_admin, vp, playbook):
     assert usn(ldap_admin, dn) == before
 
 
+def test_a_certificate_for_another_name_is_a_hostname_error_not_an_unreachable_server(samba, ldap_admin, vp, playbook):
+    # The lab DC's certificate names the DC, localhost and 127.0.0.1; this machine's own host
+    # name reaches the same listener but is not on the certificate.
+    import socket
+
+    other = socket.gethostname()
+    try:
+        reachable = socket.gethostbyname(other) == samba["ldap_server"] and other.lower() != "localhost"
+    except OSError:
+        reachable = False
+    if not reachable:
+        pytest.skip("this machine's host name %r does not resolve to %s" % (other, samba["ldap_server"]))
+    dn, name = vp
+    task = proxy_task(samba, object=name, primary="x@contoso.com", server=["%s:%d" % (other, samba["ldaps_port"])])
+    rc, (result,) = playbook([task])
+    assert result["failed"] is True and "does not name this host" in result["msg"], result["msg"]
+    assert "cannot reach" not in result["msg"]
+
+
 def test_forest_unique_names_the_other_holder(samba, ldap_admin, ou, vp, playbook):
     dn, name = vp
     other = make_user(ldap_admin, ou, "other-%s" % uuid.uuid4().hex[:6], ["SMTP:shared-%s@contoso.com" % name])

@@ -62,3 +62,12 @@ def test_a_missing_ldap_ca_path_is_named_before_any_connection(tmp_path):
     with pytest.raises(LdapError) as raised:
         connection.connect()
     assert "ldap_ca_path %s is not a readable file" % (tmp_path / "absent-ca.pem") in str(raised.value)
+
+
+def test_a_certificate_for_another_name_is_said_so_not_unreachable():
+    from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import _socket_problem
+    text = ("socket ssl wrapping error: certificate {'subject': ((('commonName', 'dc1.contoso.test'),),)} "
+            "doesn't match any name in ['vm']")
+    said = _socket_problem(Exception(text))
+    assert said.startswith("the server's TLS certificate does not name this host") and "['vm']" in said
+    assert "cannot reach" in _socket_problem(Exception("[Errno 111] Connection refused"))
