@@ -142,6 +142,7 @@ class Tenant:
         self.lock = threading.RLock()
         self._timer_lock = threading.Lock()
         self._save_lock = threading.Lock()
+        self._snapshots = self._written = 0
         self._timer = None
         self.state: dict = {}
         if path and path.exists():
@@ -181,13 +182,21 @@ class Tenant:
     def save(self) -> None:
         if not self.path:
             return
-        with self._save_lock:  # one writer at a time, so an older snapshot never lands last
-            with self.lock:
-                text = json.dumps(self.state, indent=1, sort_keys=True)
+        # The snapshot is taken under the tenant lock and written under the save lock, never
+        # both held at once: a sync cycle saves while holding the tenant lock, and a timer's
+        # save holding the save lock while waiting for the tenant lock deadlocked with it.
+        with self.lock:
+            text = json.dumps(self.state, indent=1, sort_keys=True)
+            self._snapshots += 1
+            number = self._snapshots
+        with self._save_lock:
+            if number < self._written:
+                return  # a newer snapshot is already on disk; an older one never lands last
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(".tmp")
             temporary.write_text(text)
             os.replace(temporary, self.path)
+            self._written = number
 
     # --- collections --------------------------------------------------------------------
     @property

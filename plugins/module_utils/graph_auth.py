@@ -124,7 +124,9 @@ def token_provider(params, verify=True):
         return StaticToken(params["access_token"])
     if azure_identity is None:
         raise AuthError("auth_method %s needs the Python package azure-identity: pip install azure-identity" % method)
-    options = {"connection_verify": verify}
+    # azure-core waits 300 s for an answer and retries: a silent authority would hang the task.
+    timeout = params.get("request_timeout") or 30.0
+    options = {"connection_verify": verify, "connection_timeout": timeout, "read_timeout": timeout}
     authority = params.get("authority_host")
     if authority and authority.rstrip("/") != PUBLIC_AUTHORITY_HOST:
         options.update(authority=authority, disable_instance_discovery=True)
@@ -139,7 +141,8 @@ def token_provider(params, verify=True):
             token_file_path=params["federated_token_file"], **options)
     elif method == "managed_identity":
         credential = azure_identity.ManagedIdentityCredential(
-            client_id=params.get("managed_identity_client_id"), connection_verify=verify)
+            client_id=params.get("managed_identity_client_id"), connection_verify=verify, connection_timeout=timeout,
+            read_timeout=timeout)
     else:
         credential = azure_identity.AzureCliCredential(tenant_id=params.get("tenant_id") or "")
     return CredentialToken(credential, graph_scope(params["graph_endpoint"]))

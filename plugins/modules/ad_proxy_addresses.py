@@ -98,6 +98,10 @@ options:
       primary:
         description: As O(primary).
         type: str
+notes:
+  - "AD rights of the bind account: read the objects, and Write Property on C(proxyAddresses)
+    and C(mail) of the objects it changes (Account Operators, or a delegation on their OU);
+    O(forest_unique) also reads C(proxyAddresses) and C(mail) across the naming context."
 seealso:
   - module: syncfix.entra.ad_source_anchor
 author:

@@ -72,6 +72,11 @@ options:
         description: As O(state); left out, the module's O(state).
         type: str
         choices: [present, absent]
+notes:
+  - "AD rights of the bind account: read the users, Write Property on their
+    C(mS-DS-ConsistencyGuid) (what the Entra Connect account is given by
+    C(Set-ADSyncMsDsConsistencyGuidPermissions)), and read C(objectGUID) and
+    C(mS-DS-ConsistencyGuid) across the naming context for the uniqueness check."
 seealso:
   - module: syncfix.entra.entra_immutable_id
   - plugin: syncfix.entra.from_immutable_id

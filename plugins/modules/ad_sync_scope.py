@@ -111,6 +111,9 @@ options:
         back then needs O(target_ou).
     type: path
 notes:
+  - "AD rights of the bind account: Write Property on C(adminDescription) of the users
+    (O(method=admin_description)); for O(method=ou), move rights - Delete Child on the source
+    OU and Create Child on the parking OU - as a move is a rename (modify DN)."
   - The C(adminDescription) rule is the scoping filter of Entra Connect's default inbound
     synchronization rule "In from AD - User Join" (C(adminDescription NOTSTARTSWITH User_), as
     the Synchronization Rules Editor shows it). It is a default - admins can edit or remove that

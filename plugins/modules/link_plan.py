@@ -115,6 +115,9 @@ options:
         change-window reviewer. Left out, no report is written.
     type: path
 notes:
+  - "AD rights of the bind account: read only - the users' C(objectGUID),
+    C(mS-DS-ConsistencyGuid), C(proxyAddresses), C(mail), C(userPrincipalName) and
+    C(adminDescription); any authenticated user can read these by default."
   - "Graph application permissions: C(User.Read.All), C(Group.Read.All), C(OrgContact.Read.All),
     C(RoleManagement.Read.Directory), C(Domain.Read.All),
     C(OnPremDirectorySynchronization.Read.All). Read-only: the role's write modules need theirs."

@@ -45,6 +45,12 @@ def load(samba, graph_lab):
 
     def run(name):
         data = scenario.load(scenario.SCENARIO_DIR / ("%s.yml" % name))
+        # A scenario loaded into this lab earlier (make lab-load, make demo) holds the same
+        # sAMAccountNames, which the DC keeps unique: those leftovers go first.
+        for user in data["ad"]["users"]:
+            connection.search(samba["base_dn"], "(sAMAccountName=%s)" % user["sAMAccountName"], attributes=["cn"])
+            for entry in list(connection.entries):
+                connection.delete(entry.entry_dn)
         graph_lab.load(tenant_side.tenant_state(data))
         graph_lab.lab("PUT", "/ad", json=dict(dict((k, samba[k]) for k in AD_KEYS), scope=[root]))
         return data, ad_side.apply(connection, data, samba["base_dn"], root_dn=root)

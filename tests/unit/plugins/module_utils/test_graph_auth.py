@@ -53,7 +53,8 @@ def test_custom_authority_disables_instance_discovery(monkeypatch):
     monkeypatch.setattr(graph_auth.azure_identity, "ClientSecretCredential", FakeSecretCredential)
     provider = token_provider(dict(APP, client_secret="s", authority_host="https://127.0.0.1:8443"), verify="/ca.pem")
     assert built == {"tenant": "t", "client": "c", "secret": "s", "authority": "https://127.0.0.1:8443",
-                     "disable_instance_discovery": True, "connection_verify": "/ca.pem"}
+                     "disable_instance_discovery": True, "connection_verify": "/ca.pem", "connection_timeout": 30.0,
+                     "read_timeout": 30.0}
     assert provider._scope == "https://graph.microsoft.com/.default"
 
 
