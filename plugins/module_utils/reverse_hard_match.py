@@ -86,6 +86,5 @@ def held_anchor_refusal(dn, desired, holders):
     if desired is None or not others:
         return None
     return ("%s (immutable id %s) is already the sourceAnchor of %s; two AD objects with one anchor both "
-            "claim one cloud user. Clear or change it there first" % (desired.guid, desired.immutable_id,
-                                                                     ", ".join(others)))
-
+            "claim one cloud user. Clear or change it there first"
+            % (desired.guid, desired.immutable_id, ", ".join(others)))

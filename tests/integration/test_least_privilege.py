@@ -8,7 +8,6 @@ import pathlib
 import re
 import uuid
 
-import pytest
 import yaml
 
 import entra_tenant as t
@@ -100,6 +99,7 @@ def test_adsync_cycle_cloud_sync_with_exactly_its_permissions(samba, graph_lab, 
     dummy, extra = documented("adsync_cycle")
     auth = with_apps(graph_lab, t.tenant(), {"exact": extra})
     graph_lab.lab("PUT", "/ad", json=dict(samba, scope=[ou]))
+    graph_lab.lab("PATCH", "/config", json={"time_scale": 0.01})  # the PT2M schedule in 1.2 s (reset by the next load)
     (service_principal,) = graph_lab.lab("GET", "/state")["servicePrincipals"]
     rc, (result,) = playbook([{"syncfix.entra.adsync_cycle": dict(
         auth["exact"], engine="cloud_sync", service_principal_id=service_principal["id"],

@@ -161,9 +161,10 @@ def test_check_mode_writes_nothing_and_says_would():
 def test_plain_stamps_and_clears_go_out_in_one_batch():
     tenant = FakeTenant(cloud_user("ann@contoso.com"), cloud_user("bob@contoso.com"),
                         cloud_user("old@contoso.com", onPremisesImmutableId=OTHER))
-    result = run(tenant, force=True, users=[dict(user="ann@contoso.com", immutable_id=NEW_HIRE),
-                                          dict(user="bob@contoso.com", consistency_guid="0d9f3a52-0000-4000-8000-00000000a001"),
-                                          dict(user="old@contoso.com", state="absent")])
+    users = [dict(user="ann@contoso.com", immutable_id=NEW_HIRE),
+             dict(user="bob@contoso.com", consistency_guid="0d9f3a52-0000-4000-8000-00000000a001"),
+             dict(user="old@contoso.com", state="absent")]
+    result = run(tenant, force=True, users=users)
     assert result["changed"] is True and all(r["changed"] for r in result["results"]), result
     assert [b for b in tenant.batches if "PATCH" in b] == [["PATCH", "PATCH", "PATCH"]], "one $batch, not one per user"
     assert tenant.by_upn("old@contoso.com")["onPremisesImmutableId"] is None
