@@ -11,6 +11,7 @@ import uuid
 import yaml
 
 import entra_tenant as t
+import lab_fixtures
 from test_ad_modules import connection_args
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -119,3 +120,65 @@ def test_link_plan_with_exactly_its_permissions(samba, graph_lab, ldap_admin, ou
     rc, (result,) = playbook([{"syncfix.entra.link_plan": args}])
     assert not result.get("failed") and result["links"][0]["state"] == "pending", result
     assert not result.get("warnings"), result
+
+
+# -- AD: a delegated bind account with exactly the documented rights ---------------------------
+
+USER_CLASS = "bf967aba-0de6-11d0-a285-00aa003049e2"  # schemaIDGUID of the user class
+AD_RIGHTS = {  # the Write Property rights each module's notes name, by attribute
+    "syncfix.entra.ad_source_anchor": ["mS-DS-ConsistencyGuid"],
+    "syncfix.entra.ad_proxy_addresses": ["proxyAddresses", "mail"],
+    "syncfix.entra.ad_sync_scope": ["adminDescription"],
+}
+
+
+def schema_guid(ldap_admin, base_dn, attribute):
+    ldap_admin.search("CN=Schema,CN=Configuration," + base_dn, "(lDAPDisplayName=%s)" % attribute,
+                      attributes=["schemaIDGUID"])
+    return str(uuid.UUID(bytes_le=ldap_admin.entries[0].schemaIDGUID.value))
+
+
+def delegate(samba, ldap_admin, ou, attributes):
+    """A new enabled user allowed to write ``attributes`` of the users below ``ou``, and nothing
+    else beyond what every authenticated user may do; returns its bind options."""
+    import subprocess
+
+    from ldap3.extend.microsoft.modifyPassword import ad_modify_password
+
+    name = "dlg-%s" % uuid.uuid4().hex[:8]
+    dn, password = "CN=%s,%s" % (name, ou), "Pa55-%s!" % uuid.uuid4().hex
+    ldap_admin.add(dn, ["top", "person", "organizationalPerson", "user"],
+                   {"sAMAccountName": name, "userPrincipalName": "%s@contoso.com" % name})
+    assert ad_modify_password(ldap_admin, dn, password, None)
+    ldap_admin.modify(dn, {"userAccountControl": [("MODIFY_REPLACE", [512])]})
+    ldap_admin.search(dn, "(objectClass=*)", search_scope="BASE", attributes=["objectSid"])
+    sid = ldap_admin.entries[0].objectSid.value
+    aces = "".join("(OA;CI;WP;%s;%s;%s)" % (schema_guid(ldap_admin, samba["base_dn"], a), USER_CLASS, sid)
+                   for a in attributes)
+    dc = lab_fixtures.STATE_DIR / "samba" / "dc"
+    done = subprocess.run(["samba-tool", "dsacl", "set", "-s", str(dc / "etc" / "smb.conf"),
+                           "-H", str(dc / "private" / "sam.ldb"), "--objectdn=%s" % ou, "--sddl=%s" % aces],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return dict(bind_dn=dn, bind_password=password)
+
+
+def test_ad_modules_with_exactly_their_documented_rights(samba, ldap_admin, ou, playbook):
+    from test_ad_modules import make_user
+
+    target = "tgt-%s" % uuid.uuid4().hex[:6]
+    make_user(ldap_admin, ou, target, ["SMTP:%s@contoso.com" % target], mail="%s@contoso.com" % target)
+    binds = dict((module, delegate(samba, ldap_admin, ou, rights)) for module, rights in AD_RIGHTS.items())
+    items = {"syncfix.entra.ad_source_anchor": dict(object=target, guid=str(uuid.uuid4())),
+             "syncfix.entra.ad_proxy_addresses": dict(object=target, primary="%s.x@contoso.com" % target),
+             "syncfix.entra.ad_sync_scope": dict(object=target, state="excluded")}
+    allowed = [{module: dict(connection_args(samba, **binds[module]), **items[module])} for module in AD_RIGHTS]
+    # each delegate tried on the next module's write: refused by the DC, named as such
+    modules = list(AD_RIGHTS)
+    crossed = [{modules[(i + 1) % 3]: dict(connection_args(samba, **binds[module]), **items[modules[(i + 1) % 3]])}
+               for i, module in enumerate(modules)]
+    rc, results = playbook(crossed + allowed)
+    for task, result in zip(crossed, results[:3]):
+        assert result["failed"] is True and "insufficientAccessRights" in str(result), (task, result)
+    for module, result in zip(AD_RIGHTS, results[3:]):
+        assert result["changed"] is True and not result.get("failed"), (module, result)
