@@ -163,6 +163,11 @@ notes:
     -onPremisesObjectIdentifier)), or turn on the tenant feature
     C(allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled) (disabled by default) for the
     change window. With that feature on, the module does not refuse."
+  - "Writes are never sent twice. When the answer to a C($batch) of stamps is lost, or a later
+    batch is refused, each user is read back: an item whose value is there is done, any other
+    is untouched and failed. If O(federated_upn_workaround) set the value but could not move
+    the UPN back, the result says so (changed, failed, the temporary UPN), and running the task
+    again finds the user on that UPN and moves it back."
 seealso:
   - plugin: syncfix.entra.to_immutable_id
     plugin_type: filter

@@ -87,6 +87,9 @@ notes:
     (the record of each user lists its directory roles, and a role holder is refused)."
   - "Graph application permissions, with O(state=purged) or O(state=restored) also:
     C(User.DeleteRestore.All) (\"Permanently delete an item\", \"Restore deleted item\")."
+  - "A delete, purge or restore whose answer is lost on the way back (a dropped connection) is
+    not sent again - a second DELETE would answer 404 for a user it had removed. The user is
+    read back by object id, and the item says where it is: done, or untouched with the error."
 seealso:
   - module: syncfix.entra.entra_user_info
 author:
@@ -207,8 +210,9 @@ def main():
         supports_check_mode=True,
     )
     params = entra.params
-    if params["new_user_principal_name"] and params["state"] != "restored":
-        entra.fail_error(InputError("new_user_principal_name applies only to state: restored; nothing was changed"))
+    for option in ("new_user_principal_name", "auto_reconcile_proxy_conflict"):
+        if params[option] and params["state"] != "restored":
+            entra.fail_error(InputError("%s applies only to state: restored; nothing was changed" % option))
     options = RemovalOptions(params["state"], params["allow_data_loss"], params["backup_dir"],
                              params["new_user_principal_name"], params["auto_reconcile_proxy_conflict"],
                              params["allow_role_holder_removal"])

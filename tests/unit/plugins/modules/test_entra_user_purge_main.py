@@ -324,3 +324,10 @@ def test_a_lost_answer_for_a_write_that_did_not_land_leaves_the_user_where_it_wa
     (item,) = failed["results"]
     assert failed["failed"] is True and item["changed"] is False and item["after"] == "active"
     assert "not done" in item["msg"] and "shows it active" in item["msg"]
+
+
+def test_auto_reconcile_outside_a_restore_is_refused():
+    graph = tenant()
+    stray = purge(graph, user="plain@contoso.com", state="deleted", auto_reconcile_proxy_conflict=True)
+    assert stray["failed"] is True and "auto_reconcile_proxy_conflict applies only to state: restored" in stray["msg"]
+    assert graph.writes == []
