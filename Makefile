@@ -53,7 +53,7 @@ units: venv
 
 # The collection as a user gets it: built, installed into a temporary path, driven by the ansible CLI.
 integration: venv
-	$(PY) -m pytest -n 3 --dist loadfile tests/integration
+	$(PY) -m pytest -n 2 --dist loadfile tests/integration
 
 lab-tests: venv
 	@if [ -d tests/lab ] && ls tests/lab/*/test_*.py >/dev/null 2>&1; then $(PY) -m pytest tests/lab; \
