@@ -54,9 +54,12 @@ def lookup_problems(lookup):
     return problems
 
 
-def _federated_upn_selectors(items, domains):
-    return [i for i in items if i.desired and "@" in i.selector
-            and i.selector.rsplit("@", 1)[1].lower() in domains.federated]
+def _not_under_its_upn(item, lookup):
+    """A stamp whose UPN selector found nobody, or a user under another UPN (by SMTP address):
+    its user may be stranded on a temporary UPN."""
+    found = lookup.found.get(item.selector) or {}
+    return bool(item.desired) and "@" in item.selector and \
+        (found.get("userPrincipalName") or "").lower() != item.selector.lower()
 
 
 def find_stranded(client, items, lookup):
@@ -67,9 +70,8 @@ def find_stranded(client, items, lookup):
     domains = directory.read_domains(client)
     if not (domains.initial and domains.federated):
         return {}, domains
-    candidates = dict((temporary_upn(i.selector, domains.initial).lower(), i)
-                      for i in _federated_upn_selectors(items, domains)
-                      if (lookup.found.get(i.selector) or {}).get("userPrincipalName", "").lower() != i.selector.lower())
+    candidates = dict((temporary_upn(i.selector, domains.initial).lower(), i) for i in items
+                      if _not_under_its_upn(i, lookup) and i.selector.rsplit("@", 1)[1].lower() in domains.federated)
     stranded = {}
     if candidates:
         for temporary, user in directory.find_users(client, list(candidates)).found.items():
@@ -87,9 +89,9 @@ def gather_facts(client, items):
     """Find the cloud users of ``items`` (ImmutableIdRequests), then read, in bulk, what the
     rules need for the users that would change."""
     lookup = directory.find_users(client, [i.selector for i in items])
-    maybe_stranded = any(i.desired and "@" in i.selector and (lookup.found.get(i.selector) or {}).get(
-        "userPrincipalName", "").lower() != i.selector.lower() for i in items)
-    stranded, domains = find_stranded(client, items, lookup) if maybe_stranded else ({}, None)
+    stranded, domains = ({}, None)
+    if any(_not_under_its_upn(i, lookup) for i in items):
+        stranded, domains = find_stranded(client, items, lookup)
     problems = lookup_problems(lookup)
     if problems:
         raise UnknownUsers("unknown users, nothing was changed: " + "; ".join(problems))
@@ -98,11 +100,11 @@ def gather_facts(client, items):
     stamps = [i for i in writes if i.desired is not None]
     facts = HardMatchFacts(users, features={})
     facts.stranded = stranded
+    if domains is None and writes:
+        # Stamps may need the UPN moved; clears are refused on a federated UPN.
+        domains = directory.read_domains(client)
     if domains is not None:
         facts.domains = domains
-    if (writes or stranded) and domains is None:
-        # Stamps may need the UPN moved; clears are refused on a federated UPN.
-        facts.domains = directory.read_domains(client)
     if stamps:
         facts.features = directory.sync_features(client)
         facts.holders = directory.anchor_holders(client, [i.desired for i in stamps])

@@ -203,7 +203,8 @@ def role_holdings(client, user_ids, active_ids=None):
     """
     holdings = dict((user_id, {"active": set(), "eligible": set()}) for user_id in user_ids)
     # Soft-deleted users have no /memberOf to read (404): ``active_ids`` names the others.
-    through = role_assignable_groups(client, [u for u in holdings if active_ids is None or u in set(active_ids)])
+    members = set(holdings if active_ids is None else active_ids)
+    through = role_assignable_groups(client, [u for u in holdings if u in members])
     principals = list(holdings) + sorted(set(g for groups in through.values() for g in groups) - set(holdings))
     held = dict((principal, {"active": set(), "eligible": set()}) for principal in principals)
     for kind, path in ROLE_SOURCES:

@@ -181,11 +181,16 @@ def cloud_takeover_block_refusal(user, features):
     )
 
 
+def privileged_role_ids(user):
+    """The role definitions the user holds or is eligible for that carry the PRIVILEGED label."""
+    return sorted(r for r in user.role_ids if r.lower() in PRIVILEGED_ROLE_TEMPLATE_IDS)
+
+
 def privileged_role_refusal(user):
     """MC1262584 (from June 2026): a hard match is blocked when the target cloud user holds or is
     eligible for a privileged Microsoft Entra role ("When you have an existing tenant"). Only roles
     labelled PRIVILEGED count; any other role is no reason to refuse."""
-    privileged = sorted(r for r in user.role_ids if r.lower() in PRIVILEGED_ROLE_TEMPLATE_IDS)
+    privileged = privileged_role_ids(user)
     if not privileged:
         return None
     return (
@@ -288,7 +293,7 @@ def clear_refusal(user, force):
 
 def privileged_clear_refusal(user):
     """An administrator's link is not changed by a bulk task: a person takes the role away first."""
-    privileged = sorted(r for r in user.role_ids if r.lower() in PRIVILEGED_ROLE_TEMPLATE_IDS)
+    privileged = privileged_role_ids(user)
     if not privileged:
         return None
     return (

@@ -31,11 +31,9 @@ def unique_ou(base_dn):
 
 def import_collection_from_checkout():
     """Make ``ansible_collections.syncfix.entra`` importable from this checkout (for adapter tests)."""
-    root = REPO / "build" / "unit-collections"
-    link = root / "ansible_collections" / "syncfix" / "entra"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(REPO)
+    from lab import checkout_collection
+
+    root = checkout_collection.collections_root()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
 
