@@ -10,7 +10,7 @@ PIP := $(PY) -m pip
 # Files that do not ship (see build_ignore in galaxy.yml) are not sanity-tested either.
 NOT_SHIPPED := ^(lab|tools|bench|tests/lab|\.ci)/
 
-.PHONY: test static-checks lab-suites venv sanity units integration lab-tests lint changelog-lint build bench lab-up lab-down lab-load lab-sync demo clean
+.PHONY: test checks-lane directory-lane static-checks venv sanity units integration lab-tests lab-tests-offline lab-tests-dc lint changelog-lint build bench lab-up lab-down lab-load lab-sync demo clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lab/requirements.txt
 	tools/bootstrap-debian.sh
@@ -21,21 +21,26 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lab/requirements.txt
 
 venv: $(VENV)/.installed
 
-# Two lanes on two cores: the static checks beside the suites that drive the lab. Each lane
-# runs its targets in order; --output-sync prints a lane's output once it is done.
+# Two lanes on two cores: the checks that need no directory (static checks, then the lab's own
+# tests that run without the DC) beside the suites that drive the Samba DC. Each lane runs its
+# targets in order; --output-sync prints a lane's output once it is done.
 test: venv
-	@$(MAKE) --no-print-directory -j2 --output-sync=recurse static-checks lab-suites
+	@$(MAKE) --no-print-directory -j2 --output-sync=recurse checks-lane directory-lane
 	@echo "make test: all suites passed"
+
+checks-lane: venv
+	@$(MAKE) --no-print-directory static-checks
+	@$(MAKE) --no-print-directory lab-tests-offline
+
+directory-lane: venv
+	@$(MAKE) --no-print-directory units
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory lab-tests-dc
 
 static-checks: venv
 	@$(MAKE) --no-print-directory sanity
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory changelog-lint
-
-lab-suites: venv
-	@$(MAKE) --no-print-directory units
-	@$(MAKE) --no-print-directory integration
-	@$(MAKE) --no-print-directory lab-tests
 
 # ansible-test wants the collection at ansible_collections/<namespace>/<name>: copy what ships
 # into a throwaway tree and test it there.
@@ -55,9 +60,16 @@ units: venv
 integration: venv
 	$(PY) -m pytest -n 2 --dist loadfile tests/integration
 
-lab-tests: venv
-	@if [ -d tests/lab ] && ls tests/lab/*/test_*.py >/dev/null 2>&1; then $(PY) -m pytest tests/lab; \
-	else echo "lab-tests: no lab tests yet"; fi
+lab-tests: lab-tests-offline lab-tests-dc
+
+# The emulator, the simulator and the scenario files: no DC, so they share no state with the
+# integration suite and run beside it.
+lab-tests-offline: venv
+	$(PY) -m pytest tests/lab --ignore=tests/lab/samba_dc
+
+# The DC's own suite takes it exclusively (it stops, restarts and resets it).
+lab-tests-dc: venv
+	$(PY) -m pytest tests/lab/samba_dc
 
 # ansible-lint must resolve syncfix.entra itself: it finds it through a link to this checkout.
 lint: venv

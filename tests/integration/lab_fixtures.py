@@ -14,6 +14,10 @@ from lab.graph_emulator import settings as lab_settings  # noqa: E402  (after th
 
 STATE_DIR = pathlib.Path(os.environ.get("LAB_STATE_DIR", REPO / "lab" / ".state"))
 TREE_DELETE = "1.2.840.113556.1.4.805"
+# Every ansible run's registered results land in <its tmp_path>/RESULTS, written by the callback
+# in RESULTS_CALLBACKS (callback_plugins/registered_results.py).
+RESULTS_CALLBACKS = str(pathlib.Path(__file__).resolve().parent / "callback_plugins")
+RESULTS = "registered.json"
 
 
 def samba_lease():

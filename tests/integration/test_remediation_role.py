@@ -82,37 +82,28 @@ def connection_vars(samba, graph_lab):
                                                 remediation_verify_retries=20, remediation_verify_delay=1)
 
 
-WRAPPER = """
+PLAYBOOK = """
 - name: The remediation, as a user runs it
   ansible.builtin.import_playbook: syncfix.entra.remediate
-
-- name: What the role registered, for the test to read
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Write the plan and the verification
-      ansible.builtin.copy:
-        content: "{{ {'plan': remediation_plan | default(None), 'verified': remediation_verified | default(None)} | to_json }}"
-        dest: "%s"
-        mode: "0600"
-      check_mode: false
-      changed_when: false  # the test's own bookkeeping, not part of what the role changed
 """
 
 
 def run_role(ansible, tmp_path, variables, check=False):
-    """ansible-playbook syncfix.entra.remediate; returns (rc, {"plan", "verified", "changed"}, output)."""
-    extra, out = tmp_path / "vars.json", tmp_path / "registered.json"
+    """ansible-playbook syncfix.entra.remediate; returns (rc, {"plan", "verified", "changed"}, output):
+    what the role registered (read by the suite's results callback) and the recap's changed count."""
+    extra, out = tmp_path / "vars.json", tmp_path / lab_fixtures.RESULTS
     extra.write_text(json.dumps(variables))
     if out.exists():
         out.unlink()
-    (tmp_path / "run.yml").write_text(WRAPPER % out)
+    (tmp_path / "run.yml").write_text(PLAYBOOK)
     completed = ansible("ansible-playbook", str(tmp_path / "run.yml"), "-e", "@%s" % extra,
                         *(["--check"] if check else []))
     output = completed.stdout + completed.stderr
-    registered = json.loads(out.read_text()) if out.exists() else {"plan": None, "verified": None}
+    answers = json.loads(out.read_text()) if out.exists() else {}
     recap = re.search(r"localhost\s+:\s+ok=\d+\s+changed=(\d+)", completed.stdout)
-    registered["changed"] = int(recap.group(1)) if recap else None
+    registered = {"plan": answers.get("remediation_plan"), "verified": answers.get("remediation_verified"),
+                  "changed": int(recap.group(1)) if recap else None}
+    assert registered["plan"] is not None and not registered["plan"].get("failed"), output[-6000:]
     return completed.returncode, registered, output
 
 
@@ -148,10 +139,12 @@ def test_the_role_converges_each_scenario_or_stops_on_its_blocker(samba, load, g
     rc, registered, output = run_role(ansible, tmp_path, variables, check=True)
     plan = registered["plan"]
     assert graph_lab.writes() == [] and usn_changed(samba, users) == before
-    blocked = plan is None  # the role stopped on a blocker, in check mode too
+    blocked = plan["counts"]["blocked"] > 0
     assert blocked == (name in BLOCKED_BY), output[-4000:]
-    if blocked:
+    if blocked:  # the role stops on a blocker, in check mode too
         assert rc != 0 and "need a person first" in output and "%s: " % BLOCKED_BY[name] in output, output[-4000:]
+    else:
+        assert rc == 0, output[-6000:]
 
     rc, registered, output = run_role(ansible, tmp_path, variables)
     if blocked:
