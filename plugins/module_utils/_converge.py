@@ -8,17 +8,19 @@ there, or the refusal that stops it) and hands the list to ``converge``, which o
 the same way in every module:
 
 1. any refusal: nothing is written; the refused items fail with their reason, the others say
-   what they would have done and that nothing was.  Two items that resolve to one object (a
+   what they would have done and that nothing was (in check mode the diff still shows them).  Two items that resolve to one object (a
    UPN and the same user's object id, a sAMAccountName and the same user's DN) are refused
    both: their writes would race and the last one would win;
 2. check mode: every item says what it would do, with the diff; nothing is written;
 3. otherwise each changed item's write runs; a failure fails that item (with ``error``), the
-   others go on, and the summary names what was done, what failed and what was untouched.
+   others go on, and the summary names what was done, what failed and what was untouched; the
+   diff shows the writes that landed.
 
 ``link_plan`` runs the same plans through ``plan_results`` without ever applying them, so the
 plan it shows is exactly what the write modules would do.
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils._dn import dn_key
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError, error_details
 
 NOT_DONE_BECAUSE_REFUSED = "nothing was written because another item was refused"
@@ -34,7 +36,7 @@ class ItemPlan:
     write already landed.  ``fields`` are extra result keys (``dn``, ``id``, ...).
 
     ``target`` is the object the item resolved to; left out, the ``id`` field (Graph) or the
-    ``dn`` field (AD, compared without case).  Items without one are never compared.
+    ``dn`` field (AD, compared as a DN: ``_dn.dn_key``).  Items without one are never compared.
     """
 
     def __init__(self, item, before=None, after=None, changed=False, action=None, apply=None, refusal=None,
@@ -50,7 +52,7 @@ class ItemPlan:
         self.fields = dict(fields or {})
         self.msg = None
         self.partial = False
-        self.target = target or self.fields.get("id") or (self.fields.get("dn") or "").lower() or None
+        self.target = target or self.fields.get("id") or (dn_key(self.fields["dn"]) if self.fields.get("dn") else None)
 
     def refuse(self, reason):
         self.refusal, self.changed, self.after = reason, False, self.before
@@ -89,11 +91,17 @@ def plan_results(plans, check_mode=True):
     return [plan.result(check_mode) for plan in refuse_same_target(plans)]
 
 
-def diff_of(plans, lines):
-    """``{before, after}``: ``lines(plan, side)`` of each changed plan, sorted, one per line."""
-    changed = [plan for plan in plans if plan.changed]
-    return dict(before="".join(sorted(lines(plan, "before") for plan in changed)),
-                after="".join(sorted(lines(plan, "after") for plan in changed)))
+def diff_of(plans, describe):
+    """``{before, after}``, structured: each changed plan's ``describe(plan, side)`` gives
+    ``(object, {attribute: value})``, keyed by the object (a UPN, a DN); an attribute that is
+    not set is left out rather than shown as null.  Never None: nothing changed is ``{}``."""
+    before, after = {}, {}
+    for plan in plans:
+        if plan.changed:
+            for side, into in (("before", before), ("after", after)):
+                key, values = describe(plan, side)
+                into[key] = dict((name, value) for name, value in values.items() if value is not None)
+    return dict(before=before, after=after)
 
 
 def _refused(plans):
@@ -117,12 +125,17 @@ def apply_plan(plan):
         return error
 
 
-def converge(base, plans, lines=None, **extra):
-    """Refuse, report (check mode) or apply ``plans``, then exit the module (see module doc)."""
+def converge(base, plans, describe=None, **extra):
+    """Refuse, report (check mode) or apply ``plans``, then exit the module (see module doc).
+    ``describe(plan, side)`` shapes the diff (see ``diff_of``)."""
     refuse_same_target(plans)
-    diff = diff_of(plans, lines) if lines else None
+    diff = diff_of(plans, describe) if describe else None
     if any(plan.refusal for plan in plans):
-        base.exit_bulk(_refused(plans), **extra)
+        # Nothing is written; check mode still shows what the others would change once the
+        # refusals are resolved.
+        if diff is not None and not base.check_mode:
+            diff = dict(before={}, after={})
+        base.exit_bulk(_refused(plans), diff=diff, **extra)
     if base.check_mode:
         base.exit_bulk(plan_results(plans, check_mode=True), diff=diff, **extra)
     results = []
@@ -135,4 +148,9 @@ def converge(base, plans, lines=None, **extra):
             if not plan.partial:
                 result["after"] = plan.before
         results.append(result)
-    base.exit_bulk(results, diff=diff, **extra)
+    base.exit_bulk(results, diff=diff_of(_landed(plans, results), describe) if describe else None, **extra)
+
+
+def _landed(plans, results):
+    """The plans whose write landed, whole or in part: a failed write is not in the diff."""
+    return [plan for plan, result in zip(plans, results) if result.get("changed")]

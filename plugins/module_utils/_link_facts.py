@@ -16,6 +16,7 @@ import time
 import uuid
 
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
+from ansible_collections.syncfix.entra.plugins.module_utils._dn import is_under
 from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import has_mailbox
@@ -35,8 +36,7 @@ def _guid(raw):
 
 
 def _under(dn, ous):
-    dn = dn.lower()
-    return any(dn.endswith("," + ou.lower()) for ou in ous)
+    return any(is_under(dn, ou) for ou in ous)
 
 
 def ad_user_of(entry, scope_ous=()):

@@ -25,6 +25,7 @@ The cycle, in order ("Microsoft Entra Connect: When you have an existing tenant"
 import calendar
 import copy
 
+from ansible_collections.syncfix.entra.plugins.module_utils._dn import DnError, dn_key
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
     PRIVILEGED_ROLE_TEMPLATE_IDS,
@@ -84,6 +85,15 @@ def _guid_key(value):
         return str(SourceAnchor.from_guid(value).guid)
     except ValueError:
         return str(value).strip().lower()
+
+
+def _dn_key(value):
+    """A DN as AD compares it (``CN=Doe\\, John`` is ``cn=doe\\2c john``); a cloud
+    onPremisesDistinguishedName that is no DN is compared as text, without case."""
+    try:
+        return dn_key(value)
+    except DnError:
+        return value.strip().lower()
 
 
 def _smtp_part(proxy):
@@ -267,7 +277,7 @@ class World(object):
         if obj.kind == USER and isinstance(obj.object_identifier, str) and obj.object_identifier:
             yield "identifier", _guid_key(obj.object_identifier)
         if obj.kind == USER and obj.dn:
-            yield "dn", obj.dn.lower()
+            yield "dn", _dn_key(obj.dn)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -294,7 +304,7 @@ class World(object):
         return sorted(self._lookup("identifier", _guid_key(guid)), key=self.order)
 
     def by_dn(self, dn):
-        return sorted(self._lookup("dn", dn.lower()), key=self.order) if dn else []
+        return sorted(self._lookup("dn", _dn_key(dn)), key=self.order) if dn else []
 
     def by_anchor(self, immutable_id):
         return sorted(self._lookup("anchor", immutable_id), key=self.order)
@@ -408,7 +418,7 @@ def engine_join(ad_user, world):
         if candidate.deleted or not candidate.sync_enabled or candidate.kind != USER:
             continue
         if candidate.object_identifier is UNKNOWN:
-            if candidate.dn and ad_user.dn and candidate.dn.lower() == ad_user.dn.lower():
+            if candidate.dn and ad_user.dn and _dn_key(candidate.dn) == _dn_key(ad_user.dn):
                 return candidate
         elif candidate.object_identifier and _same_guid(candidate.object_identifier, ad_user.object_guid):
             return candidate

@@ -25,6 +25,8 @@ Pure code: no LDAP, no Ansible, no file I/O. The module reads and writes.
 
 import json
 
+from ansible_collections.syncfix.entra.plugins.module_utils import _dn
+
 STATES = ("excluded", "included")
 METHODS = ("admin_description", "ou")
 # Connect's default scoping filter compares without case, as the rule editor's string operators do.
@@ -88,8 +90,12 @@ def split_dn(dn):
 
 
 def normal_dn(dn):
-    """A DN for comparison: AD compares DNs without case; spaces around separators don't count."""
-    return ",".join("=".join(side.strip() for side in rdn.split("=", 1)) for rdn in split_rdns(dn)).lower()
+    """A DN for comparison (``_dn.dn_key``): AD compares DNs without case, after escapes are
+    undone (``\\,`` is ``\\2C``); spaces around separators don't count."""
+    try:
+        return _dn.dn_key(dn)
+    except _dn.DnError as error:
+        raise ScopeError(str(error))
 
 
 def same_dn(a, b):
@@ -414,18 +420,12 @@ def updated_records(records, plans, done):
 
 # -- diff -------------------------------------------------------------------------------------
 
-def diff(plans):
-    """Per changed object, one line before and one after, sorted by DN."""
-    before, after = [], []
-    for plan in sorted((p for p in plans if p.changed), key=lambda p: normal_dn(p.facts.dn)):
-        if plan.method == "ou":
-            before.append("%s: dn=%s\n" % (plan.facts.dn, plan.facts.dn))
-            after.append("%s: dn=%s\n" % (plan.facts.dn, plan.after_dn))
-        else:
-            before.append("%s: adminDescription=%s\n" % (plan.facts.dn, _shown(plan.facts.admin_description)))
-            after.append("%s: adminDescription=%s\n" % (plan.facts.dn, _shown(plan.new_admin_description)))
-    return dict(before="".join(before), after="".join(after))
+def diff_entry(plan, side):
+    """``(dn, {attribute: value})`` of one changed object on one side of the diff: where it
+    lives (``dn``) for the OU method, its ``adminDescription`` otherwise."""
+    if plan.method == "ou":
+        return plan.facts.dn, {"dn": plan.facts.dn if side == "before" else plan.after_dn}
+    value = plan.facts.admin_description if side == "before" else plan.new_admin_description
+    return plan.facts.dn, {"adminDescription": value}
 
 
-def _shown(value):
-    return "(none)" if value is None else value

@@ -8,6 +8,7 @@ with its prefix, or a sAMAccountName.  Many identities are looked up with OR fil
 dozen per search, so a list of 1,000 objects costs tens of searches, not a thousand.
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils._dn import dn_key, same_dn
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
 
 OBJECT_CLASSES = ("user", "contact", "group")
@@ -30,7 +31,8 @@ def escape_filter_value(value):
 def identity_filter(identity):
     """The LDAP filter that matches one identity, by the form it is written in."""
     text = identity.strip()
-    if "=" in text and "," in text and ":" not in text.split("=", 1)[0]:
+    if _is_dn_form(text):
+        dn_key(text)  # a malformed DN fails here, named, before any search
         return "(distinguishedName=%s)" % escape_filter_value(text)
     try:
         anchor = SourceAnchor.from_guid(text)
@@ -45,11 +47,16 @@ def identity_filter(identity):
     return "(sAMAccountName=%s)" % escape_filter_value(text)
 
 
+def _is_dn_form(text):
+    return "=" in text and "," in text and ":" not in text.split("=", 1)[0]
+
+
 def identity_matches(identity, entry):
-    """Whether an entry found by an OR filter answers this identity (case-insensitive, as AD compares)."""
+    """Whether an entry found by an OR filter answers this identity (case-insensitive, as AD compares;
+    a DN as a DN: ``CN=Doe\\, John`` and ``cn=doe\\2c john`` are one name)."""
     text = identity.strip().lower()
     attributes = entry["attributes"]
-    if entry["dn"].lower() == text:
+    if _is_dn_form(text) and same_dn(entry["dn"], text):
         return True
     guid = attributes.get("objectGUID")
     try:
@@ -93,7 +100,7 @@ def find_objects(connection, identities, attributes=(), classes=OBJECT_CLASSES):
         for entry in connection.search(search_filter, fetch):
             for identity in chunk:
                 if identity_matches(identity, entry):
-                    candidates[identity][entry["dn"].lower()] = entry
+                    candidates[identity][dn_key(entry["dn"])] = entry
     lookup = ObjectLookup()
     for identity, entries in candidates.items():
         if len(entries) == 1:
@@ -119,7 +126,7 @@ def holders_of(connection, values, exclude_dns=()):
 
     Returns ``{value: [dn, ...]}``; AD compares proxyAddresses case-insensitively.
     """
-    excluded = set(dn.lower() for dn in exclude_dns)
+    excluded = set(dn_key(dn) for dn in exclude_dns)
     result = dict((value, []) for value in values)
     values = list(values)
     for start in range(0, len(values), LOOKUP_CHUNK):
@@ -129,7 +136,7 @@ def holders_of(connection, values, exclude_dns=()):
             address = value.split(":", 1)[1] if ":" in value else value
             clauses.append("(proxyAddresses=smtp:%s)(mail=%s)" % (escape_filter_value(address), escape_filter_value(address)))
         for entry in connection.search("(|%s)" % "".join(clauses), ["proxyAddresses", "mail"]):
-            if entry["dn"].lower() in excluded:
+            if dn_key(entry["dn"]) in excluded:
                 continue
             held = set(p.split(":", 1)[1].lower() for p in entry["attributes"].get("proxyAddresses") or []
                        if p.lower().startswith("smtp:"))
@@ -183,7 +190,7 @@ def uniqueness_refusals(connection, plans):
     holders = holders_of(connection, list(wanted))
     for value, owners in wanted.items():
         for label, plan in owners:
-            others = [dn for dn in holders.get(value, []) if dn.lower() != plan.dn.lower()]
+            others = [dn for dn in holders.get(value, []) if not same_dn(dn, plan.dn)]
             if others:
                 refusals.setdefault(label, []).append("%s is already held by %s (forest_unique)" % (
                     value, ", ".join(sorted(others))))

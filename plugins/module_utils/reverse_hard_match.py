@@ -10,6 +10,7 @@ a cloud user's ``onPremisesImmutableId`` hard-matches that cloud user when it is
 engine.  The attribute holds 16 bytes: an opaque (non-GUID) ImmutableId can't be written.
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils._dn import same_dn
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
 
@@ -82,7 +83,7 @@ def held_anchor_refusal(dn, desired, holders):
     """Two AD objects with one sourceAnchor both claim one cloud user: the engine joins the one
     it meets first and fails the other.  ``holders`` are the DNs of the other AD objects whose
     anchor is ``desired`` (their mS-DS-ConsistencyGuid, or their objectGUID when they have none)."""
-    others = sorted(h for h in holders if h.lower() != dn.lower())
+    others = sorted(h for h in holders if not same_dn(h, dn))
     if desired is None or not others:
         return None
     return ("%s (immutable id %s) is already the sourceAnchor of %s; two AD objects with one anchor both "

@@ -147,6 +147,7 @@ ldap_operations:
 
 from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
+from ansible_collections.syncfix.entra.plugins.module_utils._dn import dn_key
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import AD_ANCHOR_ITEM, single_item
 from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
@@ -179,17 +180,19 @@ def holders_after_run(ad, requests, found):
     writing = dict((desired.immutable_id, desired) for identity, desired in requests if desired is not None)
     if not writing:
         return {}
-    asked = dict((found[identity]["dn"].lower(), desired) for identity, desired in requests)
+    asked = dict((dn_key(found[identity]["dn"]), desired) for identity, desired in requests)
     holders = ad_objects.anchor_holders(ad.connection, list(writing.values()))
-    result = dict((value, [dn for dn in dns if dn.lower() not in asked]) for value, dns in holders.items())
+    result = dict((value, [dn for dn in dns if dn_key(dn) not in asked]) for value, dns in holders.items())
     for dn, desired in ((found[identity]["dn"], desired) for identity, desired in requests):
         if desired is not None:
             result[desired.immutable_id].append(dn)
     return result
 
 
-def diff_lines(plan, side):
-    return "%s: %s\n" % (plan.fields["dn"], getattr(plan, side)["immutable_id"])
+def diff_entry(plan, side):
+    """Per changed object (by DN): mS-DS-ConsistencyGuid as a GUID and as the immutable id."""
+    value = getattr(plan, side)
+    return plan.fields["dn"], {"mS-DS-ConsistencyGuid": value.get("guid"), "immutable_id": value["immutable_id"]}
 
 
 def main():
@@ -214,7 +217,7 @@ def main():
     found = ad.find_objects([identity for identity, anchor in requests], [ATTRIBUTE], classes=("user",))
     holders = holders_after_run(ad, requests, found)
     plans = [plan_item(ad, identity, found[identity], desired, holders) for identity, desired in requests]
-    converge(ad, plans, diff_lines)
+    converge(ad, plans, diff_entry)
 
 
 if __name__ == "__main__":
