@@ -82,6 +82,9 @@ LICENSE_READ = {"LicenseAssignment.Read.All"} | USER_READ
 MEMBER_OF_READ = {"GroupMember.Read.All", "Group.Read.All"} | USER_READ
 ROLE_READ = {"RoleManagement.Read.Directory", "RoleManagement.Read.All", "RoleManagement.ReadWrite.Directory",
              "Directory.Read.All", "Directory.ReadWrite.All"}
+# "Get unifiedRoleDefinition" / "List unifiedRoleDefinitions", directory provider, application.
+ROLE_DEFINITION_READ = {"RoleManagement.Read.Directory", "Directory.Read.All", "RoleManagement.ReadWrite.Directory",
+                        "Directory.ReadWrite.All"}
 ELIGIBILITY_READ = {"RoleEligibilitySchedule.Read.Directory", "RoleEligibilitySchedule.ReadWrite.Directory",
                     "RoleManagement.Read.Directory", "RoleManagement.Read.All", "RoleManagement.ReadWrite.Directory"}
 GROUP_READ = {"Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "Directory.Read.All",
@@ -94,7 +97,7 @@ JOBS_READ = {"Synchronization.Read.All", "Synchronization.ReadWrite.All", "Appli
 JOBS_WRITE = {"Synchronization.ReadWrite.All", "Application.ReadWrite.OwnedBy"}
 
 KNOWN_PERMISSIONS = (USER_READ | USER_WRITE | DELETED_READ | DELETED_WRITE | LICENSE_READ | MEMBER_OF_READ
-                     | ROLE_READ | ELIGIBILITY_READ | GROUP_READ | CONTACT_READ | DOMAIN_READ
+                     | ROLE_READ | ROLE_DEFINITION_READ | ELIGIBILITY_READ | GROUP_READ | CONTACT_READ | DOMAIN_READ
                      | SYNC_FEATURES_READ | SYNC_FEATURES_WRITE | JOBS_READ | JOBS_WRITE)
 
 # The lab's own app holds everything the collection may need.

@@ -7,6 +7,10 @@ the tenant's on-premises synchronization features.
 - "List unifiedRoleAssignments" and "List roleEligibilityScheduleInstances", filtered by
   ``principalId``; ``$expand=roleDefinition`` on assignments. Eligibilities are PIM, which
   needs P2: without it (setting ``entra_id_p2``) they answer 400 ``AadPremiumLicenseRequired``.
+- "List roleDefinitions" (``GET /roleManagement/directory/roleDefinitions``, Microsoft Graph
+  v1.0 "List unifiedRoleDefinitions" and "unifiedRoleDefinition resource type"): the built-in
+  roles of the catalog, ``id`` equal to the template id; ``$filter`` (eq, in) on id,
+  displayName and isBuiltIn, ``$select``.
 - "Get onPremisesDirectorySynchronization" / "Update ...": the ``features`` object.
 """
 
@@ -141,6 +145,26 @@ def role_assignments(svc, req):
     if expand:
         for item in body["value"]:
             item["roleDefinition"] = _role_definition(items_by_id[item["id"]]["_role"])
+    return Response(200, body)
+
+
+ROLE_DEFINITION_KNOWN = ("id", "templateId", "displayName", "description", "isBuiltIn", "isEnabled",
+                         "resourceScopes", "version", "rolePermissions")
+ROLE_DEFINITION_FILTERS = {
+    "id": ({"eq", "in"}, set()),
+    "displayName": ({"eq", "in"}, set()),
+    "isBuiltIn": ({"eq", "in"}, set()),
+}
+
+
+@route("GET", r"/roleManagement/directory/roleDefinitions", catalog.ROLE_DEFINITION_READ)
+def role_definitions(svc, req):
+    # "List unifiedRoleDefinitions": built-in roles answer with id == templateId.
+    items = [dict(_role_definition(name), resourceScopes=["/"], version="1", rolePermissions=[])
+             for name in sorted(catalog.ROLE_TEMPLATES)]
+    body = query.listing(req, items, context="roleManagement/directory/roleDefinitions",
+                         known=ROLE_DEFINITION_KNOWN, default=ROLE_DEFINITION_KNOWN,
+                         type_name="unifiedRoleDefinition", filters=ROLE_DEFINITION_FILTERS)
     return Response(200, body)
 
 

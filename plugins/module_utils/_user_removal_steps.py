@@ -6,8 +6,11 @@ plans with.  Internal to this collection: not a public API.
 
 It reads the record of every user about to be removed, turns each user's ``RemovalPlan``
 (the rules, in ``user_removal``) into an ``ItemPlan`` for the converge engine, and, when the
-engine applies it, writes the backup and sends the steps in order.  It knows nothing of
-Ansible options.
+engine applies it, writes the backup and sends the steps in order.  The record (personal
+data: properties, licenses, memberships, roles) goes only to the backup file; the result
+carries its path and a summary.  A selector that names no user is answered by the backup
+directory (a user purged by an earlier run has its record there), else it is a lookup
+failure (``_lookup_failure``).  It knows nothing of Ansible options.
 """
 
 import datetime
@@ -18,9 +21,10 @@ import tempfile
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError, error_details
+from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import FAIL, decide
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import NotWritten, OutcomeUnknown
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
-    ACTIVE, GONE, STEP_RESULT, data_loss_reasons, plan_removal, role_reasons,
+    ACTIVE, GONE, STEP_RESULT, data_loss_reasons, names_user, plan_removal, record_summary, role_reasons,
 )
 
 NO_ROLES = {"active": [], "eligible": []}
@@ -30,8 +34,9 @@ class RemovalOptions:
     """What the run asks for, beyond each user's selector."""
 
     def __init__(self, state, allow_data_loss=False, backup_dir=None, new_user_principal_name=None,
-                 auto_reconcile_proxy_conflict=False, allow_role_holder_removal=False):
+                 auto_reconcile_proxy_conflict=False, allow_role_holder_removal=False, lookup_failure_action=FAIL):
         self.state = state
+        self.lookup_failure_action = lookup_failure_action
         self.allow_data_loss = allow_data_loss
         self.allow_role_holder_removal = allow_role_holder_removal
         self.backup_dir = backup_dir
@@ -58,15 +63,16 @@ class StepFailed(SyncfixError):
 
 def read_records(client, state, located):
     """``{user_id: record}`` of every user to delete or purge: its properties, licenses, group
-    memberships and directory roles, read in bulk before anything is written.  A restore
-    destroys nothing, so it reads none."""
+    memberships and directory roles (``{"id", "displayName"}``, the names read in one list),
+    read in bulk before anything is written.  A restore destroys nothing, so it reads none."""
     if state == "restored":
         return {}
     removals = [(where, user) for where, user in located.found.values() if where != GONE]
     active = [user["id"] for where, user in removals if where == ACTIVE]
     licenses = directory.license_details(client, active)
     memberships = directory.group_memberships(client, active)
-    roles = directory.role_holdings(client, [user["id"] for where, user in removals], active_ids=active)
+    roles = directory.named_role_holdings(
+        client, directory.role_holdings(client, [user["id"] for where, user in removals], active_ids=active))
     return dict((user["id"], dict(user=user, licenses=licenses.get(user["id"], []),
                                   memberOf=memberships.get(user["id"], []),
                                   roles=roles.get(user["id"], NO_ROLES), location=where))
@@ -74,40 +80,102 @@ def read_records(client, state, located):
 
 
 def plan_users(client, selectors, located, options):
-    """An ItemPlan per selector, in order, from ``located`` (``entra_directory.locate_users``,
-    with no ambiguous selector left)."""
+    """``(plans, warnings)``: an ItemPlan per selector, in order, from ``located``
+    (``entra_directory.locate_users``, with no ambiguous selector left), and the warnings of
+    selectors that name nothing when ``lookup_failure_action`` is warn."""
     records = read_records(client, options.state, located)
+    gone = [s for s in selectors if located.found[s][0] == GONE]
+    backups = find_records(options.backup_dir, gone) if options.state != "restored" else {}
+    unknown = decide(options.lookup_failure_action, [(s, unknown_why(options)) for s in gone if s not in backups],
+                     fix=UNKNOWN_FIX[options.state != "restored"])
     plans = []
     for selector in selectors:
         where, user = located.found[selector]
-        plans.append(plan_user(client, selector, where, user, records.get(user["id"]) if user else None, options))
-    return plans
+        if where == GONE:
+            plans.append(plan_gone(selector, backups.get(selector), unknown, options.state))
+        else:
+            plans.append(plan_user(client, selector, where, user, records.get(user["id"]) if user else None,
+                                   options))
+    return plans, unknown.warnings
+
+
+UNKNOWN_FIX = {
+    True: "check the selector (a user this module purged before is known by its record in backup_dir: is it the "
+          "backup_dir of that run?)",
+    False: "check the selector",
+}
+VERB = {"deleted": "delete", "purged": "purge", "restored": "restore"}
+
+
+def unknown_why(options):
+    if options.state == "restored":
+        return ("matches no active user nor one in the recycle bin; a purged user cannot be restored, and one deleted "
+                "more than 30 days ago is purged")
+    return "matches no active or soft-deleted user, and backup_dir %s holds no record of it" % options.backup_dir
+
+
+def plan_gone(selector, backup, unknown, state):
+    """A selector that names no user: already purged when backup_dir has its record, else a
+    lookup failure (refused with fail; noted with warn or ignore)."""
+    if backup:
+        path, record = backup
+        return ItemPlan(selector, GONE, note="already purged (record %s)" % path,
+                        fields=dict(id=record["user"].get("id"), backup_file=path))
+    if unknown.failed:
+        return ItemPlan(selector, GONE, refusal=unknown.failures[selector])
+    return ItemPlan(selector, GONE, note="%s; nothing to %s" % (unknown.reasons[selector], VERB[state]))
+
+
+def find_records(backup_dir, selectors):
+    """``{selector: (path, record)}``: the newest record in ``backup_dir`` whose user each
+    selector names (by object id, UPN, mail or proxy address).  Unreadable files are skipped:
+    they are no evidence either way."""
+    if not selectors or not backup_dir or not os.path.isdir(backup_dir):
+        return {}
+    found = {}
+    # Newest last: <object id>-<UTC time>.json, compared by the time.
+    for name in sorted((n for n in os.listdir(backup_dir) if n.endswith(".json")), key=lambda n: n[-21:]):
+        path = os.path.join(backup_dir, name)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                record = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        user = record.get("user") if isinstance(record, dict) else None
+        if not isinstance(user, dict):
+            continue
+        for selector in selectors:
+            if names_user(user, selector):
+                found[selector] = (path, record)
+    return found
 
 
 def plan_user(client, selector, where, user, record, options):
-    """One user's ItemPlan: the refusal, or the steps to send and where they leave the user."""
+    """One user's ItemPlan: the refusal, or the steps to send and where they leave the user.
+    The result carries the record's summary; the record itself goes to the backup file only."""
     reasons = data_loss_reasons(user, record["licenses"]) if record else []
     roles = role_reasons(record["roles"]) if record else []
     removal = plan_removal(options.state, where, selector, user, reasons, options.allow_data_loss, roles,
                            options.allow_role_holder_removal)
     fields = dict(id=user["id"] if user else None)
     if record is not None and removal.steps:
-        fields["record"] = record
+        fields["record_summary"] = record_summary(record)
 
     def apply(plan):
-        run_steps(client, plan, user["id"], removal.steps, options)
+        run_steps(client, plan, user["id"], removal.steps, options, record if removal.steps else None)
 
     return ItemPlan(selector, where, removal.after, changed=removal.changed, action=removal.action, apply=apply,
                     refusal=removal.refusal, note=removal.note or "already as requested", fields=fields)
 
 
-def run_steps(client, plan, user_id, steps, options):
-    """Write the backup, then send the steps in order; ``plan.after`` follows each step that
-    lands, so a failure says where the user is left (``plan.partial`` once one has landed)."""
+def run_steps(client, plan, user_id, steps, options, record=None):
+    """Write the backup of ``record``, then send the steps in order; ``plan.after`` follows each
+    step that lands, so a failure says where the user is left (``plan.partial`` once one has
+    landed)."""
     plan.after = plan.before
     try:
-        if options.backup_dir and "record" in plan.fields:
-            plan.fields["backup_file"] = write_backup(options.backup_dir, plan.fields["record"])
+        if options.backup_dir and record is not None:
+            plan.fields["backup_file"] = write_backup(options.backup_dir, record)
         for step in steps:
             try:
                 _send(client, step, user_id, plan.item, options, just_deleted="soft_delete" in steps)
@@ -156,7 +224,8 @@ def prepare_backup_dir(backup_dir):
         probe.close()
     except OSError as e:
         raise InputError("backup_dir %s can't be written (%s): nothing was deleted. Give a directory this "
-                         "user can write, or leave backup_dir out." % (backup_dir, e.strerror or e))
+                         "user can write; the record of each removed user is kept only there."
+                         % (backup_dir, e.strerror or e))
 
 
 def write_backup(backup_dir, record):

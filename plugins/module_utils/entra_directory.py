@@ -16,7 +16,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils._errors import Syncf
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import (
     GraphError, NotWritten, OutcomeUnknown, RetryOn,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import ACTIVE, GONE, IN_RECYCLE_BIN
+from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import ACTIVE, GONE, IN_RECYCLE_BIN, names_user
 
 IN_LIMIT = 15
 USER_SELECT = ",".join([
@@ -225,6 +225,27 @@ def role_holdings(client, user_ids, active_ids=None):
                 for user_id, kinds in holdings.items())
 
 
+def role_names(client):
+    """``{role definition id: displayName}`` of every directory role definition, built-in and
+    custom, in one paged list ("List unifiedRoleDefinitions": a built-in role's definition id is
+    its template id, the ``roleDefinitionId`` of its assignments).  One read for all roles, never
+    one per role; same permission as reading the assignments (RoleManagement.Read.Directory)."""
+    return dict((d["id"], d.get("displayName")) for d in client.iterate(
+        "/roleManagement/directory/roleDefinitions", params={"$select": "id,displayName"},
+        operation="read directory role names") if d.get("id"))
+
+
+def named_role_holdings(client, holdings):
+    """``holdings`` (``role_holdings``) with each role as ``{"id", "displayName"}``; the names are
+    read once, and only when somebody holds a role.  A role the list lacks keeps its id alone
+    (displayName null)."""
+    held = set(r for kinds in holdings.values() for ids in kinds.values() for r in ids)
+    names = role_names(client) if held else {}
+    return dict((user_id, dict((kind, [{"id": r, "displayName": names.get(r)} for r in ids])
+                               for kind, ids in kinds.items()))
+                for user_id, kinds in holdings.items())
+
+
 def role_assignable_groups(client, user_ids):
     """``{user_id: [group id]}``: the role-assignable groups each user is a direct member of.  A
     role assigned to such a group is held by its members ("Use Microsoft Entra groups to manage
@@ -249,21 +270,9 @@ def group_memberships(client, user_ids):
                 for user_id, (request, members) in zip(user_ids, _collect(client, requests, "read memberships")))
 
 
-def deleted_upn_matches(deleted_upn, upn):
-    """Entra renames a soft-deleted user's UPN to ``<object id without hyphens><UPN>``."""
-    deleted_upn, upn = (deleted_upn or "").lower(), upn.lower()
-    return deleted_upn == upn or (deleted_upn.endswith(upn) and re.match(r"^[0-9a-f]{32}$", deleted_upn[:-len(upn)]))
-
-
 def match_deleted(deleted, selector):
     """The soft-deleted users a selector (object id, UPN or SMTP address) names."""
-    wanted = selector.lower()
-    smtp = "smtp:" + wanted
-    return [d for d in deleted
-            if (d.get("id") or "").lower() == wanted
-            or deleted_upn_matches(d.get("userPrincipalName"), selector)
-            or (d.get("mail") or "").lower() == wanted
-            or smtp in [p.lower() for p in d.get("proxyAddresses") or []]]
+    return [d for d in deleted if names_user(d, selector)]
 
 
 class Domains:

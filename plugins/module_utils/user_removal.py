@@ -12,6 +12,8 @@ articles), not a Microsoft statement; the lab models it as the tenant setting
 cannot be deleted in the cloud.  Pure code: the callers read and write Graph.
 """
 
+import re
+
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 
 STATES = ("deleted", "purged", "restored")
@@ -45,16 +47,62 @@ def data_loss_reasons(user, licenses=()):
     return reasons
 
 
+def role_label(role):
+    """A directory role as people read it: "Global Administrator (62e90394-...)" from
+    ``{"id", "displayName"}``; a bare string (a name, or an id whose name is unknown) as is."""
+    if not isinstance(role, dict):
+        return role
+    if role.get("displayName") and role.get("id"):
+        return "%s (%s)" % (role["displayName"], role["id"])
+    return role.get("displayName") or role.get("id")
+
+
 def role_reasons(roles=None):
     """The directory roles the user holds or is eligible for: removing an administrator is its
-    own decision, which ``allow_data_loss`` does not cover (``allow_role_holder_removal``)."""
-    held = sorted(set((roles or {}).get("active", [])) | set((roles or {}).get("eligible", [])))
+    own decision, which ``allow_data_loss`` does not cover (``allow_role_holder_removal``).
+    Each role is a name, an id, or ``{"id", "displayName"}``."""
+    roles = roles or {}
+    held = sorted(set(role_label(r) for r in list(roles.get("active", [])) + list(roles.get("eligible", []))))
     return ["it holds or is eligible for directory roles %s" % ", ".join(held)] if held else []
 
 
 def has_mailbox(user):
     """A mail-enabled cloud user: Exchange Online stamps mail and SMTP proxy addresses."""
     return bool(user.get("mail")) or any(p.lower().startswith("smtp:") for p in user.get("proxyAddresses") or [])
+
+
+def deleted_upn_matches(deleted_upn, upn):
+    """Entra renames a soft-deleted user's UPN to ``<object id without hyphens><UPN>``."""
+    deleted_upn, upn = (deleted_upn or "").lower(), upn.lower()
+    return deleted_upn == upn or bool(deleted_upn.endswith(upn)
+                                      and re.match(r"^[0-9a-f]{32}$", deleted_upn[:-len(upn)]))
+
+
+def names_user(user, selector):
+    """Whether a selector (object id, UPN, mail or SMTP proxy address) names this user; a
+    soft-deleted user's renamed UPN still answers to the UPN it had."""
+    wanted = selector.lower()
+    return ((user.get("id") or "").lower() == wanted
+            or deleted_upn_matches(user.get("userPrincipalName"), selector)
+            or (user.get("mail") or "").lower() == wanted
+            or "smtp:" + wanted in [p.lower() for p in user.get("proxyAddresses") or []])
+
+
+def record_summary(record):
+    """What the task output says of a removed user: who it was and how much its record holds,
+    never the record itself (that is personal data, and goes to the backup file)."""
+    user = record.get("user") or {}
+    roles = record.get("roles") or {}
+    role_ids = set((r.get("id") if isinstance(r, dict) else r)
+                   for kind in ("active", "eligible") for r in roles.get(kind, []))
+    memberships = record.get("memberOf") or []
+    return dict(
+        id=user.get("id"), userPrincipalName=user.get("userPrincipalName"), displayName=user.get("displayName"),
+        licenses=len(record.get("licenses") or []),
+        groups=len([m for m in memberships if m.get("type") != "directoryRole"]),
+        roles=len(role_ids), mailbox=has_mailbox(user),
+        onPremisesSyncEnabled=bool(user.get("onPremisesSyncEnabled")), deletedDateTime=user.get("deletedDateTime"),
+    )
 
 
 class RemovalPlan:

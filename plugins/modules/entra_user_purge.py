@@ -20,13 +20,20 @@ description:
     O(allow_data_loss=true). An active synced user is always refused, because Entra only
     lets it be deleted on-premises.
   - Before deleting or purging, reads the full record (properties, licenses, group
-    memberships, roles), returns it and writes it to O(backup_dir) when given.
+    memberships, directory roles with their names) and writes it to O(backup_dir), before the
+    first write. The task output carries the file's path and a summary
+    (RV(results[].record_summary)), never the record itself - it is personal data, and job
+    output and logs are read by many.
+  - A selector that names no user is answered by O(backup_dir) - a user an earlier run purged
+    has its record there, and the item is "already purged" (unchanged). A selector that names
+    no user and no record fails the task, unless O(lookup_failure_action) says otherwise.
 extends_documentation_fragment:
   - syncfix.entra.graph
+  - syncfix.entra.lookup
 attributes:
   check_mode:
     support: full
-    description: Reads the users, builds the records and reports what would change; sends no write.
+    description: Reads the users, builds the records' summaries and reports what would change; writes no backup file and sends no write.
   diff_mode:
     support: full
     description: "Shows one line per changed user, C(<user>: active|deleted|gone), before and after."
@@ -54,7 +61,7 @@ options:
   allow_data_loss:
     description:
       - Delete or purge users that were synced, have licenses or a mailbox. Their records are
-        still returned and backed up.
+        still written to O(backup_dir).
       - Does not cover directory roles; see O(allow_role_holder_removal).
     type: bool
     default: false
@@ -68,8 +75,12 @@ options:
   backup_dir:
     description:
       - A directory on the controller where the full record of each user is written, as
-        C(<object id>-<UTC time>.json), before it is deleted or purged. Created if missing.
-      - Left out, the records are only returned in RV(results[].record).
+        C(<object id>-<UTC time>.json) (mode 0600; the directory is created 0700 if missing),
+        before it is deleted or purged. That file is the only copy of what was removed.
+      - Required with O(state=deleted) and O(state=purged) - a purge is irreversible, and the
+        record is the only way to know afterwards what it destroyed. Keep it between runs - it
+        is also how a second run knows that a user it no longer finds was purged by the first.
+      - Not used with O(state=restored).
     type: path
   new_user_principal_name:
     description:
@@ -108,7 +119,15 @@ EXAMPLES = r"""
   syncfix.entra.entra_user_purge:
     user: sales@contoso.com
     state: purged
+    backup_dir: /var/backups/entra
   check_mode: true
+
+- name: Delete the leavers' cloud users, skipping those already gone without failing
+  syncfix.entra.entra_user_purge:
+    users: "{{ leavers }}"
+    state: deleted
+    backup_dir: /var/backups/entra
+    lookup_failure_action: warn
 
 - name: Undo a deletion within 30 days
   syncfix.entra.entra_user_purge:
@@ -148,16 +167,19 @@ results:
       description: What was done, or why not.
       type: str
       sample: soft-delete and purge
-    record:
-      description: The full record read before deleting or purging (properties, licenses, memberships, roles).
+    record_summary:
+      description:
+        - Who the user is and how much its record holds; the record itself is in RV(results[].backup_file).
+        - C(licenses), C(groups) and C(roles) are counts; C(mailbox) says whether it is mail-enabled.
       type: dict
-      returned: when the user was deleted or purged, or would be in check mode
-      sample: {"user": {"id": "4f1c...", "userPrincipalName": "vp@contoso.com"}, "licenses": [], "memberOf": [],
-               "roles": {"active": [], "eligible": []}}
+      returned: when the user is (or in check mode would be) deleted or purged, or is refused
+      sample: {"id": "4f1c3c55-9f55-4f43-9b8e-0d1ad77c3a1e", "userPrincipalName": "vp@contoso.com",
+               "displayName": "VP", "licenses": 1, "groups": 3, "roles": 0, "mailbox": true,
+               "onPremisesSyncEnabled": false, "deletedDateTime": null}
     backup_file:
-      description: Where the record was written.
+      description: The record written before the delete or purge; for a user an earlier run purged, its record.
       type: str
-      returned: when O(backup_dir) is set and the user was deleted or purged
+      returned: when the user was deleted or purged, or was found purged by its record
       sample: /var/backups/entra/4f1c3c55-9f55-4f43-9b8e-0d1ad77c3a1e-20261122T101500Z.json
     failed:
       description: Present and true when this item failed.
@@ -181,6 +203,7 @@ graph_requests:
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import converge
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
 from ansible_collections.syncfix.entra.plugins.module_utils._user_removal_steps import (
     RemovalOptions, plan_users, prepare_backup_dir,
@@ -189,8 +212,9 @@ from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import 
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import parse_selectors
 
 
-def diff_lines(plan, side):
-    return "%s: %s\n" % (plan.item, getattr(plan, side))
+def diff_entry(plan, side):
+    """Per changed user (as named): where it is - active, deleted (the recycle bin) or gone."""
+    return plan.item, {"state": getattr(plan, side)}
 
 
 def main():
@@ -204,9 +228,12 @@ def main():
             backup_dir=dict(type="path"),
             new_user_principal_name=dict(type="str"),
             auto_reconcile_proxy_conflict=dict(type="bool", default=False),
+            **lookup_failure_spec()
         ),
         mutually_exclusive=[["user", "users"], ["users", "new_user_principal_name"]],
         required_one_of=[["user", "users"]],
+        # The record of a removed user is kept only in backup_dir: no delete without one.
+        required_if=[["state", "deleted", ["backup_dir"]], ["state", "purged", ["backup_dir"]]],
         supports_check_mode=True,
     )
     params = entra.params
@@ -215,7 +242,7 @@ def main():
             entra.fail_error(InputError("%s applies only to state: restored; nothing was changed" % option))
     options = RemovalOptions(params["state"], params["allow_data_loss"], params["backup_dir"],
                              params["new_user_principal_name"], params["auto_reconcile_proxy_conflict"],
-                             params["allow_role_holder_removal"])
+                             params["allow_role_holder_removal"], params["lookup_failure_action"])
     try:
         selectors = parse_selectors(params["user"], params["users"])
     except InputError as e:
@@ -224,16 +251,18 @@ def main():
         located = directory.locate_users(entra.graph, selectors)
         if located.ambiguous:
             entra.fail("ambiguous users, nothing was changed: " + "; ".join(located.problems()))
-        plans = plan_users(entra.graph, selectors, located, options)
+        plans, warnings = plan_users(entra.graph, selectors, located, options)
     except SyncfixError as e:
         entra.fail_error(e, describe_error(e) + "; nothing was changed")
+    for warning in warnings:
+        entra.warn(warning)
     if options.backup_dir and not entra.check_mode and not any(p.refusal for p in plans) \
-            and any(p.changed and "record" in p.fields for p in plans):
+            and any(p.changed and "record_summary" in p.fields for p in plans):
         try:
             prepare_backup_dir(options.backup_dir)
         except InputError as e:
             entra.fail_error(e)
-    converge(entra, plans, diff_lines)
+    converge(entra, plans, diff_entry)
 
 
 if __name__ == "__main__":

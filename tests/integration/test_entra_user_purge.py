@@ -1,7 +1,9 @@
 """syncfix.entra.entra_user_purge through ansible-playbook against the Graph emulator: the
-recycle bin as Entra keeps it, refusals before any write, and the record of what was removed."""
+recycle bin as Entra keeps it, refusals before any write, and the record of what was removed
+(in backup_dir only; the output carries its path and a summary)."""
 
 import json
+import os
 
 import pytest
 
@@ -16,7 +18,20 @@ def graph(graph_lab):
     return graph_lab
 
 
+@pytest.fixture(autouse=True)
+def backups(tmp_path):
+    global BACKUP_DIR
+    BACKUP_DIR = str(tmp_path / "backups")
+    return BACKUP_DIR
+
+
+BACKUP_DIR = None  # this test's backup_dir (fixture ``backups``)
+
+
 def purge(graph, **args):
+    """The task; a state that removes users writes its records to this test's backup_dir."""
+    if args.get("state") in ("deleted", "purged"):
+        args.setdefault("backup_dir", BACKUP_DIR)
     return {MODULE: dict(graph.auth, **args)}
 
 
@@ -28,12 +43,17 @@ def test_soft_delete_in_check_mode_then_for_real_then_again(graph, playbook):
     task = purge(graph, user="plain@contoso.com", state="deleted")
     rc, (planned,) = playbook([task], check=True, diff=True)
     assert planned["changed"] is True, planned
-    assert planned["diff"] == {"before": "plain@contoso.com: active\n", "after": "plain@contoso.com: deleted\n"}
-    assert graph.writes() == []
+    assert planned["diff"] == {"before": {"plain@contoso.com": {"state": "active"}},
+                               "after": {"plain@contoso.com": {"state": "deleted"}}}
+    assert planned["results"][0]["record_summary"]["userPrincipalName"] == "plain@contoso.com"
+    assert graph.writes() == [] and not os.path.exists(BACKUP_DIR), "check mode writes no backup"
 
     rc, (done,) = playbook([task])
     assert rc == 0 and done["changed"] is True, done
-    assert done["results"][0]["record"]["user"]["userPrincipalName"] == "plain@contoso.com"
+    (item,) = done["results"]
+    assert item["record_summary"]["userPrincipalName"] == "plain@contoso.com" and "record" not in item
+    assert json.loads(open(item["backup_file"]).read())["user"]["userPrincipalName"] == "plain@contoso.com"
+    assert oct(os.stat(item["backup_file"]).st_mode & 0o777) == "0o600"
     assert "plain@contoso.com" in deleted(graph)
 
     rc, (again,) = playbook([task])
@@ -66,8 +86,10 @@ def test_recycle_bin_holder_of_an_address_is_found_and_purged_with_a_backup(grap
 
 @pytest.mark.parametrize("upn,reason", [
     ("synced@contoso.com", "is synced from on-premises (onPremisesSyncEnabled=true) and cannot be deleted in the cloud"),
-    ("admin@contoso.com", "it holds or is eligible for directory roles 62e90394-69f5-4237-9190-012177145e10"),
-    ("eligible@contoso.com", "it holds or is eligible for directory roles fe930be7-5e62-47db-91af-98c3a49a38b1"),
+    ("admin@contoso.com",
+     "it holds or is eligible for directory roles Global Administrator (62e90394-69f5-4237-9190-012177145e10)"),
+    ("eligible@contoso.com",
+     "it holds or is eligible for directory roles User Administrator (fe930be7-5e62-47db-91af-98c3a49a38b1)"),
     ("vp@contoso.com", "it has licenses SPE_E3"),
 ])
 def test_data_loss_is_refused_without_opt_in(graph, playbook, upn, reason):
@@ -95,7 +117,7 @@ def test_restore_with_a_new_upn(graph, playbook):
 
 def test_a_list_reports_each_item(graph, playbook):
     rc, (result,) = playbook([purge(graph, users=["plain@contoso.com", "binned@contoso.com", "never@contoso.com"],
-                                    state="purged")])
+                                    state="purged", lookup_failure_action="ignore")])
     assert rc == 0, result
     by_item = {r["item"]: r for r in result["results"]}
     assert (by_item["plain@contoso.com"]["before"], by_item["plain@contoso.com"]["after"]) == ("active", "gone")
@@ -112,7 +134,8 @@ def test_the_record_holds_every_membership_past_graphs_first_page(graph_lab, pla
     graph_lab.load(tenant)
     rc, (done,) = playbook([purge(graph_lab, user="plain@contoso.com", state="deleted")])
     assert rc == 0 and done["changed"] is True, done
-    memberships = done["results"][0]["record"]["memberOf"]
+    memberships = json.loads(open(done["results"][0]["backup_file"]).read())["memberOf"]
+    assert done["results"][0]["record_summary"]["groups"] == 130
     assert sorted(m["displayName"] for m in memberships) == ["Team %03d" % n for n in range(130)]
     pages = [r for r in graph_lab.requests() if "/memberOf" in r["path"]]
     assert any("skiptoken" in r["query"].lower() for r in pages), "the second page was read"
@@ -142,3 +165,28 @@ def test_a_delete_whose_answer_is_lost_is_read_back_not_sent_again(graph, playbo
     deletes = [w["path"] for w in graph.writes() if w["method"] == "DELETE"]
     assert len(deletes) == 2 and deletes[0].startswith("/users/") and deletes[1].startswith("/directory/deletedItems/")
     assert "plain@contoso.com" not in deleted(graph)
+
+
+def test_backup_dir_is_required_to_delete_or_purge(graph, playbook):
+    rc, (result,) = playbook([{MODULE: dict(graph.auth, user="plain@contoso.com", state="purged")}])
+    assert result["failed"] is True and "state is purged but all of the following are missing: backup_dir" \
+        in result["msg"], result
+    assert graph.writes() == []
+
+
+def test_a_selector_naming_nothing_fails_unless_told_and_a_purged_user_is_known_by_its_record(graph, playbook):
+    rc, (typo,) = playbook([purge(graph, users=["plain@contoso.com", "plian@contoso.com"], state="purged")])
+    assert rc != 0 and typo["failed"] is True and graph.writes() == []
+    assert "plian@contoso.com: matches no active or soft-deleted user" in typo["msg"]
+    assert "lookup_failure_action: warn" in typo["msg"]
+
+    rc, (warned,) = playbook([purge(graph, users=["plain@contoso.com", "plian@contoso.com"], state="purged",
+                                    lookup_failure_action="warn")])
+    assert rc == 0 and warned["changed"] is True, warned
+    assert any("plian@contoso.com" in w for w in warned.get("warnings", [])), warned
+    backup_file = warned["results"][0]["backup_file"]
+
+    # plain@ is gone now: its record in backup_dir says it was purged, by UPN or proxy address alike.
+    rc, (again,) = playbook([purge(graph, user="plain@contoso.com", state="purged")])
+    assert rc == 0 and again["changed"] is False, again
+    assert again["results"][0]["msg"] == "already purged (record %s)" % backup_file

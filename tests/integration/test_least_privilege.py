@@ -67,16 +67,18 @@ def test_entra_immutable_id_with_exactly_its_permissions(graph_lab, playbook):
             assert result["failed"] is True and "403" in result["msg"], (permission, result)
 
 
-def test_entra_user_purge_with_exactly_its_permissions(graph_lab, playbook):
+def test_entra_user_purge_with_exactly_its_permissions(graph_lab, playbook, tmp_path):
     base, extra = documented("entra_user_purge")
     grants = {"base": base, "base and extra": base + extra}
     grants.update(("without %s" % p, [q for q in base + extra if q != p]) for p in base + extra)
     auth = with_apps(graph_lab, t.tenant(), grants)
     module = "syncfix.entra.entra_user_purge"
+    backup = str(tmp_path / "backups")
     rc, results = playbook(
-        [{module: dict(auth["base"], user="plain@contoso.com", state="deleted")},
-         {module: dict(auth["base and extra"], user="binned@contoso.com", state="purged")}]
-        + [{module: dict(auth["without %s" % p], user="plain@contoso.com", state="purged")} for p in base + extra])
+        [{module: dict(auth["base"], user="plain@contoso.com", state="deleted", backup_dir=backup)},
+         {module: dict(auth["base and extra"], user="binned@contoso.com", state="purged", backup_dir=backup)}]
+        + [{module: dict(auth["without %s" % p], user="plain@contoso.com", state="purged", backup_dir=backup)}
+           for p in base + extra])
     deleted, purged = results[:2]
     assert deleted["changed"] is True and not deleted.get("failed"), deleted
     assert purged["changed"] is True and purged["results"][0]["after"] == "gone", purged

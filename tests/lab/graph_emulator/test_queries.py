@@ -208,3 +208,16 @@ def test_a_role_assigned_to_a_role_assignable_group_is_the_groups_and_its_member
     tenant["groups"][0]["isAssignableToRole"] = False
     refused = lab.lab("POST", "/reset", json=tenant)
     assert refused.status_code == 400 and "isAssignableToRole" in refused.text
+
+
+def test_role_definitions_list_names_every_built_in_role_by_template_id(lab):
+    # "List unifiedRoleDefinitions" (Microsoft Graph v1.0): built-in roles have id == templateId.
+    listed = lab.graph("GET", "/roleManagement/directory/roleDefinitions", params={"$select": "id,displayName"})
+    assert listed.status_code == 200, listed.text
+    names = {d["id"]: d["displayName"] for d in listed.json()["value"]}
+    assert names["62e90394-69f5-4237-9190-012177145e10"] == "Global Administrator"
+    assert names["fe930be7-5e62-47db-91af-98c3a49a38b1"] == "User Administrator"
+    assert all(set(d) == {"id", "displayName"} for d in listed.json()["value"])
+    one = lab.graph("GET", "/roleManagement/directory/roleDefinitions",
+                    params={"$filter": "displayName eq 'Global Administrator'"}).json()["value"]
+    assert [d["templateId"] for d in one] == ["62e90394-69f5-4237-9190-012177145e10"] and one[0]["isBuiltIn"] is True

@@ -1,7 +1,8 @@
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
-    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, parse_selectors, plan_removal, role_reasons,
+    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, names_user, parse_selectors, plan_removal,
+    record_summary, role_label, role_reasons,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 
@@ -86,3 +87,32 @@ def test_selectors_come_from_user_or_users_and_are_refused_empty_or_twice():
 def test_a_plan_says_where_its_steps_leave_the_user(state, where, after, action):
     plan = plan_removal(state, where, "vp", CLOUD_ONLY)
     assert (plan.after, plan.action) == (after, action)
+
+
+def test_roles_are_named_with_their_definition_id_when_the_name_is_known():
+    roles = {"active": [{"id": "62e90394-69f5-4237-9190-012177145e10", "displayName": "Global Administrator"}],
+             "eligible": [{"id": "00000000-0000-4000-8000-0000000000cc", "displayName": None}]}
+    assert role_reasons(roles) == ["it holds or is eligible for directory roles 00000000-0000-4000-8000-0000000000cc, "
+                                   "Global Administrator (62e90394-69f5-4237-9190-012177145e10)"]
+    assert role_label("Exchange Administrator") == "Exchange Administrator"
+
+
+def test_a_selector_names_a_user_by_id_upn_renamed_upn_mail_or_smtp_address():
+    binned = {"id": "0B0B-1", "userPrincipalName": "0b0b0b0b00004000800000000000000Avp@contoso.com".lower(),
+              "mail": "vp@contoso.com", "proxyAddresses": ["SMTP:vp@contoso.com", "smtp:vice@contoso.com"]}
+    for selector in ("0b0b-1", "VP@contoso.com", "vice@contoso.com"):
+        assert names_user(binned, selector), selector
+    assert names_user({"userPrincipalName": "0b0b0b0b000040008000000000000001vp@contoso.com"}, "vp@contoso.com")
+    assert not names_user({"userPrincipalName": "xvp@contoso.com"}, "vp@contoso.com")
+    assert not names_user(binned, "president@contoso.com")
+
+
+def test_a_record_summary_counts_and_never_copies_the_record():
+    record = {"user": {"id": "u1", "userPrincipalName": "vp@contoso.com", "displayName": "VP", "mail": "vp@contoso.com",
+                       "onPremisesSyncEnabled": None, "deletedDateTime": "2026-11-01T00:00:00Z", "jobTitle": "VP"},
+              "licenses": ["SPE_E3", "EMS"], "memberOf": [{"id": "g1", "type": "group"}, {"id": "g2", "type": "group"},
+                                                          {"id": "r1", "type": "directoryRole"}],
+              "roles": {"active": [{"id": "r1", "displayName": "Global Administrator"}], "eligible": ["r1", "r2"]}}
+    assert record_summary(record) == {"id": "u1", "userPrincipalName": "vp@contoso.com", "displayName": "VP",
+                                      "licenses": 2, "groups": 2, "roles": 2, "mailbox": True,
+                                      "onPremisesSyncEnabled": False, "deletedDateTime": "2026-11-01T00:00:00Z"}

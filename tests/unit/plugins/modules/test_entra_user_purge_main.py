@@ -5,8 +5,12 @@ them."""
 import json
 import os
 import re
+from unittest import mock
 from urllib.parse import unquote_plus
 
+import pytest
+
+from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, OutcomeUnknown, RetryOn
 from ansible_collections.syncfix.entra.plugins.modules import entra_user_purge
 
@@ -15,6 +19,7 @@ from module_runner import run_module
 AUTH = dict(tenant_id="t1", client_id="c1", client_secret="s")
 ADMIN_ROLE = "62e90394-69f5-4237-9190-012177145e10"
 BINNED = "0b0b0b0b-0000-4000-8000-000000000001"
+BACKUPS = None  # the tmp_path_factory of the running test (fixture ``backups``)
 
 
 def user(upn, uid, **extra):
@@ -31,6 +36,7 @@ class FakeGraph:
         self.roles = roles or {}
         self.writes = []
         self.reads = []
+        self.role_name_lists = 0
         self.bodies = []
         self.retry_on = []
         self.fail = {}
@@ -66,8 +72,12 @@ class FakeGraph:
         raise AssertionError("unexpected read " + url)
 
     def iterate(self, path, params=None, **context):
-        assert path == "/directory/deletedItems/microsoft.graph.user"
         self.stats["requests"] += 1
+        if path == "/roleManagement/directory/roleDefinitions":
+            self.role_name_lists += 1
+            assert params == {"$select": "id,displayName"}
+            return iter([{"id": ADMIN_ROLE, "displayName": "Global Administrator"}])
+        assert path == "/directory/deletedItems/microsoft.graph.user"
         return iter(list(self.deleted.values()))
 
     # writes
@@ -111,35 +121,79 @@ def tenant():
         licenses={"a2": ["SPE_E3"]}, roles={"a3": [ADMIN_ROLE]})
 
 
-def purge(graph, check_mode=False, diff=False, **args):
-    return run_module(entra_user_purge.main, dict(AUTH, **args), check_mode=check_mode, diff=diff, graph=graph)
+def purge(graph, check_mode=False, diff=False, backup=True, **args):
+    """Run the module; a state that removes users gets a fresh ``backup_dir`` unless one is given
+    (or ``backup=False``)."""
+    if backup and args.get("state") in ("deleted", "purged") and "backup_dir" not in args:
+        args["backup_dir"] = str(BACKUPS.mktemp("backup", numbered=True))
+    warned = []
+    with mock.patch.object(SyncfixModule, "warn", lambda self, msg: warned.append(msg)):
+        result = run_module(entra_user_purge.main, dict(AUTH, **args), check_mode=check_mode, diff=diff, graph=graph)
+    return dict(result, warnings=warned)
 
 
-def test_check_mode_reads_and_records_but_writes_nothing():
+@pytest.fixture(autouse=True)
+def backups(tmp_path_factory):
+    global BACKUPS
+    BACKUPS = tmp_path_factory
+    return tmp_path_factory
+
+
+def test_check_mode_reads_and_summarises_but_writes_nothing(tmp_path):
     graph = tenant()
-    result = purge(graph, check_mode=True, diff=True, user="plain@contoso.com", state="purged")
+    result = purge(graph, check_mode=True, diff=True, user="plain@contoso.com", state="purged",
+                   backup_dir=str(tmp_path / "b"))
     (item,) = result["results"]
-    assert result["changed"] is True and graph.writes == []
+    assert result["changed"] is True and graph.writes == [] and not (tmp_path / "b").exists()
     assert (item["before"], item["after"], item["msg"]) == ("active", "gone", "would soft-delete and purge")
-    assert item["id"] == "a1" and item["record"]["user"]["userPrincipalName"] == "plain@contoso.com"
-    assert result["diff"] == {"before": "plain@contoso.com: active\n", "after": "plain@contoso.com: gone\n"}
+    assert item["id"] == "a1" and item["record_summary"]["userPrincipalName"] == "plain@contoso.com"
+    assert "record" not in item and "backup_file" not in item
+    assert result["diff"] == {"before": {"plain@contoso.com": {"state": "active"}},
+                              "after": {"plain@contoso.com": {"state": "gone"}}}
+
+
+def test_the_output_carries_a_summary_and_the_path_the_record_only_the_file(tmp_path):
+    graph = tenant()
+    graph.active["a2"]["mail"] = "vp@contoso.com"
+    result = purge(graph, user="vp@contoso.com", state="deleted", allow_data_loss=True, backup_dir=str(tmp_path))
+    (item,) = result["results"]
+    assert item["record_summary"] == {"id": "a2", "userPrincipalName": "vp@contoso.com", "displayName": None,
+                                      "licenses": 1, "groups": 0, "roles": 0, "mailbox": True,
+                                      "onPremisesSyncEnabled": False, "deletedDateTime": None}
+    assert "record" not in item and "SPE_E3" not in json.dumps(result)
+    saved = json.loads(open(item["backup_file"]).read())
+    assert saved["licenses"] == ["SPE_E3"] and saved["user"]["mail"] == "vp@contoso.com"
+
+
+def test_backup_dir_is_required_to_delete_or_purge_but_not_to_restore():
+    graph = tenant()
+    for state in ("deleted", "purged"):
+        missing = purge(graph, backup=False, user="plain@contoso.com", state=state)
+        assert missing["failed"] is True and "backup_dir" in missing["msg"] and "state is %s" % state in missing["msg"]
+    assert graph.writes == [] and graph.stats["requests"] == 0
+    assert purge(graph, backup=False, user=BINNED, state="restored")["changed"] is True
 
 
 def test_delete_then_again_is_unchanged_and_purge_waits_only_after_its_own_delete(tmp_path):
     graph = tenant()
-    deleted = purge(graph, user="plain@contoso.com", state="deleted")
+    deleted = purge(graph, user="plain@contoso.com", state="deleted", backup_dir=str(tmp_path))
     assert deleted["changed"] is True and deleted["results"][0]["msg"] == "soft-delete"
-    again = purge(graph, user="plain@contoso.com", state="deleted")
+    again = purge(graph, user="plain@contoso.com", state="deleted", backup_dir=str(tmp_path))
     assert again["changed"] is False and again["results"][0]["msg"] == "already in the recycle bin"
     assert graph.writes == [("DELETE", "/users/a1")]
 
-    purged = purge(graph, users=["plain@contoso.com", "never@contoso.com"], state="purged", backup_dir=str(tmp_path))
+    purged = purge(graph, users=["plain@contoso.com", "never@contoso.com"], state="purged", backup_dir=str(tmp_path),
+                   lookup_failure_action="ignore")
     plain, never = purged["results"]
     assert (plain["before"], plain["after"], plain["msg"]) == ("deleted", "gone", "purge")
     assert json.loads(open(plain["backup_file"]).read())["location"] == "deleted"
-    assert never["changed"] is False and never["msg"] == "no active or soft-deleted user matches; nothing to purge"
+    assert never["changed"] is False and never["msg"] == (
+        "matches no active or soft-deleted user, and backup_dir %s holds no record of it; nothing to purge" % tmp_path)
+    assert purged["warnings"] == []
     assert graph.retry_on[-1] is None, "a user found in the recycle bin does not wait out a 404"
-    assert purge(graph, user="plain@contoso.com", state="purged")["changed"] is False
+    again = purge(graph, user="plain@contoso.com", state="purged", backup_dir=str(tmp_path))
+    assert again["changed"] is False and not again.get("failed"), again
+    assert again["results"][0]["msg"] == "already purged (record %s)" % plain["backup_file"]
 
     both = purge(graph, user="vp@contoso.com", state="purged", allow_data_loss=True)
     assert (both["results"][0]["after"], both["results"][0]["msg"]) == ("gone", "soft-delete and purge")
@@ -156,8 +210,8 @@ def test_a_data_loss_refusal_writes_nothing_not_even_the_backup(tmp_path):
     assert result["failed"] is True and result["changed"] is False
     assert graph.writes == [] and not backup.exists()
     assert "it has licenses SPE_E3" in vp["msg"] and "allow_data_loss: true" in vp["msg"]
-    assert vp["error"]["kind"] == "refused" and vp["record"]["licenses"] == ["SPE_E3"]
-    assert "it holds or is eligible for directory roles %s" % ADMIN_ROLE in admin["msg"]
+    assert vp["error"]["kind"] == "refused" and vp["record_summary"]["licenses"] == 1
+    assert "it holds or is eligible for directory roles Global Administrator (%s)" % ADMIN_ROLE in admin["msg"]
     assert "cannot be deleted in the cloud" in synced["msg"]
     assert plain["changed"] is False and plain["after"] == "active"
     assert "nothing was written because another item was refused" in plain["msg"]
@@ -207,7 +261,8 @@ def test_restore_and_a_failed_restore_leaves_the_user_where_it_was():
     assert clash["results"][0]["after"] == "deleted" and "userPrincipalName" in clash["results"][0]["msg"]
     graph.fail.clear()
     done = purge(graph, user=BINNED, state="restored", new_user_principal_name="binned.restored@contoso.com")
-    assert done["changed"] is True and done["results"][0]["after"] == "active" and "record" not in done["results"][0]
+    assert done["changed"] is True and done["results"][0]["after"] == "active"
+    assert "record_summary" not in done["results"][0]
     assert graph.bodies[-1] == {"autoReconcileProxyConflict": False, "newUserPrincipalName": "binned.restored@contoso.com"}
     assert purge(graph, user=BINNED, state="restored")["results"][0]["msg"] == "already active"
 
@@ -295,7 +350,11 @@ def test_a_global_administrator_is_not_purged_with_allow_data_loss_alone():
     assert refused["failed"] is True and "allow_role_holder_removal" in refused["msg"] and graph.writes == []
     done = purge(graph, user="admin@contoso.com", state="purged", allow_role_holder_removal=True)
     assert done["changed"] is True and done["results"][0]["after"] == "gone"
-    assert done["results"][0]["record"]["roles"]["active"] == [ADMIN_ROLE], "the record keeps what was removed"
+    saved = json.loads(open(done["results"][0]["backup_file"]).read())
+    assert saved["roles"]["active"] == [{"id": ADMIN_ROLE, "displayName": "Global Administrator"}], \
+        "the record keeps what was removed"
+    assert done["results"][0]["record_summary"]["roles"] == 1
+    assert graph.role_name_lists == 2, "one list of role names per run, not one read per role"
 
 
 def test_a_delete_whose_answer_is_lost_is_read_back_not_sent_again():
@@ -331,3 +390,47 @@ def test_auto_reconcile_outside_a_restore_is_refused():
     stray = purge(graph, user="plain@contoso.com", state="deleted", auto_reconcile_proxy_conflict=True)
     assert stray["failed"] is True and "auto_reconcile_proxy_conflict applies only to state: restored" in stray["msg"]
     assert graph.writes == []
+
+
+def test_a_selector_naming_nothing_fails_by_default_and_nothing_is_written(tmp_path):
+    graph = tenant()
+    result = purge(graph, users=["plain@contoso.com", "typo@contoso.com"], state="purged", backup_dir=str(tmp_path))
+    plain, typo = result["results"]
+    assert result["failed"] is True and graph.writes == []
+    assert typo["failed"] is True and typo["msg"].startswith(
+        "typo@contoso.com: matches no active or soft-deleted user, and backup_dir %s holds no record of it; "
+        "check the selector" % tmp_path)
+    assert "lookup_failure_action: warn" in typo["msg"] and "typo@contoso.com" in result["msg"]
+    assert plain["changed"] is False and "nothing was written because another item was refused" in plain["msg"]
+
+
+def test_with_warn_a_selector_naming_nothing_is_a_warning_and_the_others_go_on(tmp_path):
+    graph = tenant()
+    result = purge(graph, users=["plain@contoso.com", "typo@contoso.com"], state="deleted", backup_dir=str(tmp_path),
+                   lookup_failure_action="warn")
+    plain, typo = result["results"]
+    assert not result.get("failed") and plain["changed"] is True and typo["changed"] is False
+    assert graph.writes == [("DELETE", "/users/a1")]
+    assert typo["msg"].endswith("nothing to delete")
+    assert result["warnings"] == ["typo@contoso.com: matches no active or soft-deleted user, and backup_dir %s holds "
+                                  "no record of it; going on without it (lookup_failure_action: warn)" % tmp_path]
+
+
+def test_a_user_purged_by_an_earlier_run_is_known_by_its_record_by_any_of_its_names(tmp_path):
+    graph = tenant()
+    graph.active["a8"] = user("mover@contoso.com", "a8", proxyAddresses=["SMTP:mover@contoso.com",
+                                                                         "smtp:m.alias@contoso.com"])
+    first = purge(graph, user="mover@contoso.com", state="purged", allow_data_loss=True, backup_dir=str(tmp_path))
+    assert first["changed"] is True and graph.writes[-1] == ("DELETE", "/directory/deletedItems/a8")
+    writes = list(graph.writes)
+    again = purge(graph, users=["mover@contoso.com", "m.alias@contoso.com", "a8"], state="purged",
+                  backup_dir=str(tmp_path), check_mode=True)
+    # one user named three ways is still refused as one object
+    assert again["failed"] is True and "name the same object (a8)" in again["results"][0]["msg"]
+    alias = purge(graph, user="m.alias@contoso.com", state="purged", backup_dir=str(tmp_path))
+    assert alias["changed"] is False and not alias.get("failed"), alias
+    assert alias["results"][0]["msg"] == "already purged (record %s)" % first["results"][0]["backup_file"]
+    assert alias["results"][0]["backup_file"] == first["results"][0]["backup_file"]
+    elsewhere = purge(graph, user="a8", state="purged", backup_dir=str(tmp_path / "other"))
+    assert elsewhere["failed"] is True and "holds no record of it" in elsewhere["results"][0]["msg"]
+    assert graph.writes == writes
