@@ -7,7 +7,8 @@ collection: not a public API.
 ``read_users`` is the only part that talks to Graph (through ``entra_directory``); the rest is
 pure: a selector is answered by its one active user, else by its one soft-deleted user (Entra
 prefixes a deleted user's UPN with its object id, see ``entra_directory.match_deleted``), else
-it is not found, with the candidates when several users answer it.
+it is not found, with the candidates when several users answer it.  Roles come with their
+names (one list of role definitions, read only when somebody holds a role).
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
@@ -45,7 +46,8 @@ def read_users(client, selectors, details, include_deleted):
     bin only when a selector named no active user.  Raises GraphError."""
     lookup = directory.find_users(client, selectors)
     found_ids = [u["id"] for u in lookup.found.values()]
-    roles = directory.role_holdings(client, found_ids) if "roles" in details else {}
+    roles = directory.named_role_holdings(client, directory.role_holdings(client, found_ids)) \
+        if "roles" in details else {}
     licenses = directory.license_details(client, found_ids) if "licenses" in details else {}
     deleted = directory.deleted_users(client) if include_deleted and lookup.missing else []
     return UserReading(lookup, roles, licenses, deleted)
@@ -101,6 +103,22 @@ def describe_selector(selector, reading, details):
     if matches:
         entry["candidates"] = sorted(m.get("userPrincipalName") for m in matches)
     return entry
+
+
+def unknown_selectors(entries, include_deleted):
+    """``[(selector, why)]`` of the entries that name no single user, in order: the lookup
+    failures (``_lookup_failure.decide``)."""
+    where = "no active or soft-deleted user" if include_deleted else "no active user (include_deleted is false)"
+    unknown = []
+    for entry in entries:
+        if entry["found"]:
+            continue
+        if entry.get("candidates"):
+            unknown.append((entry["item"], "matches several users (%s); name one by object id"
+                            % ", ".join(entry["candidates"])))
+        else:
+            unknown.append((entry["item"], "matches %s" % where))
+    return unknown
 
 
 def unknown_property_warnings(reading):

@@ -14,8 +14,13 @@ description:
     sit in the recycle bin.
   - A selector that names no active user is looked up among soft-deleted users, whose UPN
     Entra prefixes with their object id, and by mail and proxy address.
+  - A selector that names no user, or several, fails the task naming each such selector (and
+    the candidates), unless O(lookup_failure_action) is V(warn) or V(ignore); then its entry
+    says RV(users[].found=false).
+  - Directory roles are given with their names, read in one list of role definitions.
 extends_documentation_fragment:
   - syncfix.entra.graph
+  - syncfix.entra.lookup
 attributes:
   check_mode:
     support: full
@@ -63,10 +68,18 @@ EXAMPLES = r"""
     that: not vp.users[0].sync.enabled
     fail_msg: "{{ vp.users[0].user_principal_name }} is already synced from {{ vp.users[0].sync.distinguished_name }}"
 
-- name: Find who holds an address, in the recycle bin too
+- name: Find who holds an address, in the recycle bin too; nobody is an answer, not a failure
   syncfix.entra.entra_user_info:
     users: [sales@contoso.com]
     details: []
+    lookup_failure_action: ignore
+  register: holder
+
+- name: Stop if a Global Administrator is among them
+  ansible.builtin.assert:
+    that: >-
+      vp.users | selectattr('found') | map(attribute='roles.active') | flatten
+      | selectattr('displayName', 'equalto', 'Global Administrator') | list | length == 0
 """
 
 RETURN = r"""
@@ -81,7 +94,9 @@ users:
       type: str
       sample: vp@contoso.com
     found:
-      description: Whether an active or soft-deleted user matched.
+      description:
+        - Whether an active or soft-deleted user matched. False only with O(lookup_failure_action=warn)
+          or O(lookup_failure_action=ignore); with V(fail) the task fails instead.
       type: bool
       sample: true
     id:
@@ -139,9 +154,22 @@ users:
       elements: dict
       sample: [{"category": "PropertyConflict", "propertyCausingError": "ProxyAddress", "value": "smtp:vp@contoso.com"}]
     roles:
-      description: Directory role definition ids held (active) or eligible; present when requested.
+      description:
+        - Directory roles held (C(active)) or eligible for (C(eligible)), each with its role
+          definition C(id) and C(displayName) (null for a definition the list lacks); present
+          when requested.
       type: dict
-      sample: {"active": ["62e90394-69f5-4237-9190-012177145e10"], "eligible": []}
+      contains:
+        active:
+          description: Roles held, directly or through a role-assignable group.
+          type: list
+          elements: dict
+        eligible:
+          description: Roles the user is eligible for (PIM).
+          type: list
+          elements: dict
+      sample: {"active": [{"id": "62e90394-69f5-4237-9190-012177145e10", "displayName": "Global Administrator"}],
+               "eligible": []}
     licenses:
       description: SKU part numbers; present when requested.
       type: list
@@ -154,8 +182,8 @@ users:
       sample: ["a@contoso.com", "b@contoso.com"]
 error:
   description:
-    - What went wrong, for a playbook to branch on - kind (input, graph, auth) and the service's
-      code, status or request id.
+    - What went wrong, for a playbook to branch on - kind (input, graph, auth, lookup) and the
+      service's code, status or request id; for C(lookup), C(selectors) names the unknown ones.
   returned: when the task failed
   type: dict
   sample: {"kind": "graph", "message": "find users /users: Graph answered 403 Authorization_RequestDenied: ...",
@@ -164,8 +192,9 @@ error:
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import decide, lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils._user_info import (
-    DETAILS, describe_selector, parse_selectors, read_users, unknown_property_warnings,
+    DETAILS, describe_selector, parse_selectors, read_users, unknown_property_warnings, unknown_selectors,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
 
@@ -176,6 +205,7 @@ def main():
             users=dict(type="list", elements="str", required=True),
             include_deleted=dict(type="bool", default=True),
             details=dict(type="list", elements="str", choices=list(DETAILS), default=list(DETAILS)),
+            **lookup_failure_spec()
         ),
         supports_check_mode=True,
     )
@@ -187,7 +217,15 @@ def main():
         entra.fail_error(e)
     for warning in unknown_property_warnings(reading):
         entra.warn(warning)
-    entra.exit(changed=False, users=[describe_selector(s, reading, params["details"]) for s in selectors])
+    users = [describe_selector(s, reading, params["details"]) for s in selectors]
+    lookup = decide(params["lookup_failure_action"], unknown_selectors(users, params["include_deleted"]),
+                    fix="check the selector")
+    if lookup.failed:
+        entra.fail("unknown users: " + lookup.summary(), users=users,
+                   error=dict(kind="lookup", selectors=list(lookup.failures), message=lookup.summary()))
+    for warning in lookup.warnings:
+        entra.warn(warning)
+    entra.exit(changed=False, users=users)
 
 
 if __name__ == "__main__":

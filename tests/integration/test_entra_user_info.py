@@ -17,7 +17,7 @@ def graph(graph_lab):
 def test_reads_sync_state_roles_licenses_and_recycle_bin(graph, playbook):
     selectors = ["vp@contoso.com", "synced@contoso.com", "admin@contoso.com", "eligible@contoso.com",
                  "gone@contoso.com", "nobody@contoso.com"]
-    rc, (result,) = playbook([{MODULE: dict(graph.auth, users=selectors)}], check=True)
+    rc, (result,) = playbook([{MODULE: dict(graph.auth, users=selectors, lookup_failure_action="ignore")}], check=True)
     assert rc == 0 and result["changed"] is False, result
     users = {u["item"]: u for u in result["users"]}
     assert [u["item"] for u in result["users"]] == selectors
@@ -31,8 +31,12 @@ def test_reads_sync_state_roles_licenses_and_recycle_bin(graph, playbook):
     assert synced["sync"]["anchor"]["guid"] == "0d9f3a52-0000-4000-8000-00000000a003"
     assert synced["provisioning_errors"][0]["propertyCausingError"] == "ProxyAddress"
 
-    assert users["admin@contoso.com"]["roles"]["active"] == ["62e90394-69f5-4237-9190-012177145e10"]
-    assert users["eligible@contoso.com"]["roles"]["eligible"] == ["fe930be7-5e62-47db-91af-98c3a49a38b1"]
+    assert users["admin@contoso.com"]["roles"]["active"] == [
+        {"id": "62e90394-69f5-4237-9190-012177145e10", "displayName": "Global Administrator"}]
+    assert users["eligible@contoso.com"]["roles"]["eligible"] == [
+        {"id": "fe930be7-5e62-47db-91af-98c3a49a38b1", "displayName": "User Administrator"}]
+    names_read = [e for e in graph.requests() if "/roleDefinitions" in e["path"]]
+    assert len(names_read) == 1, "role names are read in one list, not per role"
 
     gone = users["gone@contoso.com"]
     assert gone["found"] is True and gone["deleted"] is True and gone["deleted_date_time"][:10] == t.days_ago(7)[:10]
@@ -49,3 +53,15 @@ def test_reads_in_bulk(graph, playbook):
     graph_calls = [e for e in graph.requests() if not e["path"].endswith("/token") and not e.get("batch_item")]
     # 300 lookups fit in a handful of requests, not 300.
     assert len(graph_calls) <= 30, len(graph_calls)
+
+
+def test_an_unknown_selector_fails_the_task_unless_told_otherwise(graph, playbook):
+    task = {MODULE: dict(graph.auth, users=["vp@contoso.com", "nobody@contoso.com"], details=[])}
+    rc, (failed,) = playbook([task])
+    assert rc != 0 and failed["failed"] is True, failed
+    assert "nobody@contoso.com: matches no active or soft-deleted user" in failed["msg"]
+    assert failed["error"]["selectors"] == ["nobody@contoso.com"]
+
+    rc, (warned,) = playbook([{MODULE: dict(task[MODULE], lookup_failure_action="warn")}])
+    assert rc == 0 and [u["found"] for u in warned["users"]] == [True, False], warned
+    assert any("nobody@contoso.com" in w for w in warned.get("warnings", [])), warned
