@@ -13,6 +13,11 @@ Facts this module encodes (Exchange "Email address policies" / Entra "How to use
   case-insensitively tenant-wide.  But the case of the prefix is a real difference: turning
   ``smtp:`` into ``SMTP:`` promotes the address, and it must be written to AD.
 * A mail-enabled object (one with any SMTP address) has exactly one primary SMTP address.
+* What is written is spelled as the request spells it: ``primary: vp@contoso.com`` on an
+  object holding ``smtp:VP@contoso.com`` writes ``SMTP:vp@contoso.com`` (and ``mail``
+  ``vp@contoso.com``); run again, it is no change.
+* Only values that are written are checked: a value that fails the IdFix rules or an
+  ``*.onmicrosoft.com`` address can always be removed (removing it is the fix), never added.
 
 Writing: AD refuses to ADD a value it already holds and to DELETE one it lacks, and applies
 a DELETE+ADD in one modify atomically, so the planner returns the exact values to delete and
@@ -24,6 +29,9 @@ from ansible_collections.syncfix.entra.plugins.module_utils._errors import Input
 
 SMTP = "SMTP"
 STATES = ("present", "absent", "exact")
+# Domains Microsoft reserves for the tenant itself (the initial domain, the MOERA
+# mailNickname@<tenant>.onmicrosoft.com, the mail.onmicrosoft.com routing domain).
+RESERVED_DOMAIN_SUFFIX = ".onmicrosoft.com"
 
 
 class ProxyAddressError(InputError):
@@ -206,14 +214,10 @@ class ProxyAddressSet:
         return ProxyAddressSet(kept + added)
 
     def with_primary(self, address):
-        """Make ``address`` (bare or prefixed SMTP) the primary; the old primary becomes smtp:.
-
-        A held address keeps its spelling: only the prefix changes.  The case of the address
-        itself changes only when it is listed exactly in ``with_present``.
-        """
-        new_primary = ProxyAddress.smtp(address, primary=True)
-        held = self.find(new_primary)
-        return self.with_present([held.as_primary() if held else new_primary])
+        """Make ``address`` (bare or prefixed SMTP) the primary, spelled as given; the old
+        primary becomes smtp:.  A held address written in another case is rewritten, so the
+        primary (and ``mail``) is what the admin asked for, and asking again is no change."""
+        return self.with_present([ProxyAddress.smtp(address, primary=True)])
 
     def change_to(self, desired):
         """The minimal LDAP change from this set to ``desired``."""
@@ -277,7 +281,10 @@ def plan_proxy_addresses(current, addresses=(), state="present", primary=None, a
     before = current if isinstance(current, ProxyAddressSet) else ProxyAddressSet(current)
     requested = _distinct(addresses)
     new_primary = ProxyAddress.smtp(primary, primary=True) if primary else None
-    _refuse_invalid(requested + ([new_primary] if new_primary else []))
+    # Only what is written is checked: removing a bad or reserved value is the fix.
+    written = ([] if state == "absent" else requested) + ([new_primary] if new_primary else [])
+    _refuse_invalid(written)
+    _refuse_reserved([a for a in written if a is new_primary or before.find(a) is None])
     if state != "absent" and len([a for a in requested if a.is_primary]) > 1:
         raise ProxyAddressError(
             "two primaries requested: %s; only one address may be SMTP:, write the others as smtp:"
@@ -328,7 +335,32 @@ def _distinct(addresses):
 def _refuse_invalid(addresses):
     problems = ["%s %s [%s]" % (a.value, f.message, f.flag) for a in addresses for f in a.findings()]
     if problems:
-        raise ProxyAddressError("invalid proxy address: " + "; ".join(problems))
+        raise ProxyAddressError("invalid proxy address: %s; to remove such a value from AD, use state: absent"
+                                % "; ".join(problems))
+
+
+def reserved_domain_refusal(address):
+    """Why an SMTP address in a ``*.onmicrosoft.com`` domain must not be added on-premises, or None.
+
+    Microsoft Learn, "How the proxyAddresses attribute is populated in Microsoft Entra ID"
+    (troubleshoot/entra/entra-id/user-prov-sync/proxyaddresses-attribute-populate): Entra's
+    proxy calculation discards on-premises addresses with a reserved domain suffix
+    (``@*.onmicrosoft.com``) and adds the MOERA itself, so such a value never reaches the
+    cloud and can't soft-match anything.
+    """
+    domain = "." + address.address.rpartition("@")[2].strip().rstrip(".").lower()
+    if not address.is_smtp or not domain.endswith(RESERVED_DOMAIN_SUFFIX):
+        return None
+    return ("%s is in an onmicrosoft.com domain: Entra manages those addresses itself and its sync discards "
+            "them from on-premises proxyAddresses (Microsoft Learn, \"How the proxyAddresses attribute is "
+            "populated in Microsoft Entra ID\"), so writing it changes nothing in the cloud. Add an address in "
+            "a verified domain instead; removing this one (state: absent) is allowed" % address.value)
+
+
+def _refuse_reserved(addresses):
+    reasons = [reason for reason in (reserved_domain_refusal(a) for a in addresses) if reason]
+    if reasons:
+        raise ProxyAddressError("; ".join(reasons))
 
 
 def _position(items, key):

@@ -13,8 +13,18 @@ description:
   - The case of the prefix matters - C(SMTP:) is the primary address, C(smtp:) a secondary
     one - and a change of primary is sent as one atomic delete and add. The result never has
     zero or two primary SMTP addresses on a mail-enabled object.
-  - Every value is checked with the IdFix rules before anything is written, for every
-    object of the run. Only the values that differ are sent.
+  - Every value to be written is checked with the IdFix rules before anything is written, for
+    every object of the run. Only the values that differ are sent.
+  - Removing a value is always allowed, even one that fails the IdFix rules (spaces, invalid
+    characters) or one in an C(*.onmicrosoft.com) domain - removing it is the fix. Adding such a
+    value, or making it the primary, is refused.
+  - An SMTP address in an C(*.onmicrosoft.com) domain (any case) is refused - Entra manages
+    those addresses itself and its proxy calculation discards them from on-premises
+    C(proxyAddresses) (Microsoft Learn, "How the proxyAddresses attribute is populated in
+    Microsoft Entra ID"), so writing one changes nothing in the cloud.
+  - Values are written as spelled in the task. O(primary=vp@contoso.com) on an object holding
+    C(smtp:VP@contoso.com) writes C(SMTP:vp@contoso.com) and C(mail) V(vp@contoso.com); a
+    case-only difference is a change once, and the next run reports no change.
 extends_documentation_fragment:
   - syncfix.entra.ad
 attributes:
@@ -45,9 +55,10 @@ options:
     default: []
   state:
     description:
-      - V(present) adds the addresses, or rewrites them where only the case differs.
+      - V(present) adds the addresses, or rewrites them to the spelling given where only the
+        case differs.
       - V(absent) removes them, whatever their case.
-      - V(exact) makes C(proxyAddresses) hold exactly O(addresses). Values of other types it
+      - V(exact) makes C(proxyAddresses) hold exactly O(addresses), spelled as given. Values of other types it
         removes (C(X500:), C(SIP:), ...) are named in the item's RV(results[].msg); an
         C(X500:) value often keeps replies to old mail working, so list the ones to keep.
     type: str
@@ -55,8 +66,10 @@ options:
     default: present
   primary:
     description:
-      - Make this SMTP address the primary (added if missing); the old primary stays as a
-        secondary C(smtp:) address. Applied after O(state).
+      - Make this SMTP address the primary (added if missing), spelled as given - a held
+        address in another case is rewritten; the old primary stays as a secondary C(smtp:)
+        address. Applied after O(state).
+      - Left out, the primary is changed only by what O(addresses) and O(state) do.
     type: str
   update_mail:
     description:

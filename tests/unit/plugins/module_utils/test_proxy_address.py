@@ -87,8 +87,36 @@ def test_primary_option_adds_a_new_primary_and_demotes_the_old():
     }
 
 
-def test_primary_option_when_already_primary_is_no_change():
-    assert not plan_proxy_addresses(ANN, primary="ANN@contoso.com").changed
+def test_primary_option_when_already_primary_as_spelled_is_no_change():
+    assert not plan_proxy_addresses(ANN, primary="ann@contoso.com").changed
+    assert not plan_proxy_addresses(ANN, primary="SMTP:ann@contoso.com").changed
+
+
+def test_primary_option_takes_the_spelling_asked_for_and_is_then_no_change():
+    held = ["smtp:VP@contoso.com", "SMTP:vp@fabrikam.com"]
+    plan = plan_proxy_addresses(held, primary="vp@contoso.com")
+    assert plan.change.to_dict() == {"delete": ["smtp:VP@contoso.com", "SMTP:vp@fabrikam.com"],
+                                     "add": ["SMTP:vp@contoso.com", "smtp:vp@fabrikam.com"]}
+    assert plan.primary_address == "vp@contoso.com"
+    assert not plan_proxy_addresses(plan.after, primary="vp@contoso.com").changed
+
+
+def test_a_case_only_difference_of_the_primary_is_a_change_once():
+    plan = plan_proxy_addresses(ANN, primary="ANN@contoso.com")
+    assert plan.change.to_dict() == {"delete": ["SMTP:ann@contoso.com"], "add": ["SMTP:ANN@contoso.com"]}
+    assert plan.primary_address == "ANN@contoso.com"
+    assert not plan_proxy_addresses(plan.after, primary="ANN@contoso.com").changed
+
+
+def test_exact_and_present_keep_the_spelling_given():
+    held = ["SMTP:VP@Contoso.com", "smtp:Vp@Fabrikam.com"]
+    exact = plan_proxy_addresses(held, ["SMTP:vp@contoso.com", "smtp:vp@fabrikam.com"], state="exact")
+    assert exact.after.values == ["SMTP:vp@contoso.com", "smtp:vp@fabrikam.com"]
+    assert exact.primary_address == "vp@contoso.com"
+    assert not plan_proxy_addresses(exact.after, ["SMTP:vp@contoso.com", "smtp:vp@fabrikam.com"],
+                                    state="exact").changed
+    present = plan_proxy_addresses(held, ["smtp:vp@fabrikam.com"], primary="vp@contoso.com")
+    assert present.after.values == ["SMTP:vp@contoso.com", "smtp:vp@fabrikam.com"]
 
 
 def test_case_of_the_address_is_a_real_change_when_written_exactly():
@@ -165,6 +193,41 @@ def test_invalid_address_is_refused_before_planning_with_idfix_flag():
     message = str(e.value)
     assert "smtp:bad address@contoso.local" in message
     assert "[character]" in message and "[topleveldomain]" in message
+
+
+def test_removing_an_invalid_address_is_allowed_adding_it_is_not():
+    held = ANN + ["smtp:bad address@contoso.com", "smtp:<odd>@contoso.com"]
+    plan = plan_proxy_addresses(held, ["smtp:BAD ADDRESS@contoso.com", "smtp:<odd>@contoso.com"], state="absent")
+    assert plan.change.to_dict() == {"delete": ["smtp:<odd>@contoso.com", "smtp:bad address@contoso.com"], "add": []}
+    assert plan_proxy_addresses(held, ["smtp:ann.lee@contoso.com", "SMTP:ann@contoso.com"], state="exact").after.values == [
+        "SMTP:ann@contoso.com", "smtp:ann.lee@contoso.com"]
+    with pytest.raises(ProxyAddressError, match=r"smtp:new address@contoso.com .*\[character\].*state: absent"):
+        plan_proxy_addresses(ANN, ["smtp:new address@contoso.com"], state="exact")
+
+
+@pytest.mark.parametrize("value", ["smtp:ann@contoso.onmicrosoft.com", "SMTP:Ann@Contoso.OnMicrosoft.COM",
+                                   "smtp:ann@contoso.mail.onmicrosoft.com"])
+def test_adding_an_onmicrosoft_address_is_refused_with_the_reason(value):
+    with pytest.raises(ProxyAddressError) as e:
+        plan_proxy_addresses(ANN, [value], allow_primary_removal=True)
+    assert value in str(e.value) and "Entra manages those" in str(e.value)
+    assert "How the proxyAddresses attribute is populated" in str(e.value)
+    with pytest.raises(ProxyAddressError, match="onmicrosoft.com domain"):
+        plan_proxy_addresses(ANN, primary=value.split(":", 1)[1])
+    with pytest.raises(ProxyAddressError, match="onmicrosoft.com domain"):
+        plan_proxy_addresses(ANN, ["SMTP:ann@contoso.com", value], state="exact")
+
+
+def test_removing_or_keeping_a_held_onmicrosoft_address_is_allowed():
+    held = ANN + ["smtp:ann@contoso.onmicrosoft.com"]
+    plan = plan_proxy_addresses(held, ["SMTP:ann@CONTOSO.onmicrosoft.com"], state="absent")
+    assert plan.change.to_dict() == {"delete": ["smtp:ann@contoso.onmicrosoft.com"], "add": []}
+    assert not plan_proxy_addresses(held, ["smtp:ann@contoso.onmicrosoft.com"] + ANN, state="exact").changed
+
+
+def test_look_alike_domains_are_not_onmicrosoft():
+    plan = plan_proxy_addresses(ANN, ["smtp:ann@notonmicrosoft.com", "smtp:ann@onmicrosoft.com.contoso.com"])
+    assert plan.change.add == ["smtp:ann@notonmicrosoft.com", "smtp:ann@onmicrosoft.com.contoso.com"]
 
 
 def test_invalid_primary_option_is_refused():

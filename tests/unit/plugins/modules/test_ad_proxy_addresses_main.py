@@ -158,3 +158,40 @@ def test_a_second_conflict_fails_the_item_with_the_ldap_result():
     assert result["failed"] is True and len(ad.modifies) == 2
     assert item["changed"] is False and item["error"]["kind"] == "ldap" and item["error"]["result"] == 20
     assert item["after"] == item["before"] and "1 of 1 items failed" in result["msg"]
+
+
+def test_the_primary_and_mail_take_the_spelling_asked_for_and_a_second_run_is_unchanged():
+    ad = ProxyAD(user("vp", ["smtp:VP@contoso.com", "SMTP:vp@fabrikam.com"], "vp@fabrikam.com"))
+    args = dict(CONNECTION, object="vp", primary="vp@contoso.com")
+    checked = run_module(ad_proxy_addresses.main, args, ad=ad, check_mode=True)
+    assert checked["changed"] is True and ad.modifies == []
+    first = run_module(ad_proxy_addresses.main, args, ad=ad)
+    assert first["changed"] is True and len(ad.modifies) == 1
+    assert proxies(ad, "vp") == ["SMTP:vp@contoso.com", "smtp:vp@fabrikam.com"]
+    assert ad.entries["cn=vp,ou=staff,dc=contoso,dc=test"]["attributes"]["mail"] == ["vp@contoso.com"]
+    again = run_module(ad_proxy_addresses.main, args, ad=ad)
+    assert again["changed"] is False and len(ad.modifies) == 1
+
+
+def test_removing_an_address_idfix_refuses_is_allowed_and_adding_one_is_not():
+    ad = ProxyAD(user("vp", ["SMTP:vp@contoso.com", "smtp:v p@contoso.com"], "vp@contoso.com"))
+    added = run_module(ad_proxy_addresses.main, dict(CONNECTION, object="vp", addresses=["smtp:x y@contoso.com"]),
+                       ad=ad)
+    assert added["failed"] is True and ad.modifies == []
+    assert "smtp:x y@contoso.com" in added["results"][0]["msg"] and "[character]" in added["results"][0]["msg"]
+    args = dict(CONNECTION, object="vp", state="absent", addresses=["smtp:v p@contoso.com"])
+    removed = run_module(ad_proxy_addresses.main, args, ad=ad)
+    assert removed["changed"] is True and proxies(ad, "vp") == ["SMTP:vp@contoso.com"]
+    assert run_module(ad_proxy_addresses.main, args, ad=ad)["changed"] is False
+
+
+def test_an_onmicrosoft_address_is_refused_to_add_and_allowed_to_remove():
+    ad = ProxyAD(user("vp", ["SMTP:vp@contoso.com", "smtp:vp@contoso.onmicrosoft.com"], "vp@contoso.com"))
+    added = run_module(ad_proxy_addresses.main, dict(CONNECTION, object="vp",
+                                                     addresses=["smtp:vp2@Contoso.OnMicrosoft.com"]), ad=ad)
+    item = added["results"][0]
+    assert added["failed"] is True and ad.modifies == [] and item["error"]["kind"] == "refused"
+    assert "smtp:vp2@Contoso.OnMicrosoft.com" in item["msg"] and "Entra manages those" in item["msg"]
+    removed = run_module(ad_proxy_addresses.main, dict(CONNECTION, object="vp", state="absent",
+                                                       addresses=["smtp:vp@contoso.onmicrosoft.com"]), ad=ad)
+    assert removed["changed"] is True and proxies(ad, "vp") == ["SMTP:vp@contoso.com"]
