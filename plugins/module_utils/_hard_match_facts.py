@@ -10,6 +10,7 @@ roles and the tenant's sync features.  Returns plain facts and raises GraphError
 nothing of Ansible options.
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils import _lookup_failure as lookup_failure
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 from ansible_collections.syncfix.entra.plugins.module_utils._federated_upn import temporary_upn
@@ -23,8 +24,11 @@ class HardMatchFacts:
         self.users = users  # {selector: Graph user}
         self.holders = holders or {}  # {immutable id: [holder, ...]}, soft-deleted ones marked
         self.roles = roles or {}  # {user id: {"active": [...], "eligible": [...]}}
+        self.role_names = {}  # {role definition id: displayName}, read when somebody holds a role
         self.domains = domains or directory.Domains([])
         self.stranded = {}  # {selector: temporary UPN} of users an earlier run left there
+        self.items = []  # the requests whose user was found
+        self.skipped = None  # the LookupDecision of selectors left out, if any
         # None: the app may not read them (unknown, not "all off").
         self.features = features
 
@@ -32,7 +36,8 @@ class HardMatchFacts:
         """The UserFacts of a selector's cloud user: a role held or eligible for counts the same."""
         graph_user = self.users[selector]
         held = self.roles.get(graph_user["id"], {})
-        return UserFacts(graph_user, held.get("active", []) + held.get("eligible", []), self.domains.federated)
+        return UserFacts(graph_user, held.get("active", []) + held.get("eligible", []), self.domains.federated,
+                         role_names=self.role_names)
 
     def user_principal_name(self, selector):
         graph_user = self.users[selector]
@@ -46,12 +51,12 @@ class UnknownUsers(InputError):
     """Users given that name no cloud user, or several; found before anything is written."""
 
 
-def lookup_problems(lookup):
-    """One line per selector that names no cloud user, or several."""
-    problems = ["%s: no cloud user has this UPN, object id or SMTP address" % s for s in lookup.missing]
-    problems += ["%s: matches several cloud users (%s); name one by object id" % (
-        s, ", ".join(u.get("userPrincipalName") for u in found)) for s, found in lookup.ambiguous.items()]
-    return problems
+def lookup_unknown(lookup):
+    """``[(selector, why)]`` for each selector that names no cloud user, or several."""
+    unknown = [(s, "no cloud user has this UPN, object id or SMTP address") for s in lookup.missing]
+    unknown += [(s, "matches several cloud users (%s); name one by object id" % ", ".join(
+        u.get("userPrincipalName") for u in found)) for s, found in lookup.ambiguous.items()]
+    return unknown
 
 
 def _not_under_its_upn(item, lookup):
@@ -85,20 +90,28 @@ def find_stranded(client, items, lookup):
     return stranded, domains
 
 
-def gather_facts(client, items):
+def gather_facts(client, items, lookup_failure_action=lookup_failure.FAIL):
     """Find the cloud users of ``items`` (ImmutableIdRequests), then read, in bulk, what the
-    rules need for the users that would change."""
+    rules need for the users that would change.  Unknown selectors raise UnknownUsers, or with
+    ``lookup_failure_action`` warn/ignore are left out: ``facts.items`` are the ones found and
+    ``facts.skipped`` the LookupDecision."""
     lookup = directory.find_users(client, [i.selector for i in items])
     stranded, domains = ({}, None)
     if any(_not_under_its_upn(i, lookup) for i in items):
         stranded, domains = find_stranded(client, items, lookup)
-    problems = lookup_problems(lookup)
-    if problems:
-        raise UnknownUsers("unknown users, nothing was changed: " + "; ".join(problems))
+    skipped = None
+    unknown = lookup_unknown(lookup)
+    if unknown:
+        skipped = lookup_failure.decide(lookup_failure_action, unknown, fix="name the user by UPN, object id or SMTP "
+                                                                             "address")
+        if skipped.failed:
+            raise UnknownUsers("unknown users, nothing was changed: " + skipped.summary())
+        items = [i for i in items if i.selector in lookup.found]
     users = lookup.found
     writes = [i for i in items if users[i.selector].get("onPremisesImmutableId") != i.desired]
     stamps = [i for i in writes if i.desired is not None]
     facts = HardMatchFacts(users, features={})
+    facts.items, facts.skipped = items, skipped
     facts.stranded = stranded
     if domains is None and writes:
         # Stamps may need the UPN moved; clears are refused on a federated UPN.
@@ -113,4 +126,6 @@ def gather_facts(client, items):
             if deleted.get("onPremisesImmutableId") in facts.holders:
                 facts.holders[deleted["onPremisesImmutableId"]].append(dict(deleted, deleted=True))
         facts.roles = directory.role_holdings(client, [users[i.selector]["id"] for i in stamps])
+        if any(ids for kinds in facts.roles.values() for ids in kinds.values()):
+            facts.role_names = directory.role_names(client)
     return facts

@@ -81,8 +81,9 @@ def _epoch(text):
     return calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
 
 
-def _roles(holdings):
-    return [{"template_id": role_id, "name": role_id, "assignment": kind}
+def _roles(holdings, names=None):
+    """A user's roles for the planner, each named by its displayName (its id when unknown)."""
+    return [{"template_id": role_id, "name": (names or {}).get(role_id) or role_id, "assignment": kind}
             for kind in ("active", "eligible") for role_id in holdings.get(kind, [])]
 
 
@@ -117,6 +118,7 @@ def read_cloud(client, ad_users, cloud_selectors, now=None):
     deleted = directory.deleted_users(client)
     mail_objects = directory.mail_objects(client, addresses)
     holdings = directory.role_holdings(client, list(active) + [d["id"] for d in deleted], active_ids=list(active))
+    names = directory.role_names(client) if any(ids for kinds in holdings.values() for ids in kinds.values()) else {}
     features = directory.sync_features(client)
     if features is None:
         warnings.append("could not read the tenant's directory sync features (the app needs "
@@ -124,8 +126,8 @@ def read_cloud(client, ad_users, cloud_selectors, now=None):
     domains = directory.read_domains(client)
     tenant = sync.TenantFacts(features or {}, domains.initial, domains.verified, now if now is not None else time.time(),
                               federated_domains=domains.federated)
-    objects = [cloud_object_of(u, roles=_roles(holdings.get(u["id"], {}))) for u in active.values()]
-    objects += [cloud_object_of(u, deleted=True, roles=_roles(holdings.get(u["id"], {}))) for u in deleted]
+    objects = [cloud_object_of(u, roles=_roles(holdings.get(u["id"], {}), names)) for u in active.values()]
+    objects += [cloud_object_of(u, deleted=True, roles=_roles(holdings.get(u["id"], {}), names)) for u in deleted]
     objects += [cloud_object_of(o, kind=kind) for kind, o in mail_objects]
     world = sync.World(objects, tenant)
     found, problems = {}, {}

@@ -364,7 +364,8 @@ def user_facts(cloud, world):
              "onPremisesSyncEnabled": cloud.sync_enabled}
     if cloud.object_identifier is not sync.UNKNOWN:
         graph["onPremisesObjectIdentifier"] = cloud.object_identifier
-    return UserFacts(graph, cloud.role_ids(), federated_domains=world.tenant.federated_domains)
+    return UserFacts(graph, cloud.role_ids(), federated_domains=world.tenant.federated_domains,
+                     role_names=dict((r.get("template_id"), r.get("name")) for r in cloud.roles))
 
 
 def loss_reasons(cloud, link, as_soft_deleted=False):

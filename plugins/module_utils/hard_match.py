@@ -141,7 +141,7 @@ REMAP_FEATURE = "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled"
 class UserFacts:
     """What the rules need to know about one cloud user, already read from Graph."""
 
-    def __init__(self, user, role_ids=(), federated_domains=()):
+    def __init__(self, user, role_ids=(), federated_domains=(), role_names=None):
         self.id = user.get("id")
         self.upn = user.get("userPrincipalName") or self.id
         self.immutable_id = user.get("onPremisesImmutableId")
@@ -150,6 +150,8 @@ class UserFacts:
         # Absent (not null) when this Graph's schema does not offer the property: unknown.
         self.object_identifier_known = "onPremisesObjectIdentifier" in user
         self.role_ids = sorted(set(role_ids))
+        # {role definition id (lower case): displayName}, for messages people can read.
+        self.role_names = dict((k.lower(), v) for k, v in (role_names or {}).items() if v)
         domain = self.upn.rsplit("@", 1)[-1].lower() if "@" in (self.upn or "") else ""
         self.federated_domain = domain if domain in set(d.lower() for d in federated_domains) else None
 
@@ -186,15 +188,24 @@ def privileged_role_ids(user):
     return sorted(r for r in user.role_ids if r.lower() in PRIVILEGED_ROLE_TEMPLATE_IDS)
 
 
+def privileged_role_labels(user):
+    """The PRIVILEGED roles as people read them: "Global Administrator (62e90394-...)"."""
+    labels = []
+    for role_id in privileged_role_ids(user):
+        name = user.role_names.get(role_id.lower())
+        labels.append("%s (%s)" % (name, role_id) if name and name.lower() != role_id.lower() else role_id)
+    return labels
+
+
 def privileged_role_refusal(user):
     """MC1262584 (from June 2026): a hard match is blocked when the target cloud user holds or is
     eligible for a privileged Microsoft Entra role ("When you have an existing tenant"). Only roles
     labelled PRIVILEGED count; any other role is no reason to refuse."""
-    privileged = privileged_role_ids(user)
+    privileged = privileged_role_labels(user)
     if not privileged:
         return None
     return (
-        "cloud user %s holds or is eligible for directory roles labelled PRIVILEGED (role definitions %s); "
+        "cloud user %s holds or is eligible for directory roles labelled PRIVILEGED: %s; "
         "since the 2026 hard-match security hardening (MC1262584) Entra blocks a hard match to such a user, "
         "and the next sync reports InvalidHardMatch. Remove those role assignments and eligibilities first, or "
         "link a different, unprivileged cloud user" % (user.upn, ", ".join(privileged))
@@ -293,11 +304,11 @@ def clear_refusal(user, force):
 
 def privileged_clear_refusal(user):
     """An administrator's link is not changed by a bulk task: a person takes the role away first."""
-    privileged = privileged_role_ids(user)
+    privileged = privileged_role_labels(user)
     if not privileged:
         return None
     return (
-        "cloud user %s holds or is eligible for directory roles labelled PRIVILEGED (role definitions %s); "
+        "cloud user %s holds or is eligible for directory roles labelled PRIVILEGED: %s; "
         "its immutable id is left alone, even with force. Remove those role assignments and eligibilities first"
         % (user.upn, ", ".join(privileged))
     )

@@ -241,3 +241,13 @@ def test_fact_warnings_name_what_could_not_be_checked():
     assert "not checked for vp@contoso.com" in identifier_warning
     assert fact_warnings([clear], None) == [], "a clear needs neither check"
     assert fact_warnings([plan_immutable_id(user(), VALUE)], {}) == []
+
+
+def test_a_privileged_refusal_names_the_role_with_its_definition_id():
+    facts = UserFacts({"id": "u1", "userPrincipalName": "vp@contoso.com"},
+                      role_ids=[GLOBAL_ADMINISTRATOR, EXCHANGE_ADMINISTRATOR],
+                      role_names={GLOBAL_ADMINISTRATOR.upper(): "Global Administrator",
+                                  EXCHANGE_ADMINISTRATOR: "Exchange Administrator"})
+    plan = plan_immutable_id(facts, VALUE)
+    assert "labelled PRIVILEGED: Global Administrator (%s);" % GLOBAL_ADMINISTRATOR in plan.refusal
+    assert "Exchange Administrator" not in plan.refusal

@@ -107,6 +107,8 @@ class FakeTenant:
             return 200, {"value": [{"features": self.features}]}
         if parts.path.endswith("/memberOf"):
             return 200, {"value": []}
+        if parts.path == "/roleManagement/directory/roleDefinitions":
+            return 200, {"value": [{"id": GLOBAL_ADMINISTRATOR, "displayName": "Global Administrator"}]}
         if parts.path.startswith("/roleManagement/directory/"):
             principal = _QUOTED.findall(query["$filter"])[0]
             active = parts.path.endswith("roleAssignments")
@@ -185,6 +187,7 @@ def test_one_refusal_writes_nothing_at_all():
     assert synced["failed"] is True and "synced from on-premises" in synced["msg"]
     assert synced["error"]["kind"] == "refused" and synced["after"] == synced["before"]
     assert admin["failed"] is True and "labelled PRIVILEGED" in admin["msg"]
+    assert "Global Administrator (%s)" % GLOBAL_ADMINISTRATOR in admin["msg"]
     assert "diff" not in result
     assert tenant.writes() == []
 
