@@ -102,8 +102,8 @@ def gather_facts(client, items, lookup_failure_action=lookup_failure.FAIL):
     skipped = None
     unknown = lookup_unknown(lookup)
     if unknown:
-        skipped = lookup_failure.decide(lookup_failure_action, unknown, fix="name the user by UPN, object id or SMTP "
-                                                                             "address")
+        skipped = lookup_failure.decide(lookup_failure_action, unknown,
+                                        fix="name the user by UPN, object id or SMTP address")
         if skipped.failed:
             raise UnknownUsers("unknown users, nothing was changed: " + skipped.summary())
         items = [i for i in items if i.selector in lookup.found]
