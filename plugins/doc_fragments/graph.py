@@ -19,8 +19,11 @@ options:
   tenant_id:
     description:
       - The Entra tenant (directory) id or its initial domain.
-      - If not set, the environment variable E(AZURE_TENANT_ID) is used.
+      - If not set, the environment variable E(AZURE_TENANT_ID) is used, then E(AZURE_TENANT)
+        (set by AWX's Azure credential and read by azure.azcollection).
+      - The alias C(tenant) is azure.azcollection's name.
     type: str
+    aliases: [tenant]
   client_id:
     description:
       - The application (client) id of the app registration that has the Graph application permissions.
@@ -29,13 +32,18 @@ options:
   client_secret:
     description:
       - A client secret of the app registration.
-      - If not set, the environment variable E(AZURE_CLIENT_SECRET) is used.
+      - If not set, the environment variable E(AZURE_CLIENT_SECRET) is used, then
+        E(AZURE_SECRET) (AWX's Azure credential, azure.azcollection).
+      - The alias C(secret) is azure.azcollection's name.
     type: str
+    aliases: [secret]
   client_certificate_path:
     description:
       - Path to a PEM or PKCS12 file with the app's certificate and private key.
       - If not set, the environment variable E(AZURE_CLIENT_CERTIFICATE_PATH) is used.
+      - The alias C(x509_certificate_path) is azure.azcollection's name.
     type: path
+    aliases: [x509_certificate_path]
   client_certificate_password:
     description:
       - Password of O(client_certificate_path), when it has one.
@@ -62,6 +70,7 @@ options:
       - The Microsoft Graph endpoint, without the version. Set it for national clouds
         (V(https://graph.microsoft.us), V(https://microsoftgraph.chinacloudapi.cn)) or a lab.
       - The token is requested for V(<graph_endpoint>/.default).
+      - If not set, the environment variable E(SYNCFIX_GRAPH_ENDPOINT) is used.
     type: str
     default: https://graph.microsoft.com
   authority_host:
@@ -75,6 +84,7 @@ options:
     description:
       - A PEM bundle of CA certificates to trust for Graph and the authority, instead of the
         system's. Use it for a TLS-inspecting proxy or a lab.
+      - If not set, the environment variable E(SYNCFIX_GRAPH_CA_PATH) is used.
       - The alias C(ca_path) is accepted by modules that talk to Graph only; a module that
         also reads AD (it takes C(ldap_ca_path) too) accepts only this name.
     type: path
@@ -119,6 +129,9 @@ requirements:
   - azure-identity >= 1.15 (not needed with O(access_token))
 notes:
   - "Modules run on the controller: use C(hosts: localhost) or C(delegate_to: localhost)."
+  - azure.azcollection's C(auth_source), C(cloud_environment) and C(cert_validation_mode) are
+    not aliases - their values differ; use O(auth_method), O(graph_endpoint) with
+    O(authority_host), and O(graph_validate_certs).
   - Set the connection options once for all Entra modules with C(module_defaults) and the
     group C(group/syncfix.entra.entra).
 """

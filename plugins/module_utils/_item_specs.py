@@ -15,7 +15,7 @@ import copy
 AD_ANCHOR_ITEM = dict(
     object=dict(type="str", required=True),
     immutable_id=dict(type="str"),
-    guid=dict(type="str"),
+    consistency_guid=dict(type="str"),
     state=dict(type="str", choices=["present", "absent"]),
 )
 

@@ -10,10 +10,12 @@ every ``SyncfixError`` becomes a failed task carrying ``error`` (see ``_errors``
 bulk result shape comes from ``bulk_result``.
 """
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+import os
+
+from ansible.module_utils.basic import AnsibleFallbackNotFound, missing_required_lib
 
 from ansible_collections.syncfix.entra.plugins.module_utils import (
-    ad_objects, bulk_result, graph_auth, graph_client, ldap_client,
+    _lookup_failure as lookup_failure, ad_objects, bulk_result, graph_auth, graph_client, ldap_client,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils._argspec import RULE_KEYS, ArgumentSpec
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, error_details
@@ -24,26 +26,47 @@ from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import D
 AD_ENV_PREFIX = "SYNCFIX_AD_"
 
 
+def env_fallback(*names):
+    """The first of these environment variables that is set and not empty.  An empty one counts
+    as unset: AWX's credential injectors set a variable to "" when an optional field is blank."""
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
+def _env(*names):
+    return (env_fallback, list(names))
+
+
 def _ad_env(name):
-    return (env_fallback, [AD_ENV_PREFIX + name.upper()])
+    return _env(AD_ENV_PREFIX + name.upper())
 
 
 def graph_connection_spec():
-    """Microsoft Graph sign-in and transport options (doc fragment ``syncfix.entra.graph``)."""
+    """Microsoft Graph sign-in and transport options (doc fragment ``syncfix.entra.graph``).
+
+    The environment names are azure-identity's first, then those AWX's Azure credential and
+    azure.azcollection set (``AZURE_TENANT``, ``AZURE_SECRET``); azure.azcollection's option
+    names are aliases where they mean the same thing (``tenant``, ``secret``,
+    ``x509_certificate_path``)."""
     return ArgumentSpec(dict(
         auth_method=dict(type="str", default="auto", choices=list(graph_auth.AUTH_METHODS)),
-        tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT_ID"])),
-        client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
-        client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_SECRET"])),
-        client_certificate_path=dict(type="path", fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PATH"])),
+        tenant_id=dict(type="str", aliases=["tenant"], fallback=_env("AZURE_TENANT_ID", "AZURE_TENANT")),
+        client_id=dict(type="str", fallback=_env("AZURE_CLIENT_ID")),
+        client_secret=dict(type="str", no_log=True, aliases=["secret"],
+                           fallback=_env("AZURE_CLIENT_SECRET", "AZURE_SECRET")),
+        client_certificate_path=dict(type="path", aliases=["x509_certificate_path"],
+                                     fallback=_env("AZURE_CLIENT_CERTIFICATE_PATH")),
         client_certificate_password=dict(type="str", no_log=True,
-                                         fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PASSWORD"])),
-        federated_token_file=dict(type="path", fallback=(env_fallback, ["AZURE_FEDERATED_TOKEN_FILE"])),
+                                         fallback=_env("AZURE_CLIENT_CERTIFICATE_PASSWORD")),
+        federated_token_file=dict(type="path", fallback=_env("AZURE_FEDERATED_TOKEN_FILE")),
         managed_identity_client_id=dict(type="str"),
         access_token=dict(type="str", no_log=True),
-        graph_endpoint=dict(type="str", default="https://graph.microsoft.com"),
-        authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
-        graph_ca_path=dict(type="path", aliases=["ca_path"]),
+        graph_endpoint=dict(type="str", default="https://graph.microsoft.com",
+                            fallback=_env("SYNCFIX_GRAPH_ENDPOINT")),
+        authority_host=dict(type="str", fallback=_env("AZURE_AUTHORITY_HOST")),
+        graph_ca_path=dict(type="path", aliases=["ca_path"], fallback=_env("SYNCFIX_GRAPH_CA_PATH")),
         graph_validate_certs=dict(type="bool", default=True, aliases=["validate_certs"]),
         request_timeout=dict(type="float", default=30.0),
         throttle_deadline=dict(type="float", default=300.0),
@@ -54,22 +77,43 @@ def graph_connection_spec():
     ))
 
 
+# microsoft.ad's tls_mode spelling is the canonical one; the older one-word spelling is kept.
+TLS_MODES = {"ldaps": "ldaps", "start_tls": "starttls", "starttls": "starttls", "none": "none"}
+# microsoft.ad's cert_validation: -> (validate the chain, check the host name)
+CERT_VALIDATION = {"always": (True, True), "ignore_hostname": (True, False), "ignore": (False, False)}
+
+
 def ad_connection_spec():
-    """LDAP connection options for AD (doc fragment ``syncfix.entra.ad``)."""
+    """LDAP connection options for AD (doc fragment ``syncfix.entra.ad``).
+
+    microsoft.ad's and community.general's LDAP spellings are aliases (``username``,
+    ``password``, ``bind_pw``, ``ca_cert``, ``server_uri``, ``auth_protocol``) or accepted values
+    (``tls_mode: start_tls``, ``cert_validation``), so a task written for those collections is
+    not refused."""
     return ArgumentSpec(dict(
-        server=dict(type="list", elements="str", required=True, fallback=_ad_env("server")),
+        server=dict(type="list", elements="str", required=True, aliases=["server_uri"], fallback=_ad_env("server")),
         port=dict(type="int", fallback=_ad_env("port")),
-        tls_mode=dict(type="str", default="ldaps", choices=["ldaps", "starttls", "none"], fallback=_ad_env("tls_mode")),
-        ldap_validate_certs=dict(type="bool", default=True, aliases=["validate_certs"],
-                                 fallback=_ad_env("validate_certs")),
-        ldap_ca_path=dict(type="path", aliases=["ca_path"], fallback=_ad_env("ca_path")),
-        bind_dn=dict(type="str", fallback=_ad_env("bind_dn")),
-        bind_password=dict(type="str", no_log=True, fallback=_ad_env("bind_password")),
-        auth=dict(type="str", default="simple", choices=["simple", "kerberos"], fallback=_ad_env("auth")),
+        tls_mode=dict(type="str", default="ldaps", choices=list(TLS_MODES), fallback=_ad_env("tls_mode")),
+        ldap_validate_certs=dict(type="bool", aliases=["validate_certs"], fallback=_ad_env("validate_certs")),
+        cert_validation=dict(type="str", choices=list(CERT_VALIDATION), aliases=["cert_verification"]),
+        ldap_ca_path=dict(type="path", aliases=["ca_path", "ca_cert"], fallback=_ad_env("ca_path")),
+        bind_dn=dict(type="str", aliases=["username"], fallback=_ad_env("bind_dn")),
+        bind_password=dict(type="str", no_log=True, aliases=["password", "bind_pw"], fallback=_ad_env("bind_password")),
+        ldap_auth=dict(type="str", default="simple", choices=["simple", "kerberos"], aliases=["auth_protocol"],
+                       fallback=_ad_env("auth")),
         base_dn=dict(type="str", fallback=_ad_env("base_dn")),
         referrals=dict(type="bool", default=False, fallback=_ad_env("referrals")),
         connect_timeout=dict(type="int", default=10, fallback=_ad_env("connect_timeout")),
-    ), required_if=[["auth", "simple", ["bind_dn", "bind_password"]]])
+    ), required_if=[["ldap_auth", "simple", ["bind_dn", "bind_password"]]],
+        mutually_exclusive=[["ldap_validate_certs", "cert_validation"]])
+
+
+def ad_certificate_checks(params):
+    """(validate the chain, check the host name) from ldap_validate_certs or cert_validation."""
+    if params.get("cert_validation"):
+        return CERT_VALIDATION[params["cert_validation"]]
+    validate = params.get("ldap_validate_certs") is not False
+    return validate, validate
 
 
 CONNECTION_SPECS = {"graph": graph_connection_spec, "ad": ad_connection_spec}
@@ -89,6 +133,7 @@ class SyncfixModule:
         self.directories = tuple(directories)
         self._graph = None
         self._ad = None
+        self.skipped = []
         if "graph" in directories and graph_client.httpx is None:
             self.module.fail_json(msg=missing_required_lib("httpx"))
         if "ad" in directories and ldap_client.ldap3 is None:
@@ -135,15 +180,21 @@ class SyncfixModule:
         """The bound LDAP connection; a failed bind fails the task before any write."""
         if self._ad is None:
             params = self.params
-            if params["tls_mode"] == "none":
+            tls_mode = TLS_MODES[params["tls_mode"]]
+            validate, check_hostname = ad_certificate_checks(params)
+            if tls_mode == "none":
                 self.module.warn("tls_mode is none: the bind password crosses the network in clear text")
-            if not params["ldap_validate_certs"]:
-                self.module.warn("ldap_validate_certs is false: the domain controller's certificate is not checked")
+            if not validate:
+                self.module.warn("LDAP certificate validation is off: the domain controller's certificate is not "
+                                 "checked")
+            elif not check_hostname:
+                self.module.warn("cert_validation is ignore_hostname: any certificate the CA signed is accepted for "
+                                 "the domain controller, whatever name it carries")
             try:
                 self._ad = DirectoryConnection(
                     params["server"], bind_dn=params["bind_dn"], bind_password=params["bind_password"],
-                    tls_mode=params["tls_mode"], port=params["port"], validate_certs=params["ldap_validate_certs"],
-                    ca_path=params["ldap_ca_path"], auth=params["auth"], base_dn=params["base_dn"],
+                    tls_mode=tls_mode, port=params["port"], validate_certs=validate, check_hostname=check_hostname,
+                    ca_path=params["ldap_ca_path"], auth=params["ldap_auth"], base_dn=params["base_dn"],
                     connect_timeout=params["connect_timeout"], referrals=params["referrals"],
                 ).connect()
             except LdapError as e:
@@ -151,16 +202,29 @@ class SyncfixModule:
         return self._ad
 
     def find_ad_objects(self, identities, attributes=(), classes=ad_objects.OBJECT_CLASSES):
-        """Each identity's one AD entry; fails the task, before any write, naming every identity
-        that matches nothing or several objects."""
+        """Each identity's one AD entry.  An identity that matches nothing or several objects
+        fails the task before any write, naming each, unless ``lookup_failure_action`` (when the
+        module has it) is warn or ignore: then it is left out and reported as skipped."""
         try:
             lookup = ad_objects.find_objects(self.ad, identities, attributes, classes=classes)
         except LdapError as e:
             self.fail_error(e, "%s; nothing was changed" % e)
-        problems = ad_objects.lookup_problems(lookup, classes)
-        if problems:
-            self.fail("unknown objects, nothing was changed: " + "; ".join(problems))
+        unknown = ad_objects.lookup_unknown(lookup, classes)
+        if unknown:
+            decision = lookup_failure.decide(self.params.get("lookup_failure_action") or lookup_failure.FAIL, unknown,
+                                             fix="name each object by DN, objectGUID, UPN, mail or sAMAccountName")
+            if decision.failed:
+                self.fail_error(InputError("unknown objects, nothing was changed: " + decision.summary()))
+            self.skip_unknown(decision)
         return lookup.found
+
+    def skip_unknown(self, decision):
+        """Report the selectors a lookup left out (lookup_failure_action warn or ignore)."""
+        for text in decision.warnings:
+            self.warn(text)
+        for selector, why in decision.reasons.items():
+            self.skipped.append(dict(item=selector, changed=False, found=False,
+                                     msg="skipped: %s (lookup_failure_action: %s)" % (why, decision.action)))
 
     # --- results -------------------------------------------------------------------------
 
@@ -184,7 +248,9 @@ class SyncfixModule:
         self.fail(msg or describe_error(error), error=error_details(error), **result)
 
     def exit_bulk(self, results, diff=None, **extra):
-        """Exit with the bulk result shape (see bulk_result); failed items fail the task."""
+        """Exit with the bulk result shape (see bulk_result); failed items fail the task.  The
+        selectors a lookup skipped come last."""
+        results = list(results) + self.skipped
         extra = dict(self.counters(), **extra)
         if self._ad is not None:
             self._ad.close()

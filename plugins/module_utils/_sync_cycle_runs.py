@@ -6,7 +6,6 @@ remoting and Entra Cloud Sync over Graph jobs.  Internal to this collection: not
 The rules they follow live in ``adsync_connect`` and ``cloud_sync``; this is the I/O around them.
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import ConnectEngine, PsrpRunner
 from ansible_collections.syncfix.entra.plugins.module_utils.cloud_sync import (
     REFUSE, WAIT, CloudSyncJob, execution_failed, job_state, on_demand_failed, plan_job_run)
@@ -20,19 +19,18 @@ except ImportError:
 def run_connect(entra, params):
     if PsrpClient is None:
         entra.fail("engine=connect needs the Python package pypsrp: pip install 'pypsrp>=0.8.1'")
-    if not params["server"]:
-        raise InputError("engine=connect needs server, the Entra Connect server's host name")
-    if not params["ssl"]:
-        entra.warn("ssl is false: WinRM runs over HTTP on port 5985; only the authentication's message encryption "
-                   "protects the password and the session")
-    elif not params["cert_validation"]:
-        entra.warn("cert_validation is false: the Entra Connect server's WinRM certificate is not checked")
-    validation = params["winrm_ca_path"] or params["cert_validation"]
-    client = PsrpClient(params["server"], port=params["port"] or (5986 if params["ssl"] else 5985),
-                        username=params["username"], password=params["password"], ssl=params["ssl"],
-                        auth=params["auth"],
-                        cert_validation=validation, certificate_pem=params["certificate_pem"],
-                        certificate_key_pem=params["certificate_key_pem"])
+    if not params["winrm_ssl"]:
+        entra.warn("winrm_ssl is false: WinRM runs over HTTP on port 5985; only the authentication's message "
+                   "encryption protects the password and the session")
+    elif not params["winrm_validate_certs"]:
+        entra.warn("winrm_validate_certs is false: the Entra Connect server's WinRM certificate is not checked")
+    validation = (params["winrm_ca_path"] or True) if params["winrm_validate_certs"] else False
+    client = PsrpClient(params["winrm_server"],
+                        port=params["winrm_port"] or (5986 if params["winrm_ssl"] else 5985),
+                        username=params["winrm_username"], password=params["winrm_password"], ssl=params["winrm_ssl"],
+                        auth=params["winrm_auth"], cert_validation=validation,
+                        certificate_pem=params["winrm_certificate_pem"],
+                        certificate_key_pem=params["winrm_certificate_key_pem"])
     engine = ConnectEngine(PsrpRunner(client))
     result = engine.run(policy=params["policy_type"], if_running=params["if_running"],
                         allow_staging=params["allow_staging"], wait=params["wait"], timeout=params["timeout"],
@@ -42,8 +40,6 @@ def run_connect(entra, params):
 
 
 def run_cloud_sync(entra, params):
-    if not (params["service_principal_id"] and params["job_id"]):
-        raise InputError("engine=cloud_sync needs service_principal_id and job_id")
     job = CloudSyncJob(entra.client, params["service_principal_id"], params["job_id"])
     state = job_state(job.read())
     before = state["last_execution"]

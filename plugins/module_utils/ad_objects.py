@@ -112,13 +112,18 @@ def find_objects(connection, identities, attributes=(), classes=OBJECT_CLASSES):
     return lookup
 
 
+def lookup_unknown(lookup, classes=OBJECT_CLASSES):
+    """``[(identity, why)]`` for each identity that matched nothing or several objects."""
+    noun = "AD %s" % ", ".join(classes[:-1]) + (" or %s" % classes[-1] if len(classes) > 1 else classes[0])
+    unknown = [(i, "no %s has this name" % noun) for i in lookup.missing]
+    unknown += [(i, "matches several objects (%s); name one by DN or objectGUID" % "; ".join(dns))
+                for i, dns in lookup.ambiguous.items()]
+    return unknown
+
+
 def lookup_problems(lookup, classes=OBJECT_CLASSES):
     """One line per identity that matched nothing or several objects, with the way out."""
-    noun = "AD %s" % ", ".join(classes[:-1]) + (" or %s" % classes[-1] if len(classes) > 1 else classes[0])
-    problems = ["%s: no %s has this name" % (i, noun) for i in lookup.missing]
-    problems += ["%s: matches several objects (%s); name one by DN or objectGUID" % (i, "; ".join(dns))
-                 for i, dns in lookup.ambiguous.items()]
-    return problems
+    return ["%s: %s" % pair for pair in lookup_unknown(lookup, classes)]
 
 
 def holders_of(connection, values, exclude_dns=()):

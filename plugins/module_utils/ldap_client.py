@@ -8,7 +8,7 @@
   unless "LDAP server signing requirements" was lowered, and the password would cross the
   network in clear text.
 * Certificates are validated against the system store or ``ca_path`` unless
-  ``validate_certs`` is false.
+  ``validate_certs`` is false; ``check_hostname`` false checks the chain but not the name.
 * Several servers fail over in order (an ldap3 server pool).
 * ``auth: kerberos`` uses SASL GSSAPI (Python package ``gssapi``).  ldap3's NTLM is not offered:
   Samba refuses it, so it could not be tested.
@@ -80,7 +80,7 @@ class DirectoryConnection:
 
     def __init__(self, servers, bind_dn=None, bind_password=None, tls_mode="ldaps", port=None,
                  validate_certs=True, ca_path=None, auth="simple", base_dn=None, connect_timeout=10,
-                 receive_timeout=60, referrals=False):
+                 receive_timeout=60, referrals=False, check_hostname=True):
         if ldap3 is None:
             raise LdapError("the Python package ldap3 is needed: pip install 'ldap3>=2.9.1'")
         if tls_mode not in DEFAULT_PORTS:
@@ -89,6 +89,7 @@ class DirectoryConnection:
         self.bind_dn = bind_dn
         self.bind_password = bind_password
         self.validate_certs = validate_certs
+        self.check_hostname = check_hostname
         self.ca_path = ca_path
         self.auth = auth
         self.base_dn = base_dn
@@ -106,6 +107,8 @@ class DirectoryConnection:
             validate=ssl.CERT_REQUIRED if self.validate_certs else ssl.CERT_NONE,
             ca_certs_file=self.ca_path,
             version=ssl.PROTOCOL_TLS_CLIENT,
+            # ldap3 accepts any name when '*' is among the valid names: the chain is still checked.
+            valid_names=None if self.check_hostname else ["*"],
         )
 
     def connect(self):

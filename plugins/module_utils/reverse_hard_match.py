@@ -27,15 +27,15 @@ def describe(anchor):
 def desired_anchor(entry, default_state):
     """The anchor one item asks for (None clears); raises InputError saying what to fix."""
     state = entry.get("state") or default_state
-    given = [name for name in ("immutable_id", "guid") if entry.get(name)]
+    given = [name for name in ("immutable_id", "consistency_guid") if entry.get(name)]
     if state == "absent":
         if given:
             raise InputError("state=absent clears the value; remove %s" % ", ".join(given))
         return None
     if len(given) != 1:
-        raise InputError("state=present needs exactly one of immutable_id, guid")
-    if given[0] == "guid":
-        return SourceAnchor.from_guid(entry["guid"])
+        raise InputError("state=present needs exactly one of immutable_id, consistency_guid")
+    if given[0] == "consistency_guid":
+        return SourceAnchor.from_guid(entry["consistency_guid"])
     # mS-DS-ConsistencyGuid holds 16 bytes: an opaque anchor cannot be written into it.
     return SourceAnchor.from_immutable_id(entry["immutable_id"], allow_opaque=False)
 

@@ -27,13 +27,14 @@ description:
     case-only difference is a change once, and the next run reports no change.
 extends_documentation_fragment:
   - syncfix.entra.ad
+  - syncfix.entra.lookup
 attributes:
   check_mode:
     support: full
     description: Reads the objects and reports the change; sends no modify operation.
   diff_mode:
     support: full
-    description: Shows each object's proxyAddresses and mail before and after, sorted, one per line.
+    description: Per changed object, keyed by its DN, its C(proxyAddresses) (sorted) and C(mail), before and after.
   platform:
     support: full
     platforms: [active_directory]
@@ -215,6 +216,7 @@ ldap_operations:
   sample: {"searches": 2, "modifies": 1}
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import converge
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
 from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import PROXY_ADDRESS_ITEM, item_spec, single_item
@@ -224,10 +226,10 @@ from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import L
 from ansible_collections.syncfix.entra.plugins.module_utils.proxy_address import parse_requests
 
 
-def diff_lines(plan, side):
+def diff_entry(plan, side):
+    """Per changed object (by DN): its proxyAddresses, sorted, and mail."""
     state = getattr(plan, side)
-    lines = ["  proxyAddresses: %s\n" % value for value in state["proxyAddresses"]]
-    return "%s\n%s  mail: %s\n" % (plan.fields["dn"], "".join(lines), state["mail"])
+    return plan.fields["dn"], {"proxyAddresses": sorted(state["proxyAddresses"]), "mail": state["mail"]}
 
 
 def main():
@@ -241,6 +243,7 @@ def main():
             allow_primary_removal=dict(type="bool", default=False),
             forest_unique=dict(type="bool", default=False),
             objects=dict(type="list", elements="dict", options=item_spec(PROXY_ADDRESS_ITEM)),
+            **lookup_failure_spec()
         ),
         mutually_exclusive=[["object", "objects"], ["objects", "primary"]],
         required_one_of=[["object", "objects"]],
@@ -251,11 +254,12 @@ def main():
     except InputError as e:
         ad.fail_error(e)
     found = ad.find_objects([request.identity for request in requests])
+    requests = [request for request in requests if request.identity in found]
     try:
         plans = plan_objects(ad.connection, requests, found, ad.params)
     except LdapError as e:
         ad.fail_error(e, "%s; nothing was changed" % e)
-    converge(ad, plans, diff_lines)
+    converge(ad, plans, diff_entry)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,16 @@ description:
     of every value in the run.
 extends_documentation_fragment:
   - syncfix.entra.ad
+  - syncfix.entra.lookup
 attributes:
   check_mode:
     support: full
     description: Reads the users and reports the change; sends no modify operation.
   diff_mode:
     support: full
-    description: "Shows one line per changed user, C(<dn>: <ImmutableId>), before and after."
+    description:
+      - Per changed object, keyed by its DN, C(mS-DS-ConsistencyGuid) as a GUID and as the
+        immutable id, before and after; an unset value is left out.
   platform:
     support: full
     platforms: [active_directory]
@@ -39,10 +42,13 @@ options:
   immutable_id:
     description:
       - The anchor as Entra shows it (C(onPremisesImmutableId), Base64 of 16 bytes).
-      - With O(state=present) exactly one of O(immutable_id) and O(guid) is needed.
+      - With O(state=present) exactly one of O(immutable_id) and O(consistency_guid) is needed.
     type: str
-  guid:
-    description: The anchor as a GUID (the old objectGUID of the deleted AD user).
+  consistency_guid:
+    description:
+      - The anchor as a GUID, the value C(mS-DS-ConsistencyGuid) takes (for example the
+        objectGUID of a deleted AD user whose cloud user must be taken over).
+      - The same option name as in M(syncfix.entra.entra_immutable_id), where it means the same value.
     type: str
   state:
     description: V(present) writes the value; V(absent) clears the attribute.
@@ -65,8 +71,8 @@ options:
       immutable_id:
         description: As O(immutable_id).
         type: str
-      guid:
-        description: As O(guid).
+      consistency_guid:
+        description: As O(consistency_guid).
         type: str
       state:
         description: As O(state); left out, the module's O(state).
@@ -145,6 +151,7 @@ ldap_operations:
   sample: {"searches": 1, "modifies": 1}
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
 from ansible_collections.syncfix.entra.plugins.module_utils._dn import dn_key
@@ -200,13 +207,15 @@ def main():
         argument_spec=dict(
             object=dict(type="str"),
             immutable_id=dict(type="str"),
-            guid=dict(type="str"),
+            consistency_guid=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             force=dict(type="bool", default=False),
-            objects=dict(type="list", elements="dict", options=AD_ANCHOR_ITEM),
+            objects=dict(type="list", elements="dict", options=AD_ANCHOR_ITEM,
+                         mutually_exclusive=[["immutable_id", "consistency_guid"]]),
+            **lookup_failure_spec()
         ),
-        mutually_exclusive=[["object", "objects"], ["immutable_id", "guid"], ["objects", "immutable_id"],
-                            ["objects", "guid"]],
+        mutually_exclusive=[["object", "objects"], ["immutable_id", "consistency_guid"], ["objects", "immutable_id"],
+                            ["objects", "consistency_guid"]],
         required_one_of=[["object", "objects"]],
         supports_check_mode=True,
     )
@@ -215,6 +224,7 @@ def main():
     except InputError as e:
         ad.fail_error(e)
     found = ad.find_objects([identity for identity, anchor in requests], [ATTRIBUTE], classes=("user",))
+    requests = [(identity, desired) for identity, desired in requests if identity in found]
     holders = holders_after_run(ad, requests, found)
     plans = [plan_item(ad, identity, found[identity], desired, holders) for identity, desired in requests]
     converge(ad, plans, diff_entry)

@@ -23,6 +23,7 @@ description:
     ambiguous object, an object named twice, or a refusal fails the task and writes nothing.
 extends_documentation_fragment:
   - syncfix.entra.ad
+  - syncfix.entra.lookup
 attributes:
   check_mode:
     support: full
@@ -32,8 +33,8 @@ attributes:
   diff_mode:
     support: full
     description:
-      - "Shows one line per changed user, sorted by DN - C(<dn>: adminDescription=<value>) with
-        O(method=admin_description), C(<dn>: dn=<dn>) with O(method=ou) - before and after."
+      - Per changed object, keyed by its DN, C(adminDescription) with O(method=admin_description)
+        or where it lives (C(dn)) with O(method=ou), before and after; an unset value is left out.
   platform:
     support: full
     platforms: [active_directory]
@@ -252,6 +253,7 @@ ldap_operations:
   sample: {"searches": 2, "modifies": 1, "moves": 0}
 """
 
+from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_scope as scope
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_scope_writes as writes
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
@@ -291,8 +293,8 @@ def item_plan(directory, plan, refusal, record_file):
     return item
 
 
-def diff_lines(item, side):
-    return scope.diff([item.scope_plan])[side]
+def diff_entry(item, side):
+    return scope.diff_entry(item.scope_plan, side)
 
 
 def main():
@@ -306,6 +308,7 @@ def main():
             parking_ou=dict(type="str"),
             target_ou=dict(type="str"),
             record_path=dict(type="path"),
+            **lookup_failure_spec()
         ),
         mutually_exclusive=[["object", "objects"]],
         required_one_of=[["object", "objects"]],
@@ -321,6 +324,7 @@ def main():
     except scope.ScopeError as e:
         ad.fail(str(e))
     found = ad.find_objects([r.identity for r in requests], writes.ATTRIBUTES, classes=("user",))
+    requests = [r for r in requests if r.identity in found]
     twice = scope.same_object_refusals([(r.identity, found[r.identity]["dn"]) for r in requests])
     if twice:
         ad.fail("one object named twice, nothing was changed: " + "; ".join(twice))
@@ -336,7 +340,7 @@ def main():
             record_file.write_ahead()
         except (IOError, OSError) as e:
             ad.fail("record_path %s can't be written (%s); nothing was changed" % (params["record_path"], e), **extra)
-    converge(ad, [item_plan(ad.connection, p, refusals.get(p.item), record_file) for p in plans], diff_lines, **extra)
+    converge(ad, [item_plan(ad.connection, p, refusals.get(p.item), record_file) for p in plans], diff_entry, **extra)
 
 
 if __name__ == "__main__":

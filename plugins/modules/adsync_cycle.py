@@ -83,17 +83,21 @@ options:
     description: Fail the task when a run or execution did not succeed (for example C(completed-export-errors)).
     type: bool
     default: true
-  server:
-    description: With O(engine=connect), the Entra Connect server's host name.
+  winrm_server:
+    description:
+      - With O(engine=connect), the Entra Connect server's host name (required then).
+      - The WinRM options carry a C(winrm_) prefix so that none shares a name with the LDAP
+        options (C(server), C(port), C(username), C(password), C(ldap_auth)) of the AD modules
+        and link_plan.
     type: str
-  port:
-    description: WinRM port. Left out, 5986 with O(ssl=true), 5985 otherwise.
+  winrm_port:
+    description: WinRM port. Left out, 5986 with O(winrm_ssl=true), 5985 otherwise.
     type: int
-  ssl:
+  winrm_ssl:
     description: Use HTTPS for WinRM.
     type: bool
     default: true
-  cert_validation:
+  winrm_validate_certs:
     description:
       - Validate the server's WinRM certificate. With O(winrm_ca_path), against that CA bundle.
     type: bool
@@ -101,22 +105,25 @@ options:
   winrm_ca_path:
     description: A PEM CA bundle to validate the Connect server's WinRM certificate with.
     type: path
-  username:
+  winrm_username:
     description: The account on the Connect server (member of ADSyncAdmins or ADSyncOperators).
     type: str
-  password:
+  winrm_password:
     description: Its password.
     type: str
-  auth:
-    description: WinRM authentication.
+  winrm_auth:
+    description:
+      - WinRM authentication. V(kerberos) (and V(negotiate) choosing Kerberos) needs
+        C(pypsrp[kerberos]) and the system's Kerberos libraries (see the collection's
+        C(bindep.txt)); V(credssp) needs C(pypsrp[credssp]).
     type: str
     choices: [negotiate, kerberos, ntlm, credssp, certificate]
     default: negotiate
-  certificate_pem:
-    description: With O(auth=certificate), the client certificate.
+  winrm_certificate_pem:
+    description: With O(winrm_auth=certificate), the client certificate (required then).
     type: path
-  certificate_key_pem:
-    description: With O(auth=certificate), its private key.
+  winrm_certificate_key_pem:
+    description: With O(winrm_auth=certificate), its private key (required then).
     type: path
   service_principal_id:
     description: With O(engine=cloud_sync), the object id of the Cloud Sync agent configuration's service principal.
@@ -161,9 +168,9 @@ EXAMPLES = r"""
 - name: Push the fixes through Entra Connect and read the result
   syncfix.entra.adsync_cycle:
     engine: connect
-    server: aadc01.contoso.com
-    username: CONTOSO\svc-syncfix
-    password: "{{ vault_aadc_password }}"
+    winrm_server: aadc01.contoso.com
+    winrm_username: CONTOSO\svc-syncfix
+    winrm_password: "{{ vault_aadc_password }}"
     policy_type: delta
   register: cycle
 
@@ -303,16 +310,17 @@ def main():
             timeout=dict(type="int", default=1800),
             poll_interval=dict(type="int", default=10),
             fail_on_errors=dict(type="bool", default=True),
-            server=dict(type="str"),
-            port=dict(type="int"),
-            ssl=dict(type="bool", default=True),
-            cert_validation=dict(type="bool", default=True),
+            winrm_server=dict(type="str"),
+            winrm_port=dict(type="int"),
+            winrm_ssl=dict(type="bool", default=True),
+            winrm_validate_certs=dict(type="bool", default=True),
             winrm_ca_path=dict(type="path"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-            auth=dict(type="str", default="negotiate", choices=["negotiate", "kerberos", "ntlm", "credssp", "certificate"]),
-            certificate_pem=dict(type="path"),
-            certificate_key_pem=dict(type="path", no_log=False),
+            winrm_username=dict(type="str"),
+            winrm_password=dict(type="str", no_log=True),
+            winrm_auth=dict(type="str", default="negotiate",
+                            choices=["negotiate", "kerberos", "ntlm", "credssp", "certificate"]),
+            winrm_certificate_pem=dict(type="path"),
+            winrm_certificate_key_pem=dict(type="path", no_log=False),
             service_principal_id=dict(type="str"),
             job_id=dict(type="str"),
             allow_resume=dict(type="bool", default=False),
@@ -320,6 +328,12 @@ def main():
             object_type=dict(type="str", default="user"),
             rule_id=dict(type="str"),
         ),
+        required_if=[
+            ["engine", "connect", ["winrm_server"]],
+            ["engine", "cloud_sync", ["service_principal_id", "job_id"]],
+            ["winrm_auth", "certificate", ["winrm_certificate_pem", "winrm_certificate_key_pem"]],
+        ],
+        required_by={"provision_objects": ["service_principal_id", "job_id"]},
         supports_check_mode=True,
     )
     params = entra.params

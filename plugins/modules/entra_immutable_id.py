@@ -31,13 +31,17 @@ description:
     any write. Move the UPN to a managed domain first, and keep it there, then clear the value.
 extends_documentation_fragment:
   - syncfix.entra.graph
+  - syncfix.entra.lookup
 attributes:
   check_mode:
     support: full
     description: Reads the users and reports what would change; sends no write.
   diff_mode:
     support: full
-    description: "Shows one line per changed user, C(<upn>: <immutable id>), before and after."
+    description:
+      - Per changed user, keyed by its UPN, C(userPrincipalName), C(onPremisesImmutableId) and
+        the C(anchor_guid) it encodes, before and after; an unset value is left out.
+      - In check mode a run with refused items still shows the other items' changes.
   platform:
     support: full
     platforms: [microsoft_graph]
@@ -277,6 +281,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils._converge import Ite
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils._federated_upn import UpnNotMovedBack, apply_federated
 from ansible_collections.syncfix.entra.plugins.module_utils._hard_match_facts import gather_facts
+from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import IMMUTABLE_ID_ITEM, single_item
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
@@ -341,12 +346,14 @@ def read_requests(entra):
     try:
         items = parse_items(single_item(entra.params, "users", IMMUTABLE_ID_ITEM), entra.params["state"],
                             entra.params["allow_opaque_anchor"])
-        facts = gather_facts(entra.graph, items)
+        facts = gather_facts(entra.graph, items, entra.params["lookup_failure_action"])
     except InputError as e:  # bad options or unknown users: the message says it all
         entra.fail_error(e)
     except SyncfixError as e:
         entra.fail_error(e, "%s; nothing was changed" % describe_error(e))
-    return items, facts
+    if facts.skipped is not None:
+        entra.skip_unknown(facts.skipped)
+    return facts.items, facts
 
 
 def finish_move_back(entra, item, user, temporary):
@@ -379,14 +386,16 @@ def plan_items(entra, items, facts):
             for item, decision in zip(items, decisions)]
 
 
-def diff_lines(facts):
-    """``<upn>: <immutable id>``, one line per changed user."""
-    def lines(plan, side):
+def diff_entry(facts):
+    """Per changed user, keyed by its UPN: the UPN (it moves with the federated workaround), its
+    immutable id and the AD object GUID that id encodes; an unset value is left out."""
+    def entry(plan, side):
         value = getattr(plan, side)
-        return "%s: %s\n" % (value.get("user_principal_name") or facts.user_principal_name(plan.item),
-                             value["immutable_id"])
+        upn = facts.user_principal_name(plan.item)
+        return upn, {"userPrincipalName": value.get("user_principal_name") or upn,
+                     "onPremisesImmutableId": value["immutable_id"], "anchor_guid": value.get("guid")}
 
-    return lines
+    return entry
 
 
 def main():
@@ -400,15 +409,17 @@ def main():
             force=dict(type="bool", default=False),
             federated_upn_workaround=dict(type="bool", default=False),
             allow_opaque_anchor=dict(type="bool", default=False),
-            users=dict(type="list", elements="dict", options=IMMUTABLE_ID_ITEM),
+            users=dict(type="list", elements="dict", options=IMMUTABLE_ID_ITEM,
+                       mutually_exclusive=[["immutable_id", "consistency_guid"]]),
+            **lookup_failure_spec()
         ),
         mutually_exclusive=[["user", "users"], ["users", "immutable_id"], ["users", "object_guid"],
-                            ["users", "consistency_guid"]],
+                            ["users", "consistency_guid"], ["immutable_id", "consistency_guid"]],
         required_one_of=[["user", "users"]],
         supports_check_mode=True,
     )
     items, facts = read_requests(entra)
-    converge(entra, plan_items(entra, items, facts), diff_lines(facts))
+    converge(entra, plan_items(entra, items, facts), diff_entry(facts))
 
 
 if __name__ == "__main__":

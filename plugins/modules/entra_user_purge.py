@@ -36,7 +36,7 @@ attributes:
     description: Reads the users, builds the records' summaries and reports what would change; writes no backup file and sends no write.
   diff_mode:
     support: full
-    description: "Shows one line per changed user, C(<user>: active|deleted|gone), before and after."
+    description: Per changed user, as named, its C(state) (V(active), V(deleted) or V(gone)) before and after.
   platform:
     support: full
     platforms: [microsoft_graph]

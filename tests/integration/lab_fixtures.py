@@ -95,3 +95,17 @@ class GraphLab:
 
     def users(self):
         return {user["userPrincipalName"]: user for user in self.lab("GET", "/state")["users"]}
+
+
+def another_name_for_the_dc(samba):
+    """This machine's host name when it reaches the lab DC's listener but is not on its
+    certificate (which names the DC, localhost and 127.0.0.1); None when it does not resolve
+    to the DC's address."""
+    import socket
+
+    other = socket.gethostname()
+    try:
+        reachable = socket.gethostbyname(other) == samba["ldap_server"] and other.lower() != "localhost"
+    except OSError:
+        reachable = False
+    return other if reachable else None

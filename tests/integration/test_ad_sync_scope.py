@@ -88,9 +88,9 @@ def test_check_mode_writes_nothing_and_diff_shows_each_value(samba, ldap_admin, 
     assert [read(ldap_admin, dn) for dn, name in users] == before, "check mode wrote"
     assert checked["ldap_operations"]["modifies"] == 0
     b_dn, a_dn = users[0][0], users[1][0]
-    assert checked["diff"]["before"] == "%s: adminDescription=(none)\n%s: adminDescription=Kept\n" % (a_dn, b_dn)
-    assert checked["diff"]["after"] == ("%s: adminDescription=User_syncfix:\n%s: adminDescription=User_syncfix:Kept\n"
-                                        % (a_dn, b_dn))
+    assert checked["diff"]["before"] == {a_dn: {}, b_dn: {"adminDescription": "Kept"}}
+    assert checked["diff"]["after"] == {a_dn: {"adminDescription": "User_syncfix:"},
+                                        b_dn: {"adminDescription": "User_syncfix:Kept"}}
 
     rc, (applied,) = playbook([excluded], diff=True)
     assert rc == 0 and applied["diff"] == checked["diff"]
@@ -156,7 +156,7 @@ def test_ou_method_round_trip_with_a_record_file(samba, ldap_admin, ou, playbook
 
     rc, (checked,) = playbook([task(samba, object=name, state="excluded", **options)], check=True, diff=True)
     assert rc == 0 and checked["changed"] is True
-    assert checked["diff"]["after"] == "%s: dn=%s\n" % (dn, parked_dn)
+    assert checked["diff"]["after"] == {dn: {"dn": parked_dn}}
     assert read(ldap_admin, dn) is not None and not os.path.exists(record_path), "check mode wrote"
 
     rc, (out, again) = playbook([task(samba, object=name, state="excluded", **options)] * 2)

@@ -31,7 +31,9 @@ def test_check_mode_plans_without_writing_then_stamps_once(graph, playbook):
     rc, (planned,) = playbook([task], check=True, diff=True)
     assert rc == 0 and planned["changed"] is True, planned
     assert planned["results"][0]["after"] == {"immutable_id": t.NEW_HIRE, "guid": t.NEW_HIRE_GUID}
-    assert planned["diff"]["after"] == "vp@contoso.com: %s\n" % t.NEW_HIRE
+    assert planned["diff"]["after"] == {"vp@contoso.com": {"userPrincipalName": "vp@contoso.com",
+                                                           "onPremisesImmutableId": t.NEW_HIRE,
+                                                           "anchor_guid": t.NEW_HIRE_GUID}}
     assert graph.writes() == []
     assert graph.users()["vp@contoso.com"].get("onPremisesImmutableId") is None
 

@@ -171,7 +171,7 @@ def test_ad_modules_with_exactly_their_documented_rights(samba, ldap_admin, ou, 
     target = "tgt-%s" % uuid.uuid4().hex[:6]
     make_user(ldap_admin, ou, target, ["SMTP:%s@contoso.com" % target], mail="%s@contoso.com" % target)
     binds = dict((module, delegate(samba, ldap_admin, ou, rights)) for module, rights in AD_RIGHTS.items())
-    items = {"syncfix.entra.ad_source_anchor": dict(object=target, guid=str(uuid.uuid4())),
+    items = {"syncfix.entra.ad_source_anchor": dict(object=target, consistency_guid=str(uuid.uuid4())),
              "syncfix.entra.ad_proxy_addresses": dict(object=target, primary="%s.x@contoso.com" % target),
              "syncfix.entra.ad_sync_scope": dict(object=target, state="excluded")}
     allowed = [{module: dict(connection_args(samba, **binds[module]), **items[module])} for module in AD_RIGHTS]

@@ -8,7 +8,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils._module_base import 
 
 def test_each_directory_alone_keeps_the_old_names_as_aliases():
     assert graph_connection_spec().argument_spec["graph_ca_path"]["aliases"] == ["ca_path"]
-    assert ad_connection_spec().argument_spec["ldap_ca_path"]["aliases"] == ["ca_path"]
+    assert ad_connection_spec().argument_spec["ldap_ca_path"]["aliases"] == ["ca_path", "ca_cert"]
 
 
 def test_merged_the_aliases_both_claim_are_dropped_and_the_distinct_names_stay():
@@ -17,13 +17,14 @@ def test_merged_the_aliases_both_claim_are_dropped_and_the_distinct_names_stay()
     assert {"graph_ca_path", "ldap_ca_path", "graph_validate_certs", "ldap_validate_certs"} <= set(spec)
     aliases = [a for option in spec.values() for a in option.get("aliases") or []]
     assert "ca_path" not in aliases and "validate_certs" not in aliases
-    assert merged.rules["required_if"] == [["auth", "simple", ["bind_dn", "bind_password"]]]
+    assert "ca_cert" in aliases, "microsoft.ad's name means the LDAP CA only, so it stays"
+    assert merged.rules["required_if"] == [["ldap_auth", "simple", ["bind_dn", "bind_password"]]]
 
 
 def test_merge_leaves_the_other_spec_as_it_was():
     ad = ad_connection_spec()
     graph_connection_spec().merge(ad)
-    assert ad.argument_spec["ldap_ca_path"]["aliases"] == ["ca_path"]
+    assert ad.argument_spec["ldap_ca_path"]["aliases"] == ["ca_path", "ca_cert"]
 
 
 def test_an_alias_claimed_by_only_one_side_survives():

@@ -36,7 +36,7 @@ def plan(item, changed=True, refusal=None, fail=None, partial=False, writes=None
 
 def run(base, plans, **extra):
     with pytest.raises(Exited):
-        converge(base, plans, lambda p, side: "%s: %s\n" % (p.item, getattr(p, side)), **extra)
+        converge(base, plans, lambda p, side: (p.item, {"x": getattr(p, side), "unset": None}), **extra)
     return base.exits[-1]
 
 
@@ -46,7 +46,7 @@ def test_check_mode_writes_nothing_and_says_would():
     assert writes == []
     assert [(r["item"], r["changed"], r["msg"]) for r in out["results"]] == [
         ("a", True, "would set x"), ("b", False, "already as requested")]
-    assert out["diff"] == {"before": "a: old\n", "after": "a: new\n"}
+    assert out["diff"] == {"before": {"a": {"x": "old"}}, "after": {"a": {"x": "new"}}}, "structured, no nulls"
 
 
 def test_a_refusal_stops_every_write_and_the_others_say_so():
@@ -55,7 +55,21 @@ def test_a_refusal_stops_every_write_and_the_others_say_so():
     assert writes == []
     a, b = out["results"]
     assert a["changed"] is False and a["after"] == "old" and "another item was refused" in a["msg"]
+    assert a["msg"].startswith("would set x"), "nothing was written: the message must not claim it was"
     assert b["failed"] is True and b["error"] == {"kind": "refused", "message": "b is an admin"}
+    assert out["diff"] == {"before": {}, "after": {}}, "nothing was written, so the diff is empty"
+
+
+def test_check_mode_with_a_refusal_still_shows_the_diff_of_the_others():
+    writes = []
+    out = run(Base(check_mode=True), [plan("a", writes=writes), plan("b", refusal="b is an admin", writes=writes)])
+    assert writes == []
+    assert out["diff"] == {"before": {"a": {"x": "old"}}, "after": {"a": {"x": "new"}}}
+
+
+def test_nothing_to_change_is_an_empty_diff_not_none():
+    out = run(Base(), [plan("a", changed=False, writes=[])])
+    assert out["diff"] == {"before": {}, "after": {}}
 
 
 def test_a_failed_write_fails_only_its_item_with_the_error_details():
@@ -66,12 +80,14 @@ def test_a_failed_write_fails_only_its_item_with_the_error_details():
     assert writes == ["b"] and b["changed"] is True and b["msg"] == "set x"
     assert a["failed"] is True and a["changed"] is False and a["after"] == "old"
     assert a["error"]["code"] == "Authorization_RequestDenied" and a["error"]["request_id"] == "req-1"
+    assert out["diff"] == {"before": {"b": {"x": "old"}}, "after": {"b": {"x": "new"}}}, "only the landed write"
 
 
 def test_a_partial_write_is_reported_as_changed_with_where_it_stopped():
     out = run(Base(), [plan("a", fail=SyncfixError("purge failed"), partial=True, writes=[])])
     (a,) = out["results"]
     assert a["failed"] is True and a["changed"] is True and a["after"] == "half"
+    assert out["diff"] == {"before": {"a": {"x": "old"}}, "after": {"a": {"x": "half"}}}
 
 
 def test_plan_results_are_what_check_mode_returns():

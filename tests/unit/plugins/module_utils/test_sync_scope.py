@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils._sync_scope import (
-    ADMIN_DESCRIPTION_MAX, MARKER, ObjectFacts, ScopeError, check_options, destination_refusals, diff, dump_records,
+    ADMIN_DESCRIPTION_MAX, MARKER, ObjectFacts, ScopeError, check_options, destination_refusals, diff_entry, dump_records,
     excluded_by_admin_description, is_ours, load_records, normal_dn, parse_requests, plan_admin_description,
     plan_ou, same_dn, same_object_refusals, split_dn, updated_records,
 )
@@ -223,16 +223,15 @@ def test_dns_split_with_escaped_commas_and_compare_without_case():
         split_dn("DC=c")
 
 
-def test_diff_is_sorted_one_line_per_changed_object():
-    plans = [plan_admin_description("z", ObjectFacts("CN=Zed,DC=c", "1", "Old"), "excluded"),
-             plan_admin_description("a", ObjectFacts("CN=Ann,DC=c", "2"), "excluded"),
-             plan_admin_description("k", ObjectFacts("CN=Kim,DC=c", "3"), "included")]
-    assert diff(plans) == {
-        "before": "CN=Ann,DC=c: adminDescription=(none)\nCN=Zed,DC=c: adminDescription=Old\n",
-        "after": "CN=Ann,DC=c: adminDescription=User_syncfix:\nCN=Zed,DC=c: adminDescription=User_syncfix:Old\n"}
+def test_the_diff_entry_is_the_attribute_the_method_writes():
+    excluded = plan_admin_description("z", ObjectFacts("CN=Zed,DC=c", "1", "Old"), "excluded")
+    assert diff_entry(excluded, "before") == ("CN=Zed,DC=c", {"adminDescription": "Old"})
+    assert diff_entry(excluded, "after") == ("CN=Zed,DC=c", {"adminDescription": "User_syncfix:Old"})
+    fresh = plan_admin_description("a", ObjectFacts("CN=Ann,DC=c", "2"), "excluded")
+    assert diff_entry(fresh, "before") == ("CN=Ann,DC=c", {"adminDescription": None})
     moved = plan_ou("vp", user(), "excluded", PARKING, now=NOW)
-    assert diff([moved]) == {"before": "CN=VP,%s: dn=CN=VP,%s\n" % (OU, OU),
-                             "after": "CN=VP,%s: dn=CN=VP,%s\n" % (OU, PARKING)}
+    assert diff_entry(moved, "before") == ("CN=VP,%s" % OU, {"dn": "CN=VP,%s" % OU})
+    assert diff_entry(moved, "after") == ("CN=VP,%s" % OU, {"dn": "CN=VP,%s" % PARKING})
 
 
 # -- the action text (check mode says "would <action>") and the options --------------------------

@@ -76,8 +76,8 @@ def test_check_mode_writes_nothing_and_shows_the_diff():
     assert item["msg"] == "would modify proxyAddresses and mail"
     assert item["modification"] == {"delete": ["smtp:vp@contoso.com", "SMTP:vp@fabrikam.com"],
                                     "add": ["SMTP:vp@contoso.com", "smtp:vp@fabrikam.com"], "mail": "vp@contoso.com"}
-    assert result["diff"]["after"] == ("CN=vp,OU=Staff,DC=contoso,DC=test\n  proxyAddresses: SMTP:vp@contoso.com\n"
-                                       "  proxyAddresses: smtp:vp@fabrikam.com\n  mail: vp@contoso.com\n")
+    assert result["diff"]["after"] == {"CN=vp,OU=Staff,DC=contoso,DC=test": {
+        "proxyAddresses": ["SMTP:vp@contoso.com", "smtp:vp@fabrikam.com"], "mail": "vp@contoso.com"}}
 
 
 def test_primary_swap_is_one_modify_and_a_second_run_is_unchanged():

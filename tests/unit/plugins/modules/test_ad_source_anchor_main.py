@@ -17,18 +17,20 @@ def directory(consistency=None):
 
 def test_set_then_again_is_unchanged():
     ad = directory()
-    result = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(OLD)), ad=ad, diff=True)
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", consistency_guid=str(OLD)), ad=ad, diff=True)
     assert result["changed"] is True and result["results"][0]["after"]["guid"] == str(OLD)
     assert ad.modifies == [(ad.modifies[0][0], {"mS-DS-ConsistencyGuid": [("replace", [OLD.bytes_le])]})]
-    assert result["diff"]["after"].endswith(": BpazOkLGm0iEtljAONPvOQ==\n")
-    again = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(OLD)), ad=ad)
+    ((dn, after),) = result["diff"]["after"].items()
+    assert after == {"mS-DS-ConsistencyGuid": str(OLD), "immutable_id": "BpazOkLGm0iEtljAONPvOQ=="}
+    assert result["diff"]["before"] == {dn: {}}, "unset, so left out"
+    again = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", consistency_guid=str(OLD)), ad=ad)
     assert again["changed"] is False and again["results"][0]["msg"] == "already as requested"
     assert len(ad.modifies) == 1
 
 
 def test_check_mode_writes_nothing_and_says_would():
     ad = directory()
-    result = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(OLD)), ad=ad,
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", consistency_guid=str(OLD)), ad=ad,
                         check_mode=True)
     assert result["changed"] is True and result["results"][0]["msg"] == "would set mS-DS-ConsistencyGuid"
     assert ad.modifies == []
@@ -38,20 +40,21 @@ def test_replacing_needs_force_and_nothing_else_is_written():
     ad = FakeAD(ad_user("jdoe", uuid.uuid4(), **{"mS-DS-ConsistencyGuid": [OLD.bytes_le]}),
                 ad_user("ann", uuid.uuid4()))
     result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[
-        dict(object="jdoe", guid=str(NEW)), dict(object="ann", guid=str(OLD))]), ad=ad)
+        dict(object="jdoe", consistency_guid=str(NEW)), dict(object="ann", consistency_guid=str(OLD))]), ad=ad)
     assert result["failed"] is True and ad.modifies == []
     jdoe, ann = result["results"]
     assert jdoe["failed"] is True and "force: true" in jdoe["msg"] and jdoe["error"]["kind"] == "refused"
     assert ann["changed"] is False and "nothing was written because another item was refused" in ann["msg"]
-    forced = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(NEW), force=True), ad=ad)
+    forced = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", consistency_guid=str(NEW), force=True), ad=ad)
     assert forced["changed"] is True and forced["results"][0]["before"]["guid"] == str(OLD)
 
 
 def test_unknown_object_and_bad_guid_fail_before_any_write():
     ad = directory()
-    unknown = run_module(ad_source_anchor.main, dict(CONNECTION, object="nobody", guid=str(OLD)), ad=ad)
+    unknown = run_module(ad_source_anchor.main, dict(CONNECTION, object="nobody", consistency_guid=str(OLD)), ad=ad)
     assert unknown["failed"] is True and "nobody: no AD user has this name" in unknown["msg"]
-    bad = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid="not-a-guid"), ad=ad)
+    assert "lookup_failure_action: warn" in unknown["msg"] and unknown["error"]["kind"] == "input"
+    bad = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", consistency_guid="not-a-guid"), ad=ad)
     assert bad["failed"] is True and "jdoe:" in bad["msg"] and bad["error"]["kind"] == "input"
     assert ad.modifies == []
 
@@ -65,7 +68,7 @@ def test_a_failed_write_fails_the_item_with_the_ldap_details():
         raise LdapError("modify of %s failed: insufficientAccessRights" % dn, 50)
 
     ad.modify = refuse
-    result = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(OLD)), ad=ad)
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", consistency_guid=str(OLD)), ad=ad)
     item = result["results"][0]
     assert result["failed"] is True and item["changed"] is False and item["error"] == {
         "kind": "ldap", "message": item["msg"], "result": 50}
@@ -76,7 +79,7 @@ def test_one_user_named_by_sam_and_by_dn_is_refused_before_any_write():
     ad = directory()
     dn = next(iter(ad.entries.values()))["dn"]
     result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[
-        dict(object="jdoe", guid=str(OLD)), dict(object=dn.upper(), guid=str(NEW))]), ad=ad)
+        dict(object="jdoe", consistency_guid=str(OLD)), dict(object=dn.upper(), consistency_guid=str(NEW))]), ad=ad)
     assert result["failed"] is True and ad.modifies == []
     assert all(r["failed"] and r["error"]["kind"] == "refused" for r in result["results"])
     assert "'jdoe' and %r name the same object" % dn.upper() in result["results"][0]["msg"]
@@ -88,20 +91,31 @@ def test_an_anchor_another_ad_object_holds_is_refused_naming_it():
     ann_guid = uuid.uuid4()
     ad = FakeAD(ad_user("jdoe", uuid.uuid4()), ad_user("ann", ann_guid),
                 ad_user("bob", uuid.uuid4(), **{"mS-DS-ConsistencyGuid": [NEW.bytes_le]}))
-    result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[dict(object="jdoe", guid=str(ann_guid))]),
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[dict(object="jdoe", consistency_guid=str(ann_guid))]),
                         ad=ad)
     assert result["failed"] is True and ad.modifies == []
     assert "is already the sourceAnchor of CN=ann,OU=Staff,DC=contoso,DC=test" in result["results"][0]["msg"]
-    forced = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", guid=str(NEW), force=True), ad=ad)
+    forced = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", consistency_guid=str(NEW), force=True), ad=ad)
     assert forced["failed"] is True and "CN=bob," in forced["results"][0]["msg"] and ad.modifies == []
 
 
 def test_one_search_finds_the_holders_of_every_value_and_two_objects_asking_one_value_are_refused():
     ad = FakeAD(ad_user("jdoe", uuid.uuid4()), ad_user("ann", uuid.uuid4()), ad_user("bob", uuid.uuid4()))
     result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[
-        dict(object="jdoe", guid=str(OLD)), dict(object="ann", guid=str(OLD)), dict(object="bob", guid=str(NEW))]),
+        dict(object="jdoe", consistency_guid=str(OLD)), dict(object="ann", consistency_guid=str(OLD)), dict(object="bob", consistency_guid=str(NEW))]),
         ad=ad)
     assert result["failed"] is True and ad.modifies == []
     jdoe, ann, bob = result["results"]
     assert "sourceAnchor of CN=ann," in jdoe["msg"] and "sourceAnchor of CN=jdoe," in ann["msg"]
     assert not bob.get("failed") and ad.stats["searches"] == 2, "one lookup, one holder search"
+
+
+def test_with_lookup_failure_action_warn_an_unknown_object_is_skipped_and_the_others_written():
+    ad = directory()
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, lookup_failure_action="warn", objects=[
+        dict(object="jdoe", consistency_guid=str(OLD)), dict(object="nobody", consistency_guid=str(NEW))]), ad=ad)
+    assert not result.get("failed") and result["changed"] is True, result
+    written, skipped = result["results"]
+    assert written["item"] == "jdoe" and written["changed"] is True and len(ad.modifies) == 1
+    assert skipped["item"] == "nobody" and skipped["found"] is False and skipped["changed"] is False
+    assert skipped["msg"] == "skipped: no AD user has this name (lookup_failure_action: warn)"

@@ -14,7 +14,8 @@ from ansible_collections.syncfix.entra.plugins.module_utils import _sync_cycle_r
 
 from module_runner import run_module
 
-CONNECT = dict(engine="connect", server="aadc01.contoso.test", username="CONTOSO\\svc", password="secret",
+CONNECT = dict(engine="connect", winrm_server="aadc01.contoso.test", winrm_username="CONTOSO\\svc",
+               winrm_password="secret",
                poll_interval=0, timeout=30)
 STARTED = "2026-11-22T10:00:00Z"
 SUCCESS = {"RunHistoryId": "r1", "ConnectorName": "contoso.test", "RunProfileName": "Delta Import",
@@ -104,12 +105,29 @@ def test_a_remote_powershell_error_carries_error():
     assert "remote PowerShell failed: The term 'Get-ADSyncScheduler' is not recognized" in result["msg"]
 
 
-def test_a_missing_server_is_an_input_error():
-    options = dict(CONNECT)
-    del options["server"]
-    with mock.patch.object(_sync_cycle_runs, "PsrpClient", ConnectServer().client):
+@pytest.mark.parametrize("options,missing", [
+    (dict(engine="connect"), "winrm_server"),
+    (dict(engine="cloud_sync", job_id="j"), "service_principal_id"),
+    (dict(CONNECT, winrm_auth="certificate", winrm_certificate_pem="/c.pem"), "winrm_certificate_key_pem"),
+    (dict(CONNECT, provision_objects=["CN=a"]), "service_principal_id, job_id"),
+])
+def test_options_an_engine_needs_are_argument_errors_naming_them(options, missing):
+    server = ConnectServer()
+    with mock.patch.object(_sync_cycle_runs, "PsrpClient", server.client):
         result = run_module(adsync_cycle.main, options)
-    assert result["failed"] is True and result["error"]["kind"] == "input" and "needs server" in result["msg"]
+    assert result["failed"] is True and missing in result["msg"], result
+    assert server.calls == [], "nothing was sent"
+
+
+@pytest.mark.parametrize("options,validation", [
+    (dict(winrm_ca_path="/etc/ssl/aadc-ca.pem"), "/etc/ssl/aadc-ca.pem"),
+    (dict(winrm_ca_path="/etc/ssl/aadc-ca.pem", winrm_validate_certs=False), False),
+    ({}, True),
+])
+def test_winrm_validate_certs_false_wins_over_a_ca_path(options, validation):
+    server = ConnectServer()
+    run(server, **options)
+    assert server.client_options["cert_validation"] == validation
 
 
 @pytest.mark.parametrize("error", [ConnectionRefusedError("connection refused"), RuntimeError("WinRM fault")])
@@ -121,8 +139,8 @@ def test_transport_failures_of_pypsrp_name_the_engine_and_type(error):
 
 
 @pytest.mark.parametrize("options,warning", [
-    (dict(ssl=False), "ssl is false"),
-    (dict(cert_validation=False), "cert_validation is false"),
+    (dict(winrm_ssl=False), "winrm_ssl is false"),
+    (dict(winrm_validate_certs=False), "winrm_validate_certs is false"),
     ({}, None),
 ])
 def test_weakened_winrm_transport_is_warned_about(options, warning):

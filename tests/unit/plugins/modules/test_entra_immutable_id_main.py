@@ -141,7 +141,10 @@ def test_stamp_then_again_is_unchanged():
     assert item["msg"] == "set onPremisesImmutableId" and item["id"] == tenant.by_upn("vp@contoso.com")["id"]
     assert item["before"] == {"immutable_id": None, "guid": None}
     assert item["after"] == {"immutable_id": NEW_HIRE, "guid": NEW_HIRE_GUID}
-    assert result["diff"] == {"before": "vp@contoso.com: None\n", "after": "vp@contoso.com: %s\n" % NEW_HIRE}
+    assert result["diff"] == {  # structured, per user: UPN, immutable id, GUID; the unset id is left out
+        "before": {"vp@contoso.com": {"userPrincipalName": "vp@contoso.com"}},
+        "after": {"vp@contoso.com": {"userPrincipalName": "vp@contoso.com", "onPremisesImmutableId": NEW_HIRE,
+                                     "anchor_guid": NEW_HIRE_GUID}}}
     assert [body for method, path, body in tenant.writes()] == [{"onPremisesImmutableId": NEW_HIRE}]
 
     again = run(tenant, user="vp@contoso.com", object_guid=NEW_HIRE_GUID)
@@ -156,7 +159,10 @@ def test_check_mode_writes_nothing_and_says_would():
     assert result["changed"] is True and not result.get("failed"), result
     assert [r["msg"] for r in result["results"]] == ["would set onPremisesImmutableId",
                                                      "would clear onPremisesImmutableId"]
-    assert result["diff"]["after"] == "old@contoso.com: None\nvp@contoso.com: %s\n" % NEW_HIRE
+    assert result["diff"]["after"] == {
+        "old@contoso.com": {"userPrincipalName": "old@contoso.com"},
+        "vp@contoso.com": {"userPrincipalName": "vp@contoso.com", "onPremisesImmutableId": NEW_HIRE,
+                           "anchor_guid": NEW_HIRE_GUID}}
     assert tenant.writes() == []
 
 
@@ -285,7 +291,10 @@ def test_a_failed_move_back_after_the_stamp_says_the_value_was_set():
     assert item["msg"].startswith("move UPN back from fed@contoso.onmicrosoft.com")
     assert [body for method, path, body in tenant.writes()[before:]] == [{"userPrincipalName": "fed@fed.contoso.com"}]
     assert tenant.by_upn("fed@fed.contoso.com")["onPremisesImmutableId"] == OTHER
-    assert again["diff"]["before"] == "fed@contoso.onmicrosoft.com: %s\n" % OTHER
+    (key,) = again["diff"]["before"]
+    assert again["diff"]["before"][key]["userPrincipalName"] == "fed@contoso.onmicrosoft.com"
+    assert again["diff"]["after"][key]["userPrincipalName"] == "fed@fed.contoso.com"
+    assert again["diff"]["after"][key]["onPremisesImmutableId"] == OTHER
     third = run(tenant, user="fed@fed.contoso.com", immutable_id=OTHER, force=True, federated_upn_workaround=True)
     assert third["changed"] is False
 
@@ -299,13 +308,22 @@ def test_a_temporary_upn_user_without_the_value_is_not_taken_for_the_stranded_on
 def test_bad_input_fails_before_any_request():
     tenant = FakeTenant(cloud_user("vp@contoso.com"))
     result = run(tenant, users=[dict(user="vp@contoso.com", object_guid="not-a-guid"),
-                                dict(user="ann@contoso.com", immutable_id=NEW_HIRE, consistency_guid=NEW_HIRE_GUID),
                                 dict(user="bob@contoso.com", immutable_id=OTHER),
                                 dict(user="BOB@contoso.com", state="absent")])
     assert result["failed"] is True and result["error"]["kind"] == "input"
     assert result["msg"].startswith("invalid input, nothing was changed: vp@contoso.com:")
-    assert "ann@contoso.com: state=present takes one of immutable_id and consistency_guid" in result["msg"]
     assert "BOB@contoso.com: listed twice" in result["msg"]
+    assert tenant.log == []
+
+
+@pytest.mark.parametrize("args", [
+    dict(users=[dict(user="ann@contoso.com", immutable_id=NEW_HIRE, consistency_guid=NEW_HIRE_GUID)]),
+    dict(user="ann@contoso.com", immutable_id=NEW_HIRE, consistency_guid=NEW_HIRE_GUID),
+])
+def test_two_anchors_for_one_user_is_an_argument_error(args):
+    tenant = FakeTenant(cloud_user("ann@contoso.com"))
+    result = run(tenant, **args)
+    assert result["failed"] is True and "mutually exclusive: immutable_id|consistency_guid" in result["msg"], result
     assert tenant.log == []
 
 
@@ -315,7 +333,24 @@ def test_an_unknown_user_is_named_and_nothing_is_written():
                                 dict(user="nobody@contoso.com", immutable_id=OTHER)])
     assert result["failed"] is True and result["error"]["kind"] == "input"
     assert "nobody@contoso.com: no cloud user has this UPN, object id or SMTP address" in result["msg"]
+    assert "lookup_failure_action" in result["msg"], "the failure names the opt-out"
     assert tenant.writes() == []
+
+
+@pytest.mark.parametrize("action", ["warn", "ignore"])
+def test_with_lookup_failure_action_an_unknown_user_is_skipped_and_the_others_are_stamped(action):
+    tenant = FakeTenant(cloud_user("vp@contoso.com"))
+    result = run(tenant, lookup_failure_action=action, users=[dict(user="vp@contoso.com", immutable_id=NEW_HIRE),
+                                                              dict(user="nobody@contoso.com", immutable_id=OTHER)])
+    assert not result.get("failed") and result["changed"] is True, result
+    stamped, skipped = result["results"]
+    warned = result.pop("warnings")
+    assert stamped["item"] == "vp@contoso.com" and stamped["changed"] is True
+    assert skipped == {"item": "nobody@contoso.com", "changed": False, "found": False,
+                       "msg": "skipped: no cloud user has this UPN, object id or SMTP address "
+                              "(lookup_failure_action: %s)" % action}
+    assert [body for method, path, body in tenant.writes()] == [{"onPremisesImmutableId": NEW_HIRE}]
+    assert [w for w in warned if "nobody@contoso.com" in w] == ([] if action == "ignore" else [mock.ANY])
 
 
 def test_a_graph_error_while_reading_fails_the_task_with_error():
