@@ -202,6 +202,11 @@ results:
       returned: when this item failed
       type: dict
       sample: {"kind": "refused", "message": "smtp:vp@contoso.com is already held by CN=Ann,OU=Staff,DC=contoso,DC=com (forest_unique)"}
+    found:
+      description: False for a selector that named no object and was skipped (O(lookup_failure_action=warn) or V(ignore)).
+      returned: when the item was skipped
+      type: bool
+      sample: false
 error:
   description:
     - What stopped the whole task before any write, for a playbook to branch on - kind (input, ldap)

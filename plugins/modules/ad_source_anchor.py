@@ -144,6 +144,23 @@ results:
       description: Present and true when this item failed.
       type: bool
       sample: true
+    error:
+      description:
+        - What went wrong, for a playbook to branch on - kind (refused, input, ldap) and the LDAP result.
+      returned: when this item failed
+      type: dict
+      sample: {"kind": "refused", "message": "BpazOkLGm0iEtljAONPvOQ== is already held by CN=Ann,OU=Staff,DC=contoso,DC=com"}
+    found:
+      description: False for a selector that named no object and was skipped (O(lookup_failure_action=warn) or V(ignore)).
+      returned: when the item was skipped
+      type: bool
+      sample: false
+error:
+  description:
+    - Why the task failed before any item was written - kind (input, ldap) and the LDAP result.
+  returned: when the task failed before planning, for example on bad input or an unknown object
+  type: dict
+  sample: {"kind": "input", "message": "unknown objects, nothing was changed: nobody: no AD user has this name"}
 ldap_operations:
   description: Counts of LDAP searches and modify operations sent.
   returned: when a domain controller was contacted

@@ -241,6 +241,16 @@ results:
       returned: when this item failed.
       type: dict
       sample: {"kind": "ldap", "message": "move of CN=VP,OU=Staff,DC=contoso,DC=com failed: ...", "result": 50}
+    found:
+      description: False for a selector that named no object and was skipped (O(lookup_failure_action=warn) or V(ignore)).
+      returned: when the item was skipped
+      type: bool
+      sample: false
+error:
+  description: Why the task failed before any item was written - kind (input, ldap) and the LDAP result.
+  returned: when the task failed before planning, for example on an unknown object
+  type: dict
+  sample: {"kind": "input", "message": "unknown objects, nothing was changed: nobody: no AD user has this name"}
 record_path:
   description: The record file, when O(record_path) was given.
   returned: with O(record_path)

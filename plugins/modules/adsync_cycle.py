@@ -206,6 +206,16 @@ started:
   returned: always
   type: bool
   sample: true
+policy_type:
+  description: With O(engine=connect), the policy of the cycle started (or that would be), C(Delta) or C(Initial).
+  returned: with O(engine=connect)
+  type: str
+  sample: Delta
+started_utc:
+  description: With O(engine=connect), when the server says the cycle started (UTC), from C(Start-ADSyncSyncCycle).
+  returned: when a Connect cycle was started
+  type: str
+  sample: "2026-11-22T10:00:00Z"
 job_status:
   description:
     - With O(engine=cloud_sync), the job's C(status.code) read before anything was done

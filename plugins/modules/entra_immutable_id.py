@@ -262,6 +262,11 @@ results:
       returned: when this item failed.
       type: dict
       sample: {"kind": "refused", "message": "cloud user vp@contoso.com is synced from on-premises ..."}
+    found:
+      description: False for a selector that named no object and was skipped (O(lookup_failure_action=warn) or V(ignore)).
+      returned: when the item was skipped
+      type: bool
+      sample: false
 error:
   description:
     - Why the task failed before any item was written - kind (input, graph, auth) and the service's code,

@@ -107,6 +107,14 @@ users:
       description: UPN (for a soft-deleted user, as Entra renamed it).
       type: str
       sample: vp@contoso.com
+    display_name:
+      description: C(displayName).
+      type: str
+      sample: Vice President
+    account_enabled:
+      description: C(accountEnabled); a disabled duplicate is a hint, not a proof, of a resiliency leftover.
+      type: bool
+      sample: true
     mail:
       description: Primary SMTP address.
       type: str
@@ -148,6 +156,16 @@ users:
           description: C(onPremisesDistinguishedName).
           type: str
           sample: CN=VP,OU=Staff,DC=contoso,DC=com
+        sam_account_name:
+          description: C(onPremisesSamAccountName).
+          type: str
+          sample: vp
+        object_identifier:
+          description:
+            - C(onPremisesObjectIdentifier), the AD object the sync last joined (absent where this
+              Graph does not offer the property).
+          type: str
+          sample: 3ab39606-c642-489b-84b6-58c038d3ef39
     provisioning_errors:
       description: C(onPremisesProvisioningErrors), for example a UPN or address quarantined as a duplicate.
       type: list

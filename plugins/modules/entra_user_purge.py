@@ -193,6 +193,11 @@ results:
       sample: {"kind": "graph", "status": 404, "code": "Request_ResourceNotFound", "request_id": "5f0c...",
                "operation": "purge user", "target": "vp@contoso.com",
                "message": "purge user vp@contoso.com: Graph answered 404 Request_ResourceNotFound: ..."}
+error:
+  description: Why the task failed before any item was written - kind (input, graph, auth) and the service's code.
+  returned: when the task failed before planning, for example on bad input or a Graph error while reading
+  type: dict
+  sample: {"kind": "input", "message": "backup_dir /var/backups/entra is not writable ..."}
 graph_requests:
   description: Counts of Graph requests sent, throttled and retried in this run.
   returned: when Graph was called

@@ -70,7 +70,10 @@ def playbook(ansible, tmp_path):
         answers = json.loads(out.read_text()) if out.exists() else {}
         if len(answers) != len(tasks):
             raise AssertionError("the play did not finish:\n%s\n%s" % (completed.stdout, completed.stderr))
-        return completed.returncode, [answers["result_%d" % i] for i in range(len(tasks))]
+        results = [answers["result_%d" % i] for i in range(len(tasks))]
+        for task, result in zip(tasks, results):
+            lab_fixtures.assert_documented(task, result)
+        return completed.returncode, results
 
     return run
 

@@ -9,8 +9,11 @@ import uuid
 REPO = pathlib.Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+if str(REPO / "tests") not in sys.path:
+    sys.path.insert(0, str(REPO / "tests"))
 
-from lab.graph_emulator import settings as lab_settings  # noqa: E402  (after the path fix)
+import returned_keys  # noqa: E402  (after the path fix)
+from lab.graph_emulator import settings as lab_settings  # noqa: E402
 
 STATE_DIR = pathlib.Path(os.environ.get("LAB_STATE_DIR", REPO / "lab" / ".state"))
 TREE_DELETE = "1.2.840.113556.1.4.805"
@@ -109,3 +112,13 @@ def another_name_for_the_dc(samba):
     except OSError:
         reachable = False
     return other if reachable else None
+
+
+
+def assert_documented(task, result):
+    """A syncfix.entra task returns only what its module's RETURN documents."""
+    names = [key for key in task if key.startswith("syncfix.entra.")]
+    if not names or result.get("skipped"):
+        return
+    path = REPO / "plugins" / "modules" / ("%s.py" % names[0].rsplit(".", 1)[1])
+    returned_keys.assert_documented(names[0], path.read_text(), result)

@@ -2,8 +2,14 @@
 arguments go in through Ansible's own module-args channel, the result comes back from
 ``exit_json``/``fail_json``, and the directories are fakes handed to the shared module base."""
 
+import inspect
 import json
+import os
+import sys
 from unittest import mock
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+import returned_keys  # noqa: E402  (tests/, after the path fix)
 
 from ansible.module_utils import basic
 
@@ -34,8 +40,14 @@ def _fail(self, msg, **result):
     raise ModuleExit(dict(result, failed=True, msg=msg))
 
 
+def assert_documented(main, result):
+    """A module returns only what its RETURN documents (every test that runs main() checks it)."""
+    module = sys.modules[main.__module__]
+    returned_keys.assert_documented(module.__name__, inspect.getsource(module), result)
+
+
 def run_module(main, args, check_mode=False, diff=False, graph=None, ad=None):
-    """The module's result dict (``failed: true`` when it failed)."""
+    """The module's result dict (``failed: true`` when it failed); its keys must be documented."""
     args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
     with patch_module_args(args), \
             mock.patch.object(basic.AnsibleModule, "exit_json", _exit), \
@@ -45,6 +57,7 @@ def run_module(main, args, check_mode=False, diff=False, graph=None, ad=None):
         try:
             main()
         except ModuleExit as done:
+            assert_documented(main, done.result)
             return done.result
     raise AssertionError("main() returned without exit_json or fail_json")
 
