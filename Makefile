@@ -7,10 +7,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(CURDIR)/$(VENV)/bin/python
 PIP := $(PY) -m pip
-# Files that do not ship (see build_ignore in galaxy.yml) are not sanity-tested either.
-NOT_SHIPPED := ^(lab|tools|bench|tests/lab|\.ci)/
+# Sanity tests the collection's own code: what ships plus its unit and integration tests (which
+# do not ship, see build_ignore in galaxy.yml). The lab, its tests and the tooling are not
+# collection content and are left out.
+NOT_COLLECTION := ^(lab|tools|bench|tests/lab|\.ci)/
+# The oldest ansible-core meta/runtime.yml claims (requires_ansible), in a venv of its own.
+OLDEST_CORE := 2.16
+OLDEST_NEXT := 2.17
+OLDEST_VENV := build/venv-ansible-$(OLDEST_CORE)
 
-.PHONY: test checks-lane directory-lane static-checks venv sanity units integration lab-tests lab-tests-offline lab-tests-dc lint changelog-lint build bench lab-up lab-down lab-load lab-sync demo clean
+.PHONY: test checks-lane directory-lane static-checks venv sanity sanity-oldest units integration lab-tests lab-tests-offline lab-tests-dc lint changelog changelog-lint build bench lab-up lab-down lab-load lab-sync demo clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lab/requirements.txt
 	tools/bootstrap-debian.sh
@@ -42,16 +48,31 @@ static-checks: venv
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory changelog-lint
 
-# ansible-test wants the collection at ansible_collections/<namespace>/<name>: copy what ships
-# into a throwaway tree and test it there.
-sanity: venv
-	$(PY) tools/ansible_test_offline_pip.py
+# ansible-test wants the collection at ansible_collections/<namespace>/<name>: copy the
+# collection's files into a throwaway tree and test it there, with the newest ansible-core
+# (.venv) or the oldest claimed ($(OLDEST_VENV), under build/ so it is not copied).
+define sanity_with
+	$(1)/bin/python tools/ansible_test_offline_pip.py
 	tree=$$(mktemp -d); trap 'rm -rf "$$tree"' EXIT; \
 	dest="$$tree/ansible_collections/syncfix/entra"; mkdir -p "$$dest"; \
-	git ls-files -co --exclude-standard | grep -Ev '$(NOT_SHIPPED)' | while IFS= read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done \
+	git ls-files -co --exclude-standard | grep -Ev '$(NOT_COLLECTION)' | while IFS= read -r f; do [ -e "$$f" ] && printf '%s\n' "$$f"; done \
 	  | tar -cf - -T - | tar -xf - -C "$$dest"; \
-	cd "$$dest" && $(CURDIR)/$(VENV)/bin/ansible-test sanity --venv --python 3.11 --color no 2>&1 | tee "$$tree/sanity.log"; \
-	echo "sanity: $$(grep -c '^Running sanity test' "$$tree/sanity.log") passed, 0 failed"
+	cd "$$dest" && $(CURDIR)/$(1)/bin/ansible-test sanity --venv --python 3.11 --color no $(2) 2>&1 | tee "$$tree/sanity.log"; \
+	echo "sanity ($$($(CURDIR)/$(1)/bin/ansible --version | sed -n 1p)): $$(grep -c '^Running sanity test' "$$tree/sanity.log") passed, 0 failed"
+endef
+
+sanity: venv
+	$(call sanity_with,$(VENV))
+
+$(OLDEST_VENV)/.installed: $(VENV)/.installed
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet 'ansible-core>=$(OLDEST_CORE),<$(OLDEST_NEXT)'
+	touch $@
+
+# 2.16 still runs two Python 2 checks that 2.17 removed; every module here runs on the
+# controller, on Python 3.
+sanity-oldest: $(OLDEST_VENV)/.installed
+	$(call sanity_with,$(OLDEST_VENV),--skip-test future-import-boilerplate --skip-test metaclass-boilerplate)
 
 units: venv
 	$(PY) -m pytest tests/unit
@@ -72,15 +93,34 @@ lab-tests-dc: venv
 	$(PY) -m pytest tests/lab/samba_dc
 
 # ansible-lint must resolve syncfix.entra itself: it finds it through a link to this checkout.
+# galaxy.yml is linted too (galaxy[tags], galaxy[no-changelog], galaxy[version-incorrect]).
 lint: venv
-	@if [ -n "$$(find playbooks roles -name '*.yml' 2>/dev/null)" ]; then \
-	  mkdir -p build/unit-collections/ansible_collections/syncfix; \
-	  ln -sfn $(CURDIR) build/unit-collections/ansible_collections/syncfix/entra; \
-	  ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/unit-collections $(VENV)/bin/ansible-lint --nocolor --offline --profile production playbooks roles; \
-	else echo "lint: no playbooks or roles yet"; fi
+	mkdir -p build/unit-collections/ansible_collections/syncfix
+	ln -sfn $(CURDIR) build/unit-collections/ansible_collections/syncfix/entra
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/unit-collections $(VENV)/bin/ansible-lint --nocolor --offline --profile production galaxy.yml playbooks roles
 
+# CHANGELOG.rst lists the changes of galaxy.yml's version: while it is unreleased,
+# antsibull-changelog releases it in a throwaway copy (a release consumes the fragments; the
+# repository keeps them until the real release) and the page it writes is copied out.
+define changelog_into
+	tree=$$(mktemp -d); trap 'rm -rf "$$tree"' EXIT; \
+	dest="$$tree/ansible_collections/syncfix/entra"; mkdir -p "$$dest"; \
+	cp -r galaxy.yml changelogs meta plugins "$$dest"/; \
+	version=$$(sed -n 's/^version: *//p' galaxy.yml); \
+	if grep -q "^  $$version:" changelogs/changelog.yaml; then step=generate; else step="release --version $$version"; fi; \
+	(cd "$$dest" && $(CURDIR)/$(VENV)/bin/antsibull-changelog $$step --ansible-doc-bin $(CURDIR)/$(VENV)/bin/ansible-doc); \
+	cp "$$dest/CHANGELOG.rst" $(1)
+endef
+
+changelog: venv
+	$(call changelog_into,CHANGELOG.rst)
+
+# A fragment or a plugin description changed without `make changelog` leaves CHANGELOG.rst stale.
 changelog-lint: venv
 	$(VENV)/bin/antsibull-changelog lint
+	mkdir -p build
+	$(call changelog_into,build/CHANGELOG.rst.current)
+	@diff -u CHANGELOG.rst build/CHANGELOG.rst.current || { echo "changelog-lint: CHANGELOG.rst is stale; run make changelog"; exit 1; }
 
 # Performance figures come from here, printed, never from timed unit tests.
 bench: venv
