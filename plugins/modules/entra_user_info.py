@@ -207,6 +207,11 @@ error:
   sample: {"kind": "graph", "message": "find users /users: Graph answered 403 Authorization_RequestDenied: ...",
            "status": 403, "code": "Authorization_RequestDenied", "request_id": "2f1e7c1a-0000-4000-8000-000000000001",
            "operation": "find users", "target": "/users"}
+graph_requests:
+  description: Counts of Graph requests sent, throttled and retried in this run.
+  returned: when Graph was called
+  type: dict
+  sample: {"requests": 3, "batch_items": 2}
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
