@@ -8,6 +8,10 @@ installs the requested packages from the package index.  ansible-test strips the
 (PIP_CERT is lost), so the CA bundle that reaches the index is written into the stand-in.
 
 Nothing is written when the cache file exists or when the real host answers.
+
+Run it with the Python of the ansible-core whose ansible-test comes next: each release pins its
+own pip version (2.16: 23.1.2, 2.19: 24.2), read here from that ansible-test's sources
+(`make sanity` runs it from .venv, `make sanity-oldest` from build/venv-ansible-2.16).
 """
 
 import os
