@@ -297,3 +297,75 @@ def test_sample_playbook_aligns_primary_in_check_then_for_real(samba, ldap_admin
     assert "SMTP:%s@fabrikam.com" % name in read(ldap_admin, dn).proxyAddresses.values
     again = ansible("ansible-playbook", "syncfix.entra.align_primary_smtp", "-e", "@%s" % extra)
     assert again.returncode == 0 and "changed=0" in again.stdout
+
+
+# -- issue 16: DNs compared as DNs; proxy-address rules users can guess -------------------
+
+def test_a_dn_with_an_escaped_comma_is_found_by_its_hex_escaped_spelling_and_updated(samba, ldap_admin, ou, playbook):
+    tag = uuid.uuid4().hex[:6]
+    dn = "CN=Doe\\, %s,%s" % (tag, ou)
+    ldap_admin.add(dn, ["top", "person", "organizationalPerson", "user"],
+                   {"sAMAccountName": "doe-%s" % tag, "proxyAddresses": ["SMTP:doe-%s@contoso.com" % tag]})
+    assert ldap_admin.result["description"] == "success", ldap_admin.result
+    returned = read(ldap_admin, dn).entry_dn
+    assert "\\," in returned or "\\2C" in returned.upper(), returned
+    # The same object, spelled with \2C, other case and spaces after the commas.
+    spelled = "cn=doe\\2c %s, %s" % (tag.upper(), ", ".join(ou.lower().split(",")))
+    task = proxy_task(samba, object=spelled, addresses=["smtp:doe-%s@fabrikam.com" % tag])
+    before = usn(ldap_admin, dn)
+
+    rc, (checked,) = playbook([task], check=True)
+    assert rc == 0 and checked["changed"] is True, checked.get("msg")
+    assert usn(ldap_admin, dn) == before, "check mode sent a modify"
+
+    rc, (first,) = playbook([task])
+    assert rc == 0 and first["changed"] is True, first.get("msg")
+    assert first["results"][0]["dn"] == returned
+    assert "smtp:doe-%s@fabrikam.com" % tag in read(ldap_admin, dn).proxyAddresses.values
+
+    rc, (second,) = playbook([task])
+    assert rc == 0 and second["changed"] is False and second["ldap_operations"]["modifies"] == 0
+
+
+def test_the_primary_and_mail_take_the_spelling_asked_for(samba, ldap_admin, ou, playbook):
+    name = "case-%s" % uuid.uuid4().hex[:6]
+    dn = make_user(ldap_admin, ou, name, ["smtp:%s@contoso.com" % name.upper(), "SMTP:%s@fabrikam.com" % name],
+                   mail="%s@fabrikam.com" % name)
+    task = proxy_task(samba, object=name, primary="%s@contoso.com" % name)
+    before = usn(ldap_admin, dn)
+
+    rc, (checked,) = playbook([task], check=True)
+    assert rc == 0 and checked["changed"] is True and usn(ldap_admin, dn) == before
+
+    rc, (first,) = playbook([task])
+    assert rc == 0 and first["changed"] is True, first.get("msg")
+    entry = read(ldap_admin, dn)
+    assert sorted(entry.proxyAddresses.values) == sorted(["SMTP:%s@contoso.com" % name, "smtp:%s@fabrikam.com" % name])
+    assert entry.mail.value == "%s@contoso.com" % name
+
+    after_first = usn(ldap_admin, dn)
+    rc, (second,) = playbook([task])
+    assert rc == 0 and second["changed"] is False and usn(ldap_admin, dn) == after_first
+
+
+@pytest.mark.parametrize("held", ["smtp:{name} old@contoso.com", "smtp:{name}@contoso.onmicrosoft.com"])
+def test_a_value_that_may_not_be_added_can_be_removed(samba, ldap_admin, ou, playbook, held):
+    name = "fix-%s" % uuid.uuid4().hex[:6]
+    held = held.format(name=name)
+    dn = make_user(ldap_admin, ou, name, ["SMTP:%s@contoso.com" % name, held], mail="%s@contoso.com" % name)
+    before = usn(ldap_admin, dn)
+    other = held.replace(name, name + "2")
+    rc, (added,) = playbook([proxy_task(samba, object=name, addresses=[other])])
+    assert added["failed"] is True and other in added["msg"] and usn(ldap_admin, dn) == before
+
+    task = proxy_task(samba, object=name, addresses=[held.upper()], state="absent")
+    rc, (checked,) = playbook([task], check=True)
+    assert rc == 0 and checked["changed"] is True and usn(ldap_admin, dn) == before
+
+    rc, (removed,) = playbook([task])
+    assert rc == 0 and removed["changed"] is True, removed.get("msg")
+    assert read(ldap_admin, dn).proxyAddresses.values == ["SMTP:%s@contoso.com" % name]
+
+    after = usn(ldap_admin, dn)
+    rc, (again,) = playbook([task])
+    assert rc == 0 and again["changed"] is False and usn(ldap_admin, dn) == after
