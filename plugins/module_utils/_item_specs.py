@@ -36,6 +36,13 @@ IMMUTABLE_ID_ITEM = dict(
     state=dict(type="str", choices=["present", "absent"]),
 )
 
+# entra_user_purge users[]
+USER_REMOVAL_ITEM = dict(
+    user=dict(type="str", required=True),
+    state=dict(type="str", choices=["deleted", "purged", "restored"]),
+    new_user_principal_name=dict(type="str"),
+)
+
 
 def item_spec(spec):
     """A copy to put in an argument spec (AnsibleModule may annotate what it is given)."""

@@ -427,5 +427,3 @@ def diff_entry(plan, side):
         return plan.facts.dn, {"dn": plan.facts.dn if side == "before" else plan.after_dn}
     value = plan.facts.admin_description if side == "before" else plan.new_admin_description
     return plan.facts.dn, {"adminDescription": value}
-
-

@@ -43,6 +43,12 @@ class RemovalOptions:
         self.new_user_principal_name = new_user_principal_name
         self.auto_reconcile_proxy_conflict = auto_reconcile_proxy_conflict
 
+    def for_item(self, state, new_user_principal_name=None):
+        """These options with one item's own ``state`` and restore UPN."""
+        return RemovalOptions(state, self.allow_data_loss, self.backup_dir, new_user_principal_name,
+                              self.auto_reconcile_proxy_conflict, self.allow_role_holder_removal,
+                              self.lookup_failure_action)
+
 
 class StepFailed(SyncfixError):
     """A step that failed, with where the user is now (an earlier step may have landed)."""
@@ -61,13 +67,14 @@ class StepFailed(SyncfixError):
         return dict(error_details(self.cause), message=self.describe())
 
 
-def read_records(client, state, located):
-    """``{user_id: record}`` of every user to delete or purge: its properties, licenses, group
-    memberships and directory roles (``{"id", "displayName"}``, the names read in one list),
-    read in bulk before anything is written.  A restore destroys nothing, so it reads none."""
-    if state == "restored":
+def read_records(client, located, selectors):
+    """``{user_id: record}`` of every user the ``selectors`` name that is to be deleted or
+    purged: its properties, licenses, group memberships and directory roles (``{"id",
+    "displayName"}``, the names read in one list), read in bulk before anything is written.  A
+    restore destroys nothing, so its selectors are not given."""
+    removals = [located.found[s] for s in selectors if located.found[s][0] != GONE]
+    if not removals:
         return {}
-    removals = [(where, user) for where, user in located.found.values() if where != GONE]
     active = [user["id"] for where, user in removals if where == ACTIVE]
     licenses = directory.license_details(client, active)
     memberships = directory.group_memberships(client, active)
@@ -79,17 +86,21 @@ def read_records(client, state, located):
                 for where, user in removals)
 
 
-def plan_users(client, selectors, located, options):
-    """``(plans, warnings)``: an ItemPlan per selector, in order, from ``located``
-    (``entra_directory.locate_users``, with no ambiguous selector left), and the warnings of
-    selectors that name nothing when ``lookup_failure_action`` is warn."""
-    records = read_records(client, options.state, located)
-    gone = [s for s in selectors if located.found[s][0] == GONE]
-    backups = find_records(options.backup_dir, gone) if options.state != "restored" else {}
-    unknown = decide(options.lookup_failure_action, [(s, unknown_why(options)) for s in gone if s not in backups],
-                     fix=UNKNOWN_FIX[options.state != "restored"])
+def plan_users(client, requests, located):
+    """``(plans, warnings)``: an ItemPlan per ``(selector, RemovalOptions)`` request, in order,
+    from ``located`` (``entra_directory.locate_users``, with no ambiguous selector left), and
+    the warnings of selectors that name nothing when ``lookup_failure_action`` is warn.  Each
+    request carries its own state, so one run may delete, purge and restore."""
+    removing = [s for s, options in requests if options.state != "restored"]
+    records = read_records(client, located, removing)
+    gone = [(s, options) for s, options in requests if located.found[s][0] == GONE]
+    backup_dir = requests[0][1].backup_dir if requests else None
+    backups = find_records(backup_dir, [s for s, options in gone if options.state != "restored"])
+    lookup_failure_action = requests[0][1].lookup_failure_action if requests else FAIL
+    unknown = decide(lookup_failure_action, [(s, unknown_why(options)) for s, options in gone if s not in backups],
+                     fix=UNKNOWN_FIX[any(options.state != "restored" for s, options in gone)])
     plans = []
-    for selector in selectors:
+    for selector, options in requests:
         where, user = located.found[selector]
         if where == GONE:
             plans.append(plan_gone(selector, backups.get(selector), unknown, options.state))

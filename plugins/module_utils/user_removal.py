@@ -22,15 +22,31 @@ STEP_RESULT = {"soft_delete": IN_RECYCLE_BIN, "purge": GONE, "restore": ACTIVE}
 STEP_NAMES = {"soft_delete": "soft-delete", "purge": "purge", "restore": "restore"}
 
 
-def parse_selectors(user=None, users=None):
-    """The selectors of a run, from ``user`` or ``users``; an empty or repeated one is refused
-    before anything is read, as a repeat would delete, then fail to find, the same user."""
-    selectors = [user] if user else list(users or [])
-    if any(not s or not s.strip() for s in selectors):
-        raise InputError("users: empty selector; give a UPN, object id, mail or proxy address for each")
-    if len(set(s.lower() for s in selectors)) != len(selectors):
-        raise InputError("users: a user is listed twice; nothing was changed")
-    return selectors
+def parse_removal_items(items, default_state=None):
+    """``[(selector, state, new_user_principal_name)]`` from the items (dicts with ``user`` and
+    optional ``state`` and ``new_user_principal_name``); an item's own ``state`` beats
+    ``default_state``.  Every problem is named before anything is read: an empty selector, no
+    state, a new UPN on an item that is not restored, and one user named twice (a repeat would
+    delete, then fail to find, the same user)."""
+    parsed, problems, seen = [], [], set()
+    for index, item in enumerate(items):
+        selector = (item.get("user") or "").strip()
+        label = selector or "users[%d]" % index
+        state = item.get("state") or default_state
+        new_upn = item.get("new_user_principal_name")
+        if not selector:
+            problems.append("%s: empty selector; give a UPN, object id, mail or proxy address" % label)
+        elif selector.lower() in seen:
+            problems.append("%s: listed twice" % label)
+        seen.add(selector.lower())
+        if state not in STATES:
+            problems.append("%s: no state; give state (%s) on the item or for the task" % (label, ", ".join(STATES)))
+        if new_upn and state != "restored":
+            problems.append("%s: new_user_principal_name applies only to state: restored" % label)
+        parsed.append((selector, state, new_upn))
+    if problems:
+        raise InputError("invalid input, nothing was changed: " + "; ".join(problems))
+    return parsed
 
 
 def data_loss_reasons(user, licenses=()):

@@ -227,8 +227,8 @@ def main():
             consistency_guid=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             force=dict(type="bool", default=False),
-            objects=dict(type="list", elements="dict", options=AD_ANCHOR_ITEM,
-                         mutually_exclusive=[["immutable_id", "consistency_guid"]]),
+            # Both anchors on one item are refused by reverse_hard_match, naming the item.
+            objects=dict(type="list", elements="dict", options=AD_ANCHOR_ITEM),
             **lookup_failure_spec()
         ),
         mutually_exclusive=[["object", "objects"], ["immutable_id", "consistency_guid"], ["objects", "immutable_id"],

@@ -27,6 +27,11 @@ description:
   - A result other than success fails the task unless O(fail_on_errors=false).
 extends_documentation_fragment:
   - syncfix.entra.graph
+requirements:
+  - pypsrp >= 0.8.1 (only for O(engine=connect))
+  - pypsrp[kerberos] and the system's Kerberos libraries (only for O(winrm_auth=kerberos), and for
+    O(winrm_auth=negotiate) to choose Kerberos over NTLM)
+  - pypsrp[credssp] (only for O(winrm_auth=credssp))
 attributes:
   check_mode:
     support: full
@@ -302,6 +307,11 @@ error:
     watched, or Graph refused a request
   type: dict
   sample: {"kind": "adsync", "message": "this Entra Connect server is in staging mode (StagingModeEnabled=true): ..."}
+graph_requests:
+  description: Counts of Graph requests sent, throttled and retried in this run (engine C(cloud_sync) only).
+  returned: when Graph was called
+  type: dict
+  sample: {"requests": 4}
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError

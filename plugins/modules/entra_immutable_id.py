@@ -414,8 +414,9 @@ def main():
             force=dict(type="bool", default=False),
             federated_upn_workaround=dict(type="bool", default=False),
             allow_opaque_anchor=dict(type="bool", default=False),
-            users=dict(type="list", elements="dict", options=IMMUTABLE_ID_ITEM,
-                       mutually_exclusive=[["immutable_id", "consistency_guid"]]),
+            # immutable_id and consistency_guid together are refused per item by hard_match,
+            # whose message names the item; a suboption mutually_exclusive would not.
+            users=dict(type="list", elements="dict", options=IMMUTABLE_ID_ITEM),
             **lookup_failure_spec()
         ),
         mutually_exclusive=[["user", "users"], ["users", "immutable_id"], ["users", "object_guid"],

@@ -47,17 +47,32 @@ options:
       - The cloud user, by UPN, object id, mail or proxy address. Mutually exclusive with O(users).
     type: str
   users:
-    description: Several users, each as O(user).
+    description:
+      - Several users, each a dict with the keys of the single-user options. A phase of
+        M(syncfix.entra.link_plan) (C(phases.purge), C(phases.restore)) can be given unchanged.
+      - Each user may be named once.
     type: list
-    elements: str
+    elements: dict
+    suboptions:
+      user:
+        description: The cloud user, by UPN, object id, mail or proxy address.
+        type: str
+        required: true
+      state:
+        description: This user's O(state); defaults to the task's.
+        type: str
+        choices: [deleted, purged, restored]
+      new_user_principal_name:
+        description: As O(new_user_principal_name), for this user.
+        type: str
   state:
     description:
       - V(deleted) soft-deletes (recoverable for 30 days).
       - V(purged) soft-deletes if needed, then removes the user from the recycle bin. This is irreversible.
       - V(restored) restores a soft-deleted user.
+      - Required unless every item of O(users) has its own O(users[].state).
     type: str
     choices: [deleted, purged, restored]
-    required: true
   allow_data_loss:
     description:
       - Delete or purge users that were synced, have licenses or a mailbox. Their records are
@@ -77,15 +92,15 @@ options:
       - A directory on the controller where the full record of each user is written, as
         C(<object id>-<UTC time>.json) (mode 0600; the directory is created 0700 if missing),
         before it is deleted or purged. That file is the only copy of what was removed.
-      - Required with O(state=deleted) and O(state=purged) - a purge is irreversible, and the
+      - Required when any user is V(deleted) or V(purged) - a purge is irreversible, and the
         record is the only way to know afterwards what it destroyed. Keep it between runs - it
         is also how a second run knows that a user it no longer finds was purged by the first.
       - Not used with O(state=restored).
     type: path
   new_user_principal_name:
     description:
-      - With O(state=restored) and a single O(user), the UPN to restore it with, when its old
-        UPN is taken by an active user meanwhile.
+      - With O(state=restored), the UPN to restore O(user) with, when its old UPN is taken by an
+        active user meanwhile. For several users, give it per item (O(users[].new_user_principal_name)).
     type: str
   auto_reconcile_proxy_conflict:
     description:
@@ -124,7 +139,9 @@ EXAMPLES = r"""
 
 - name: Delete the leavers' cloud users, skipping those already gone without failing
   syncfix.entra.entra_user_purge:
-    users: "{{ leavers }}"
+    users:
+      - user: leaver1@contoso.com
+      - user: leaver2@contoso.com
     state: deleted
     backup_dir: /var/backups/entra
     lookup_failure_action: warn
@@ -134,6 +151,17 @@ EXAMPLES = r"""
     user: 4f1c3c55-9f55-4f43-9b8e-0d1ad77c3a1e
     state: restored
     auto_reconcile_proxy_conflict: true
+
+- name: Purge one user and restore another under a new UPN, in one task
+  syncfix.entra.entra_user_purge:
+    users:
+      - user: old.vp@contoso.com
+        state: purged
+      - user: 7d2e4c1a-5b6f-4e8d-9a0b-1c2d3e4f5a6b
+        state: restored
+        new_user_principal_name: ann.lee@contoso.com
+    allow_data_loss: true
+    backup_dir: /var/backups/entra
 """
 
 RETURN = r"""
@@ -144,7 +172,7 @@ results:
   elements: dict
   contains:
     item:
-      description: The user as given.
+      description: The user as given (its selector).
       type: str
       sample: vp@contoso.com
     id:
@@ -208,13 +236,14 @@ graph_requests:
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import converge
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import USER_REMOVAL_ITEM, item_spec, single_item
 from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
 from ansible_collections.syncfix.entra.plugins.module_utils._user_removal_steps import (
     RemovalOptions, plan_users, prepare_backup_dir,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
-from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import parse_selectors
+from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import parse_removal_items
 
 
 def diff_entry(plan, side):
@@ -226,8 +255,8 @@ def main():
     entra = EntraModule(
         argument_spec=dict(
             user=dict(type="str"),
-            users=dict(type="list", elements="str"),
-            state=dict(type="str", required=True, choices=["deleted", "purged", "restored"]),
+            users=dict(type="list", elements="dict", options=item_spec(USER_REMOVAL_ITEM)),
+            state=dict(type="str", choices=["deleted", "purged", "restored"]),
             allow_data_loss=dict(type="bool", default=False),
             allow_role_holder_removal=dict(type="bool", default=False),
             backup_dir=dict(type="path"),
@@ -237,26 +266,30 @@ def main():
         ),
         mutually_exclusive=[["user", "users"], ["users", "new_user_principal_name"]],
         required_one_of=[["user", "users"]],
-        # The record of a removed user is kept only in backup_dir: no delete without one.
-        required_if=[["state", "deleted", ["backup_dir"]], ["state", "purged", ["backup_dir"]]],
+        required_by={"user": ["state"]},
         supports_check_mode=True,
     )
     params = entra.params
-    for option in ("new_user_principal_name", "auto_reconcile_proxy_conflict"):
-        if params[option] and params["state"] != "restored":
-            entra.fail_error(InputError("%s applies only to state: restored; nothing was changed" % option))
-    options = RemovalOptions(params["state"], params["allow_data_loss"], params["backup_dir"],
-                             params["new_user_principal_name"], params["auto_reconcile_proxy_conflict"],
-                             params["allow_role_holder_removal"], params["lookup_failure_action"])
     try:
-        selectors = parse_selectors(params["user"], params["users"])
+        items = parse_removal_items(single_item(params, "users", USER_REMOVAL_ITEM), params["state"])
     except InputError as e:
         entra.fail_error(e)
+    # The record of a removed user is kept only in backup_dir: no delete without one.
+    removals = ["%s (state is %s)" % (selector, state) for selector, state, dummy in items if state != "restored"]
+    if removals and not params["backup_dir"]:
+        entra.fail_error(InputError("backup_dir is required to delete or purge users - the record of each removed "
+                                    "user is kept only there: %s; nothing was changed" % ", ".join(removals)))
+    if params["auto_reconcile_proxy_conflict"] and not any(state == "restored" for dummy, state, dummy_upn in items):
+        entra.fail_error(InputError("auto_reconcile_proxy_conflict applies only to state: restored; nothing was changed"))
+    options = RemovalOptions(None, params["allow_data_loss"], params["backup_dir"], None,
+                             params["auto_reconcile_proxy_conflict"], params["allow_role_holder_removal"],
+                             params["lookup_failure_action"])
+    requests = [(selector, options.for_item(state, new_upn)) for selector, state, new_upn in items]
     try:
-        located = directory.locate_users(entra.graph, selectors)
+        located = directory.locate_users(entra.graph, [selector for selector, dummy in requests])
         if located.ambiguous:
             entra.fail("ambiguous users, nothing was changed: " + "; ".join(located.problems()))
-        plans, warnings = plan_users(entra.graph, selectors, located, options)
+        plans, warnings = plan_users(entra.graph, requests, located)
     except SyncfixError as e:
         entra.fail_error(e, describe_error(e) + "; nothing was changed")
     for warning in warnings:

@@ -39,7 +39,7 @@ options:
   graph_validate_certs:
     aliases: []
   ldap_ca_path:
-    aliases: []
+    aliases: [ca_cert]
   ldap_validate_certs:
     aliases: []
   links:

@@ -114,7 +114,6 @@ def another_name_for_the_dc(samba):
     return other if reachable else None
 
 
-
 def assert_documented(task, result):
     """A syncfix.entra task returns only what its module's RETURN documents."""
     names = [key for key in task if key.startswith("syncfix.entra.")]

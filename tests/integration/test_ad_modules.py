@@ -9,6 +9,8 @@ import uuid
 import pytest
 import yaml
 
+import lab_fixtures
+
 ANCHOR_GUID = "3ab39606-c642-489b-84b6-58c038d3ef39"
 ANCHOR_ID = "BpazOkLGm0iEtljAONPvOQ=="
 
@@ -62,7 +64,7 @@ def test_primary_swap_changes_then_is_ok_and_check_mode_writes_nothing(samba, ld
     rc, (checked,) = playbook([task], check=True, diff=True)
     assert rc == 0 and checked["changed"] is True
     assert usn(ldap_admin, dn) == before, "check mode sent a modify"
-    assert "proxyAddresses: SMTP:%s@fabrikam.com" % name in checked["diff"]["after"]
+    assert "SMTP:%s@fabrikam.com" % name in checked["diff"]["after"][dn]["proxyAddresses"]
 
     rc, (first,) = playbook([task])
     assert rc == 0 and first["changed"] is True
@@ -128,17 +130,9 @@ def test_untrusted_certificate_fails_clearly(samba, ldap_admin, vp, playbook):
 
 
 def test_a_certificate_for_another_name_is_a_hostname_error_not_an_unreachable_server(samba, ldap_admin, vp, playbook):
-    # The lab DC's certificate names the DC, localhost and 127.0.0.1; this machine's own host
-    # name reaches the same listener but is not on the certificate.
-    import socket
-
-    other = socket.gethostname()
-    try:
-        reachable = socket.gethostbyname(other) == samba["ldap_server"] and other.lower() != "localhost"
-    except OSError:
-        reachable = False
-    if not reachable:
-        pytest.skip("this machine's host name %r does not resolve to %s" % (other, samba["ldap_server"]))
+    other = lab_fixtures.another_name_for_the_dc(samba)
+    if other is None:
+        pytest.skip("this machine's host name does not resolve to %s" % samba["ldap_server"])
     dn, name = vp
     task = proxy_task(samba, object=name, primary="x@contoso.com", server=["%s:%d" % (other, samba["ldaps_port"])])
     rc, (result,) = playbook([task])
@@ -176,25 +170,25 @@ def anchor_task(samba, **options):
 def test_source_anchor_set_repeat_force_and_clear(samba, ldap_admin, vp, playbook):
     dn, name = vp
     before = usn(ldap_admin, dn)
-    rc, (checked,) = playbook([anchor_task(samba, object=name, guid=ANCHOR_GUID)], check=True)
+    rc, (checked,) = playbook([anchor_task(samba, object=name, consistency_guid=ANCHOR_GUID)], check=True)
     assert checked["changed"] is True and usn(ldap_admin, dn) == before
 
     rc, (first,) = playbook([anchor_task(samba, object=name, immutable_id=ANCHOR_ID)])
-    assert rc == 0 and first["changed"] is True
+    assert rc == 0 and first["changed"] is True, first
     assert first["results"][0]["after"] == {"guid": ANCHOR_GUID, "immutable_id": ANCHOR_ID}
     raw = read(ldap_admin, dn).entry_raw_attributes["mS-DS-ConsistencyGuid"][0]
     assert raw == bytes.fromhex("0696b33a42c69b4884b658c038d3ef39")
 
-    rc, (second,) = playbook([anchor_task(samba, object=name, guid=ANCHOR_GUID)])
+    rc, (second,) = playbook([anchor_task(samba, object=name, consistency_guid=ANCHOR_GUID)])
     assert second["changed"] is False
 
     other = "46e23144-8377-483e-a87e-b6769db62eed"
     stamped = usn(ldap_admin, dn)
-    rc, (refused,) = playbook([anchor_task(samba, object=name, guid=other)])
+    rc, (refused,) = playbook([anchor_task(samba, object=name, consistency_guid=other)])
     assert refused["failed"] is True and "force: true" in refused["msg"] and ANCHOR_ID in refused["msg"]
     assert usn(ldap_admin, dn) == stamped
 
-    rc, (forced,) = playbook([anchor_task(samba, object=name, guid=other, force=True)])
+    rc, (forced,) = playbook([anchor_task(samba, object=name, consistency_guid=other, force=True)])
     assert forced["changed"] is True and forced["results"][0]["before"]["immutable_id"] == ANCHOR_ID
 
     rc, (cleared,) = playbook([anchor_task(samba, object=name, state="absent")])
@@ -207,7 +201,7 @@ def test_source_anchor_refuses_opaque_and_malformed_values(samba, ldap_admin, vp
     before = usn(ldap_admin, dn)
     rc, (opaque,) = playbook([anchor_task(samba, object=name, immutable_id="E12345")])
     assert opaque["failed"] is True and "'E12345' is not the Base64 ImmutableId of a GUID" in opaque["msg"]
-    rc, (bad,) = playbook([anchor_task(samba, object=name, guid="not-a-guid")])
+    rc, (bad,) = playbook([anchor_task(samba, object=name, consistency_guid="not-a-guid")])
     assert bad["failed"] is True and "'not-a-guid' is not a GUID" in bad["msg"]
     assert usn(ldap_admin, dn) == before
 
@@ -217,12 +211,14 @@ def test_source_anchor_refuses_a_value_another_ad_object_holds(samba, ldap_admin
     names = ["anc-%s-%s" % (uuid.uuid4().hex[:5], n) for n in ("new", "old", "plain")]
     dns = [make_user(ldap_admin, ou, name, []) for name in names]
     holder_guid = uuid.UUID(str(read(ldap_admin, dns[2], "objectGUID").objectGUID.value))
-    ldap_admin.modify(dns[1], {"mS-DS-ConsistencyGuid": [("MODIFY_REPLACE", [uuid.UUID(ANCHOR_GUID).bytes_le])]})
+    # A value of its own: the DC is shared, and a holder left behind would refuse ANCHOR_GUID elsewhere.
+    held_guid = uuid.uuid4()
+    ldap_admin.modify(dns[1], {"mS-DS-ConsistencyGuid": [("MODIFY_REPLACE", [held_guid.bytes_le])]})
     assert ldap_admin.result["description"] == "success", ldap_admin.result
     before = usn(ldap_admin, dns[0])
-    rc, (held,) = playbook([anchor_task(samba, object=names[0], guid=ANCHOR_GUID)])
+    rc, (held,) = playbook([anchor_task(samba, object=names[0], consistency_guid=str(held_guid))])
     assert held["failed"] is True and "sourceAnchor of %s" % dns[1] in held["msg"], held
-    rc, (by_guid,) = playbook([anchor_task(samba, object=names[0], guid=str(holder_guid), force=True)])
+    rc, (by_guid,) = playbook([anchor_task(samba, object=names[0], consistency_guid=str(holder_guid), force=True)])
     assert by_guid["failed"] is True and "sourceAnchor of %s" % dns[2] in by_guid["msg"], by_guid
     assert usn(ldap_admin, dns[0]) == before
 

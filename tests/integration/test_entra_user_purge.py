@@ -28,6 +28,11 @@ def backups(tmp_path):
 BACKUP_DIR = None  # this test's backup_dir (fixture ``backups``)
 
 
+def named(*selectors):
+    """users[] items naming each selector, the state left to the task."""
+    return [dict(user=selector) for selector in selectors]
+
+
 def purge(graph, **args):
     """The task; a state that removes users writes its records to this test's backup_dir."""
     if args.get("state") in ("deleted", "purged"):
@@ -115,8 +120,29 @@ def test_restore_with_a_new_upn(graph, playbook):
     assert "binned.restored@contoso.com" in active
 
 
+def test_one_task_purges_one_user_and_restores_another_each_by_its_own_state(graph, playbook):
+    # The shape link_plan's phases.purge and phases.restore take: dicts with user and state.
+    graph.lab("PUT", "/state", json=dict(t.tenant(), users=t.tenant()["users"] + [t.user("binned@contoso.com", id="0b0b0b0b-0000-4000-8000-000000000001")]))
+    binned = deleted(graph)["binned@contoso.com"]["id"]
+    task = {MODULE: dict(graph.auth, backup_dir=BACKUP_DIR, users=[
+        {"user": "plain@contoso.com", "state": "purged"},
+        {"user": binned, "state": "restored", "new_user_principal_name": "binned.back@contoso.com"}])}
+    rc, (planned,) = playbook([task], check=True)
+    assert planned["changed"] is True and graph.writes() == [], planned
+    assert [(r["before"], r["after"]) for r in planned["results"]] == [("active", "gone"), ("deleted", "active")]
+
+    rc, (done,) = playbook([task])
+    assert rc == 0 and done["changed"] is True, done
+    users = {u["userPrincipalName"]: u for u in graph.lab("GET", "/state")["users"]}
+    assert "plain@contoso.com" not in users and not users["binned.back@contoso.com"].get("deletedDateTime")
+    assert "backup_file" in done["results"][0] and "backup_file" not in done["results"][1]
+
+    rc, (again,) = playbook([task])
+    assert again["changed"] is False, again
+
+
 def test_a_list_reports_each_item(graph, playbook):
-    rc, (result,) = playbook([purge(graph, users=["plain@contoso.com", "binned@contoso.com", "never@contoso.com"],
+    rc, (result,) = playbook([purge(graph, users=named("plain@contoso.com", "binned@contoso.com", "never@contoso.com"),
                                     state="purged", lookup_failure_action="ignore")])
     assert rc == 0, result
     by_item = {r["item"]: r for r in result["results"]}
@@ -169,18 +195,18 @@ def test_a_delete_whose_answer_is_lost_is_read_back_not_sent_again(graph, playbo
 
 def test_backup_dir_is_required_to_delete_or_purge(graph, playbook):
     rc, (result,) = playbook([{MODULE: dict(graph.auth, user="plain@contoso.com", state="purged")}])
-    assert result["failed"] is True and "state is purged but all of the following are missing: backup_dir" \
-        in result["msg"], result
+    assert result["failed"] is True and "backup_dir is required to delete or purge users" in result["msg"], result
+    assert "plain@contoso.com (state is purged)" in result["msg"]
     assert graph.writes() == []
 
 
 def test_a_selector_naming_nothing_fails_unless_told_and_a_purged_user_is_known_by_its_record(graph, playbook):
-    rc, (typo,) = playbook([purge(graph, users=["plain@contoso.com", "plian@contoso.com"], state="purged")])
+    rc, (typo,) = playbook([purge(graph, users=named("plain@contoso.com", "plian@contoso.com"), state="purged")])
     assert typo["failed"] is True and graph.writes() == [], typo
     assert "plian@contoso.com: matches no active or soft-deleted user" in typo["msg"]
     assert "lookup_failure_action: warn" in typo["msg"]
 
-    rc, (warned,) = playbook([purge(graph, users=["plain@contoso.com", "plian@contoso.com"], state="purged",
+    rc, (warned,) = playbook([purge(graph, users=named("plain@contoso.com", "plian@contoso.com"), state="purged",
                                     lookup_failure_action="warn")])
     assert rc == 0 and warned["changed"] is True, warned
     assert any("plian@contoso.com" in w for w in warned.get("warnings", [])), warned

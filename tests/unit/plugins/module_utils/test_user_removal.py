@@ -1,7 +1,7 @@
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
-    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, names_user, parse_selectors, plan_removal,
+    ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, names_user, parse_removal_items, plan_removal,
     record_summary, role_label, role_reasons,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
@@ -68,13 +68,21 @@ def test_data_loss_needs_opt_in_and_says_so():
     assert plan_removal("purged", IN_RECYCLE_BIN, "vp@contoso.com", CLOUD_ONLY, ["it has a mailbox"], True).changed
 
 
-def test_selectors_come_from_user_or_users_and_are_refused_empty_or_twice():
-    assert parse_selectors("vp@contoso.com", None) == ["vp@contoso.com"]
-    assert parse_selectors(None, ["a@contoso.com", "b@contoso.com"]) == ["a@contoso.com", "b@contoso.com"]
-    with pytest.raises(InputError, match="users: empty selector"):
-        parse_selectors(None, ["a@contoso.com", " "])
-    with pytest.raises(InputError, match="users: a user is listed twice; nothing was changed"):
-        parse_selectors(None, ["a@contoso.com", "A@contoso.com"])
+def test_each_item_takes_its_own_state_or_the_tasks():
+    items = [dict(user="a@contoso.com"), dict(user="b@contoso.com", state="restored", new_user_principal_name="b2@contoso.com")]
+    assert parse_removal_items(items, "purged") == [("a@contoso.com", "purged", None),
+                                                    ("b@contoso.com", "restored", "b2@contoso.com")]
+
+
+def test_bad_items_are_all_named_before_anything_is_read():
+    with pytest.raises(InputError) as refused:
+        parse_removal_items([dict(user="a@contoso.com", state="deleted"), dict(user=" "), dict(user="A@contoso.com"),
+                             dict(user="c@contoso.com", state="purged", new_user_principal_name="x@contoso.com")])
+    message = str(refused.value)
+    assert message.startswith("invalid input, nothing was changed: ")
+    assert "users[1]: empty selector" in message and "A@contoso.com: listed twice" in message
+    assert "A@contoso.com: no state; give state (deleted, purged, restored) on the item or for the task" in message
+    assert "c@contoso.com: new_user_principal_name applies only to state: restored" in message
 
 
 @pytest.mark.parametrize("state,where,after,action", [

@@ -119,3 +119,13 @@ def test_with_lookup_failure_action_warn_an_unknown_object_is_skipped_and_the_ot
     assert written["item"] == "jdoe" and written["changed"] is True and len(ad.modifies) == 1
     assert skipped["item"] == "nobody" and skipped["found"] is False and skipped["changed"] is False
     assert skipped["msg"] == "skipped: no AD user has this name (lookup_failure_action: warn)"
+
+
+def test_two_anchors_in_one_item_are_refused_naming_the_item_before_any_write():
+    ad = FakeAD(ad_user("jdoe", uuid.uuid4()), ad_user("ann", uuid.uuid4()))
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[
+        dict(object="ann", consistency_guid=str(NEW)),
+        dict(object="jdoe", consistency_guid=str(OLD), immutable_id="BpazOkLGm0iEtljAONPvOQ==")]), ad=ad)
+    assert result["failed"] is True and result["error"]["kind"] == "input"
+    assert "jdoe: state=present needs exactly one of immutable_id, consistency_guid" in result["msg"], result
+    assert ad.modifies == []

@@ -316,14 +316,19 @@ def test_bad_input_fails_before_any_request():
     assert tenant.log == []
 
 
-@pytest.mark.parametrize("args", [
-    dict(users=[dict(user="ann@contoso.com", immutable_id=NEW_HIRE, consistency_guid=NEW_HIRE_GUID)]),
-    dict(user="ann@contoso.com", immutable_id=NEW_HIRE, consistency_guid=NEW_HIRE_GUID),
-])
-def test_two_anchors_for_one_user_is_an_argument_error(args):
+def test_two_anchors_for_one_user_is_an_argument_error():
     tenant = FakeTenant(cloud_user("ann@contoso.com"))
-    result = run(tenant, **args)
+    result = run(tenant, user="ann@contoso.com", immutable_id=NEW_HIRE, consistency_guid=NEW_HIRE_GUID)
     assert result["failed"] is True and "mutually exclusive: immutable_id|consistency_guid" in result["msg"], result
+    assert tenant.log == []
+
+
+def test_two_anchors_in_one_item_are_refused_naming_the_item():
+    tenant = FakeTenant(cloud_user("ann@contoso.com"), cloud_user("bob@contoso.com"))
+    result = run(tenant, users=[dict(user="bob@contoso.com", immutable_id=OTHER),
+                                dict(user="ann@contoso.com", immutable_id=NEW_HIRE, consistency_guid=NEW_HIRE_GUID)])
+    assert result["failed"] is True and result["error"]["kind"] == "input"
+    assert "ann@contoso.com: state=present takes one of immutable_id and consistency_guid" in result["msg"], result
     assert tenant.log == []
 
 

@@ -22,6 +22,11 @@ BINNED = "0b0b0b0b-0000-4000-8000-000000000001"
 BACKUPS = None  # the tmp_path_factory of the running test (fixture ``backups``)
 
 
+def named(*selectors):
+    """users[] items naming each selector, the state left to the task."""
+    return [dict(user=selector) for selector in selectors]
+
+
 def user(upn, uid, **extra):
     return dict(dict(id=uid, userPrincipalName=upn, proxyAddresses=[], onPremisesSyncEnabled=None), **extra)
 
@@ -182,7 +187,7 @@ def test_delete_then_again_is_unchanged_and_purge_waits_only_after_its_own_delet
     assert again["changed"] is False and again["results"][0]["msg"] == "already in the recycle bin"
     assert graph.writes == [("DELETE", "/users/a1")]
 
-    purged = purge(graph, users=["plain@contoso.com", "never@contoso.com"], state="purged", backup_dir=str(tmp_path),
+    purged = purge(graph, users=named("plain@contoso.com", "never@contoso.com"), state="purged", backup_dir=str(tmp_path),
                    lookup_failure_action="ignore")
     plain, never = purged["results"]
     assert (plain["before"], plain["after"], plain["msg"]) == ("deleted", "gone", "purge")
@@ -204,7 +209,7 @@ def test_delete_then_again_is_unchanged_and_purge_waits_only_after_its_own_delet
 def test_a_data_loss_refusal_writes_nothing_not_even_the_backup(tmp_path):
     graph = tenant()
     backup = tmp_path / "removed"
-    result = purge(graph, users=["plain@contoso.com", "vp@contoso.com", "admin@contoso.com", "synced@contoso.com"],
+    result = purge(graph, users=named("plain@contoso.com", "vp@contoso.com", "admin@contoso.com", "synced@contoso.com"),
                    state="purged", backup_dir=str(backup))
     plain, vp, admin, synced = result["results"]
     assert result["failed"] is True and result["changed"] is False
@@ -221,7 +226,7 @@ def test_a_failure_after_the_soft_delete_reports_the_user_as_deleted():
     graph = tenant()
     graph.fail["/directory/deletedItems/a1"] = GraphError(500, "InternalServerError", "try later", "rid-7",
                                                           "purge user", "plain@contoso.com")
-    result = purge(graph, users=["plain@contoso.com", "binned@contoso.com"], state="purged")
+    result = purge(graph, users=named("plain@contoso.com", "binned@contoso.com"), state="purged")
     plain, binned = result["results"]
     assert result["failed"] is True and result["changed"] is True
     assert (plain["changed"], plain["before"], plain["after"]) == (True, "active", "deleted")
@@ -271,11 +276,11 @@ def test_ambiguous_or_repeated_selectors_fail_before_any_write():
     graph = tenant()
     graph.active["a5"] = user("other@contoso.com", "a5", proxyAddresses=["smtp:shared@contoso.com"])
     graph.active["a6"] = user("else@contoso.com", "a6", proxyAddresses=["smtp:shared@contoso.com"])
-    ambiguous = purge(graph, users=["plain@contoso.com", "shared@contoso.com"], state="deleted")
+    ambiguous = purge(graph, users=named("plain@contoso.com", "shared@contoso.com"), state="deleted")
     assert ambiguous["failed"] is True and ambiguous["msg"] == (
         "ambiguous users, nothing was changed: shared@contoso.com matches several active users "
         "(else@contoso.com, other@contoso.com); name one by object id")
-    twice = purge(graph, users=["plain@contoso.com", "PLAIN@contoso.com"], state="deleted")
+    twice = purge(graph, users=named("plain@contoso.com", "PLAIN@contoso.com"), state="deleted")
     assert twice["failed"] is True and twice["error"]["kind"] == "input" and "listed twice" in twice["msg"]
     assert graph.writes == []
 
@@ -311,7 +316,7 @@ def test_one_user_named_by_upn_and_by_id_is_refused_naming_both():
     graph = tenant()
     ann = "0a0a0a0a-0000-4000-8000-0000000000a1"
     graph.active[ann] = user("ann@contoso.com", ann, proxyAddresses=["smtp:ann.alias@contoso.com"])
-    refused = purge(graph, users=["ann@contoso.com", ann, "ann.alias@contoso.com"], state="deleted")
+    refused = purge(graph, users=named("ann@contoso.com", ann, "ann.alias@contoso.com"), state="deleted")
     assert refused["failed"] is True and graph.writes == []
     assert all(r["failed"] and r["error"]["kind"] == "refused" for r in refused["results"])
     assert "'ann@contoso.com' and '%s', 'ann.alias@contoso.com' name the same object (%s)" % (ann, ann) \
@@ -322,7 +327,7 @@ def test_an_unwritable_backup_dir_fails_before_any_delete(tmp_path):
     graph = tenant()
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    result = purge(graph, users=["plain@contoso.com", "vp@contoso.com"], state="purged", allow_data_loss=True,
+    result = purge(graph, users=named("plain@contoso.com", "vp@contoso.com"), state="purged", allow_data_loss=True,
                    backup_dir=str(blocker / "backups"))
     assert result["failed"] is True and result.get("changed") is not True and graph.writes == []
     assert "backup_dir" in result["msg"] and "nothing was deleted" in result["msg"]
@@ -394,7 +399,7 @@ def test_auto_reconcile_outside_a_restore_is_refused():
 
 def test_a_selector_naming_nothing_fails_by_default_and_nothing_is_written(tmp_path):
     graph = tenant()
-    result = purge(graph, users=["plain@contoso.com", "typo@contoso.com"], state="purged", backup_dir=str(tmp_path))
+    result = purge(graph, users=named("plain@contoso.com", "typo@contoso.com"), state="purged", backup_dir=str(tmp_path))
     plain, typo = result["results"]
     assert result["failed"] is True and graph.writes == []
     assert typo["failed"] is True and typo["msg"].startswith(
@@ -406,7 +411,7 @@ def test_a_selector_naming_nothing_fails_by_default_and_nothing_is_written(tmp_p
 
 def test_with_warn_a_selector_naming_nothing_is_a_warning_and_the_others_go_on(tmp_path):
     graph = tenant()
-    result = purge(graph, users=["plain@contoso.com", "typo@contoso.com"], state="deleted", backup_dir=str(tmp_path),
+    result = purge(graph, users=named("plain@contoso.com", "typo@contoso.com"), state="deleted", backup_dir=str(tmp_path),
                    lookup_failure_action="warn")
     plain, typo = result["results"]
     assert not result.get("failed") and plain["changed"] is True and typo["changed"] is False
@@ -423,7 +428,7 @@ def test_a_user_purged_by_an_earlier_run_is_known_by_its_record_by_any_of_its_na
     first = purge(graph, user="mover@contoso.com", state="purged", allow_data_loss=True, backup_dir=str(tmp_path))
     assert first["changed"] is True and graph.writes[-1] == ("DELETE", "/directory/deletedItems/a8")
     writes = list(graph.writes)
-    again = purge(graph, users=["mover@contoso.com", "m.alias@contoso.com", "a8"], state="purged",
+    again = purge(graph, users=named("mover@contoso.com", "m.alias@contoso.com", "a8"), state="purged",
                   backup_dir=str(tmp_path), check_mode=True)
     # one user named three ways is still refused as one object
     assert again["failed"] is True and "name the same object (a8)" in again["results"][0]["msg"]
@@ -434,3 +439,31 @@ def test_a_user_purged_by_an_earlier_run_is_known_by_its_record_by_any_of_its_na
     elsewhere = purge(graph, user="a8", state="purged", backup_dir=str(tmp_path / "other"))
     assert elsewhere["failed"] is True and "holds no record of it" in elsewhere["results"][0]["msg"]
     assert graph.writes == writes
+
+
+def test_each_item_has_its_own_state_so_a_link_plan_phase_goes_in_unchanged(tmp_path):
+    graph = tenant()
+    items = [dict(user="plain@contoso.com", state="purged"),
+             dict(user=BINNED, state="restored", new_user_principal_name="binned.back@contoso.com")]
+    checked = purge(graph, check_mode=True, users=items, backup_dir=str(tmp_path))
+    assert checked["changed"] is True and graph.writes == []
+    assert [(r["item"], r["after"]) for r in checked["results"]] == [("plain@contoso.com", "gone"), (BINNED, "active")]
+    done = purge(graph, users=items, backup_dir=str(tmp_path))
+    assert done["changed"] is True and [r["after"] for r in done["results"]] == ["gone", "active"]
+    assert "backup_file" in done["results"][0] and "backup_file" not in done["results"][1]
+    assert graph.bodies[-1] == {"autoReconcileProxyConflict": False, "newUserPrincipalName": "binned.back@contoso.com"}
+    again = purge(graph, users=items, backup_dir=str(tmp_path))
+    assert again["changed"] is False
+    assert again["results"][0]["msg"].startswith("already purged (record ") and again["results"][1]["after"] == "active"
+
+
+def test_an_item_without_a_state_and_a_removal_without_backup_dir_are_named_before_any_request():
+    graph = tenant()
+    stateless = purge(graph, users=[dict(user="plain@contoso.com", state="deleted"), dict(user="vp@contoso.com")],
+                      backup_dir="/nonexistent")
+    assert stateless["failed"] is True and stateless["error"]["kind"] == "input"
+    assert "vp@contoso.com: no state; give state (deleted, purged, restored) on the item or for the task" in stateless["msg"]
+    unbacked = purge(graph, users=[dict(user=BINNED, state="restored"), dict(user="plain@contoso.com", state="purged")])
+    assert unbacked["failed"] is True and "plain@contoso.com (state is purged)" in unbacked["msg"]
+    assert BINNED not in unbacked["msg"]
+    assert graph.writes == [] and graph.stats["requests"] == 0
