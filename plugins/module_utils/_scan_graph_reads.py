@@ -44,6 +44,7 @@ class TenantReader(object):
     def __init__(self, client, options=None):
         self.client = client
         self.options = dict(DEFAULT_OPTIONS)
+        # Other keys (a caller may pass its whole option set) are not ours and are left alone.
         self.options.update(dict((k, v) for k, v in (options or {}).items() if k in DEFAULT_OPTIONS and v is not None))
         self.warnings = []
         self._domains = self._features = None
@@ -56,6 +57,11 @@ class TenantReader(object):
         if self._domains is None:
             self._domains = directory.read_domains(self.client)
         return self._domains
+
+    @property
+    def verified_domains(self):
+        """The tenant's verified domains, lower-cased (``entra_directory.Domains.verified``)."""
+        return self.domains.verified
 
     @property
     def features(self):
@@ -145,23 +151,25 @@ class TenantReader(object):
 
     # -- everything, in order ------------------------------------------------------------------
 
-    def scan(self, cloud_scan):
-        """Feed the whole tenant to ``cloud_scan`` (a ``_scan_cloud.CloudScan``) and return its
-        findings.  Roles are read last, for the users a match would hit (known only then)."""
-        findings = []
+    def feed(self, cloud_scan):
+        """Feed the whole tenant to ``cloud_scan`` (a ``_scan_cloud.CloudScan``), yielding its
+        findings as they come; the caller then calls ``cloud_scan.finish()``.  Roles are read
+        last, for the users a match would hit (known only then)."""
         for user in self.users():
-            findings.extend(cloud_scan.add_user(user))
+            yield from cloud_scan.add_user(user)
         for enabled, stream, add in (("groups", self.groups, cloud_scan.add_group),
                                      ("contacts", self.contacts, cloud_scan.add_contact),
                                      ("deleted_users", self.deleted_users, cloud_scan.add_deleted_user)):
             if self.options[enabled]:
                 for obj in stream():
-                    findings.extend(add(obj))
+                    yield from add(obj)
         targets = cloud_scan.match_targets()
         if self.options["roles"] and targets:
-            findings.extend(cloud_scan.set_role_holders(self.role_holders(targets)))
-        findings.extend(cloud_scan.finish())
-        return findings
+            yield from cloud_scan.set_role_holders(self.role_holders(targets))
+
+    def scan(self, cloud_scan):
+        """``feed`` and ``finish``: every finding, as a list."""
+        return list(self.feed(cloud_scan)) + cloud_scan.finish()
 
 
 def read_tenant(client, options=None):

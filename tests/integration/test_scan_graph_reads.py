@@ -131,3 +131,17 @@ def test_without_ad_the_reads_are_the_collections_only(graph_lab, client):
     paths = collections.Counter(e["path"] for e in graph_reads(graph_lab))
     assert paths["/users"] == 4, "1,504 users in pages of 500"
     assert not [p for p in paths if "roleManagement" in p or "deletedItems" in p or p.endswith("/memberOf")]
+
+
+def test_feed_streams_what_scan_returns_and_the_caller_finishes(graph_lab, client):
+    """The module's loop: ``feed`` yields as objects arrive, then the caller calls ``finish``."""
+    graph_lab.load(seeded_tenant())
+    reader = read_tenant(client, {"error_filter_keys_are_ignored": True})
+    assert reader.verified_domains == ["contoso.com", "contoso.onmicrosoft.com"]
+    scan = CloudScan(ad_index(), reader.domains, reader.features, None)
+    streamed = reader.feed(scan)
+    first = next(streamed)
+    assert first["rule"] == "preprovisioned_cloud_user"
+    rest = list(streamed) + scan.finish()
+    again = read_tenant(client).scan(CloudScan(ad_index(), reader.domains, reader.features, None))
+    assert sorted((f["rule"], f["object"]) for f in [first] + rest) == sorted((f["rule"], f["object"]) for f in again)
