@@ -147,7 +147,7 @@ class ADScan:
             d.strip().rstrip(".").lower() for d in verified_domains if d and d.strip())
         self.exclusions = merged_exclusions(exclusions)
         self._lowered_exclusions = _lowered(self.exclusions)
-        self.counts = {"read": 0, "scanned": 0, "excluded": 0, "excluded_by": {}}
+        self.counts = {"read": 0, "objects": 0, "excluded": 0, "excluded_by": {}}
         self._addresses = {}          # address -> first DN (the index)
         self._address_attribute = {}  # address -> the attribute the first holder has it in
         self._anchors = {}            # ImmutableId -> first DN
@@ -170,7 +170,7 @@ class ADScan:
             self.counts["excluded"] += 1
             self.counts["excluded_by"][reason] = self.counts["excluded_by"].get(reason, 0) + 1
             return []
-        self.counts["scanned"] += 1
+        self.counts["objects"] += 1
         self._classes[dn] = subject.object_class
         self._names[dn] = _first(attributes, "sAMAccountName")
         proxies = _values(attributes, "proxyAddresses")
@@ -258,10 +258,20 @@ class ADScan:
 # -- exclusions -----------------------------------------------------------------------------
 
 def merged_exclusions(exclusions):
-    """The defaults with the caller's keys replacing theirs; None means the defaults."""
+    """The exclusions a scan uses.
+
+    None: the defaults.  A mapping: the defaults with the caller's keys replacing theirs.  A list
+    of strings (the module's ``exclusions`` option) replaces them all: a string with ``=`` is a
+    DN part, any other a name the cn starts with, both without case; ``[]`` scans everything.
+    """
     merged = dict(DEFAULT_EXCLUSIONS)
     if exclusions is None or exclusions is DEFAULT_EXCLUSIONS:
         return merged
+    if isinstance(exclusions, (list, tuple)):
+        texts = [str(text) for text in exclusions if text]
+        exclusions = dict((key, ()) for key in DEFAULT_EXCLUSIONS)
+        exclusions.update(critical_system_objects=False, cn_prefixes=[t for t in texts if "=" not in t],
+                          dn_fragments=[t for t in texts if "=" in t])
     unknown = sorted(set(exclusions) - set(DEFAULT_EXCLUSIONS))
     if unknown:
         raise ValueError("unknown exclusion key(s) %s; the keys are %s" % (", ".join(unknown), ", ".join(sorted(DEFAULT_EXCLUSIONS))))

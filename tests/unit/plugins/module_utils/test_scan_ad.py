@@ -105,7 +105,7 @@ def test_a_clean_directory_has_no_findings():
     scan, own, cross = run(clean_user("Ann", 1), clean_user("Bob", 2), entry("Sales", kind="group", guid=3),
                            verified_domains=["contoso.com", "contoso.net"])
     assert own == [] and cross == []
-    assert scan.counts == {"read": 3, "scanned": 3, "excluded": 0, "excluded_by": {}}
+    assert scan.counts == {"read": 3, "objects": 3, "excluded": 0, "excluded_by": {}}
 
 
 def test_every_finding_has_the_shared_shape_and_cites_a_microsoft_document():
@@ -481,6 +481,15 @@ def test_exclusions_are_overridable_key_by_key():
     assert cross == [] and scan.exclusions["recipient_type_details"] == (4096,)
 
 
+def test_exclusions_as_the_module_option_a_list_of_names_and_dn_parts():
+    items = (entry("SystemMailbox{1f05a927}", guid=1), entry("Temp Ann", guid=2), entry("Bob", guid=3),
+             entry("Crit", kind="group", guid=4, critical="TRUE"))
+    scan, own, cross = run(*items, exclusions=["temp", "ou=STAFF,dc=contoso,dc=com"])
+    assert scan.counts["excluded_by"] == {"cn_prefixes": 1, "dn_fragments": 3}
+    scan, own, cross = run(*items, exclusions=[])
+    assert scan.counts["excluded"] == 0 and scan.counts["objects"] == 4
+
+
 def test_exclusions_none_means_defaults_and_unknown_keys_are_refused():
     assert scan_ad.ADScan(exclusions=None).exclusions == scan_ad.DEFAULT_EXCLUSIONS
     with pytest.raises(ValueError, match="cn_prefix.*the keys are"):
@@ -562,7 +571,7 @@ def test_one_hundred_thousand_entries():
                 "raw": {"objectGUID": [guid_bytes(number + 1)]}}
         own_count += len(scan.add(item))
     cross = scan.finish()
-    assert scan.counts["scanned"] == total
+    assert scan.counts["objects"] == total and scan.counts["read"] == total
     assert own_count == 0
     assert len(scan.index().addresses) == 2 * total + 1  # number 0's mail is u-00001@contoso.com, held by nobody else
     assert len([f for f in cross if f["rule"] == "duplicate_address"]) == 2 * (total // 1000 - 1)
