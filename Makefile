@@ -19,8 +19,11 @@ OLDEST_VENV := build/venv-ansible-$(OLDEST_CORE)
 
 .PHONY: test checks-lane directory-lane static-checks venv sanity sanity-2.16 units integration lab-tests lab-tests-offline lab-tests-dc lint changelog changelog-lint build bench lab-up lab-down lab-load lab-sync demo clean
 
+# Debian's chromium: the scan's HTML report is opened in a real headless browser
+# (tests/integration/test_scan_report_browser.py; Playwright drives this binary, it cannot
+# download its own).
 $(VENV)/.installed: requirements.txt requirements-dev.txt lab/requirements.txt
-	tools/bootstrap-debian.sh
+	tools/bootstrap-debian.sh chromium
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt
