@@ -17,7 +17,7 @@ OLDEST_CORE := 2.16
 OLDEST_NEXT := 2.17
 OLDEST_VENV := build/venv-ansible-$(OLDEST_CORE)
 
-.PHONY: test checks-lane directory-lane static-checks venv sanity sanity-2.16 units integration lab-tests lab-tests-offline lab-tests-dc lint changelog changelog-lint build bench lab-up lab-down lab-load lab-sync demo clean
+.PHONY: test checks-lane directory-lane static-checks venv sanity sanity-2.16 units integration lab-tests lab-tests-offline lab-tests-dc lint changelog changelog-lint build bench lab-up lab-down lab-load lab-sync demo scan clean
 
 # Debian's chromium: the scan's HTML report is opened in a real headless browser
 # (tests/integration/test_scan_report_browser.py; Playwright drives this binary, it cannot
@@ -131,6 +131,7 @@ bench: venv
 	$(PY) bench/graph_transport.py
 	$(PY) bench/ad_bulk.py
 	$(PY) bench/entra_bulk.py
+	$(PY) bench/scan.py
 
 build: venv
 	mkdir -p build
@@ -153,6 +154,11 @@ lab-sync: venv
 # The VP story on the built-in lab: the failing sync, the plan in check mode, the fix, no change again.
 demo: venv
 	$(PY) tools/demo.py
+
+# The sync-conflict scan on the built-in lab (playbooks/scan.yml), before and after the first sync.
+# It resets the lab's DC: not while a test session uses it.
+scan: venv
+	$(PY) tools/scan_demo.py
 
 clean:
 	rm -rf build

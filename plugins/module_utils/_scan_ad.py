@@ -127,22 +127,26 @@ class ADIndex:
 
     ``addresses`` {lowercase UPN / mail / SMTP proxy address: DN of its first holder};
     ``anchors`` {ImmutableId: DN}; ``names`` {DN: sAMAccountName or None};
-    ``classes`` {DN: 'user' | 'contact' | 'group'}.  Excluded objects are in none of them.
+    ``classes`` {DN: 'user' | 'contact' | 'group'}; ``soft_keys`` {DN of a user: (lowercase
+    primary SMTP address or None, lowercase UPN or None)}, what soft match compares;
+    ``object_guids`` {DN: objectGUID text}.  Excluded objects are in none of them.
     """
 
-    __slots__ = ("addresses", "anchors", "names", "classes")
+    __slots__ = ("addresses", "anchors", "names", "classes", "soft_keys", "object_guids")
 
-    def __init__(self, addresses, anchors, names, classes):
+    def __init__(self, addresses, anchors, names, classes, soft_keys=None, object_guids=None):
         self.addresses = addresses
         self.anchors = anchors
         self.names = names
         self.classes = classes
+        self.soft_keys = {} if soft_keys is None else soft_keys
+        self.object_guids = {} if object_guids is None else object_guids
 
 
 class ADScan:
     """Feed every entry of the scope to ``add``, then call ``finish`` once."""
 
-    def __init__(self, verified_domains=None, exclusions=DEFAULT_EXCLUSIONS):
+    def __init__(self, verified_domains=None, exclusions=None):
         self.verified_domains = None if verified_domains is None else frozenset(
             d.strip().rstrip(".").lower() for d in verified_domains if d and d.strip())
         self.exclusions = merged_exclusions(exclusions)
@@ -154,6 +158,8 @@ class ADScan:
         self._names = {}
         self._classes = {}
         self._nicknames = {}          # lowercase mailNickname -> first DN
+        self._soft_keys = {}          # user DN -> (primary SMTP, UPN), lowercase: what soft match compares
+        self._object_guids = {}       # DN -> objectGUID text
         self._duplicates = []         # (rule, key, later Subject, attribute, value, first DN)
 
     # -- the three calls ------------------------------------------------------------------
@@ -179,6 +185,10 @@ class ADScan:
         self._record_addresses(subject, _own_addresses(_first(attributes, "userPrincipalName"), _first(attributes, "mail"), parsed))
         self._record_nickname(subject, attributes)
         self._record_anchor(subject, raw)
+        self._record_soft_keys(subject, attributes, parsed)
+        guid = _first_raw(raw, "objectGUID")
+        if guid and len(guid) == 16:
+            self._object_guids[dn] = str(SourceAnchor.from_bytes(guid).guid)
         return findings
 
     def finish(self):
@@ -195,7 +205,7 @@ class ADScan:
         return findings
 
     def index(self):
-        return ADIndex(self._addresses, self._anchors, self._names, self._classes)
+        return ADIndex(self._addresses, self._anchors, self._names, self._classes, self._soft_keys, self._object_guids)
 
     # -- one object's own rules -------------------------------------------------------------
 
@@ -248,6 +258,18 @@ class ADScan:
             self._anchors[immutable_id] = subject.dn
         elif holder != subject.dn:
             self._duplicates.append((DUPLICATE_ANCHOR, immutable_id, subject, attribute, immutable_id, holder))
+
+    def _record_soft_keys(self, subject, attributes, parsed):
+        """A user's primary SMTP address (its mail when it has no SMTP proxy address, as Entra
+        makes mail the primary then) and UPN: the values soft match compares (KB 2641663 "How to
+        use SMTP matching"; softMatchOnUpnEnabled)."""
+        if subject.object_class != "user":
+            return
+        primaries = [p.address for p in parsed if p.is_smtp and p.is_primary]
+        smtp = [p for p in parsed if p.is_smtp]
+        primary = primaries[0] if len(primaries) == 1 else (None if smtp else _first(attributes, "mail"))
+        upn = _first(attributes, "userPrincipalName")
+        self._soft_keys[subject.dn] = ((primary or "").strip().lower() or None, (upn or "").strip().lower() or None)
 
     def _first_attribute(self, rule, key):
         if rule == DUPLICATE_ADDRESS:

@@ -25,6 +25,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils import _sync_predict
 from ansible_collections.syncfix.entra.plugins.module_utils._scan_findings import (
     CLOUD, ERROR, INFO, WARNING, finding,
 )
+from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import UserFacts, privileged_role_refusal
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import deleted_upn_matches
 
@@ -35,8 +36,9 @@ RECYCLE_BIN_HOLDER = "recycle_bin_holder"
 ADMIN_ROLE_MATCH = "admin_role_match"
 OBJECT_TYPE_MISMATCH = "object_type_mismatch"
 ORPHANED_ANCHOR = "orphaned_anchor"
+OBJECT_IDENTIFIER_MISMATCH = "object_identifier_mismatch"
 SYNC_FEATURE = "sync_feature"
-RULES = (PROVISIONING_ERROR, RESILIENCY_PLACEHOLDER, PREPROVISIONED_CLOUD_USER, RECYCLE_BIN_HOLDER, ADMIN_ROLE_MATCH,
+RULES = (PROVISIONING_ERROR, RESILIENCY_PLACEHOLDER, PREPROVISIONED_CLOUD_USER, RECYCLE_BIN_HOLDER, ADMIN_ROLE_MATCH, OBJECT_IDENTIFIER_MISMATCH,
          OBJECT_TYPE_MISMATCH, ORPHANED_ANCHOR, SYNC_FEATURE)
 
 USER, GROUP, CONTACT = sync.USER, sync.GROUP, sync.CONTACT
@@ -96,6 +98,8 @@ class AdSide(object):
         self.anchors = getattr(ad_index, "anchors", None) or {}
         self.names = getattr(ad_index, "names", None) or {}
         self.classes = getattr(ad_index, "classes", None) or {}
+        self.soft_keys = getattr(ad_index, "soft_keys", None) or {}
+        self.object_guids = getattr(ad_index, "object_guids", None) or {}
 
     def by_address(self, address):
         return self.addresses.get(address) if address else None
@@ -216,17 +220,46 @@ def placeholder_finding(user, quarantined, collided, ad_name):
 
 # -- rule 3: pre-provisioned cloud users ---------------------------------------------------------
 
-def preprovisioned_finding(user, attribute, address, dn, ad_name):
+def soft_match_expected(user, ad_keys, features):
+    """Whether the first sync soft-matches this cloud-only user to the AD user whose
+    ``(primary SMTP, UPN)`` are ``ad_keys``: their primary SMTP addresses are equal (KB 2641663
+    "How to use SMTP matching"), or, with softMatchOnUpnEnabled, their UPNs ("Set-MsolDirSyncFeature"),
+    and blockSoftMatchEnabled is off.  None when the features could not be read.  Admin roles and
+    stray anchors are refused by their own rules."""
+    if features is None:
+        return None
+
+    def feature(name):
+        return bool(features.get(name, sync.DEFAULT_FEATURES.get(name)))
+
+    if feature("blockSoftMatchEnabled"):
+        return False
+    primary, upn = ad_keys or (None, None)
+    cloud = sync.CloudObject(user.get("id"), proxy_addresses=user.get("proxyAddresses") or [], mail=user.get("mail"))
+    if primary and cloud.primary_smtp == primary:
+        return True
+    return bool(feature("softMatchOnUpnEnabled") and upn and _lower(user.get("userPrincipalName")) == upn)
+
+
+def preprovisioned_finding(user, attribute, address, dn, ad_name, expected=None):
     """A cloud-only user holding a UPN or SMTP address an AD user brings: the sync soft-matches it
     (primary SMTP: KB 2641663 "How to use SMTP matching"; UPN: softMatchOnUpnEnabled), or, when the
     match is refused or the address is only an alias, meets a duplicate: AttributeValueMustBeUnique,
     or with resiliency a placeholder ("When you have an existing tenant").  Declaring the link
     decides which."""
+    if expected:
+        return finding(
+            PREPROVISIONED_CLOUD_USER, INFO, CLOUD, user.get("id"), attribute, address,
+            "cloud-only user %s holds %s, which on-premises %s brings: the first sync soft-matches them (How to use "
+            "SMTP matching); declare the link to keep it that way" % (user.get("userPrincipalName"), address, ad_name),
+            conflicts_with=dn, object_class=USER, common_name=display_name(user),
+            link={"ad": ad_name, "cloud": user.get("userPrincipalName") or user.get("id")})
     return finding(
         PREPROVISIONED_CLOUD_USER, WARNING, CLOUD, user.get("id"), attribute, address,
-        "cloud-only user %s holds %s, which on-premises %s brings: a soft-match candidate, else a duplicate "
-        "(AttributeValueMustBeUnique; with resiliency a placeholder user); declare the link so the plan matches "
-        "them on purpose (When you have an existing tenant)" % (user.get("userPrincipalName"), address, ad_name),
+        "cloud-only user %s holds %s, which on-premises %s brings%s: a duplicate (AttributeValueMustBeUnique; with "
+        "resiliency a placeholder user) unless the link is declared, so the plan matches them on purpose (When you "
+        "have an existing tenant)" % (user.get("userPrincipalName"), address, ad_name,
+                                      "" if expected is None else ", and soft match will not join them"),
         conflicts_with=dn, object_class=USER, common_name=display_name(user),
         link={"ad": ad_name, "cloud": user.get("userPrincipalName") or user.get("id")})
 
@@ -329,6 +362,34 @@ def orphaned_anchor_finding(user, soft_match_dn=None, ad_name=None):
                    conflicts_with=soft_match_dn, object_class=USER, common_name=display_name(user), link=link)
 
 
+# -- rule 9: the on-premises object identifier -----------------------------------------------------
+
+def object_identifier_remap_refused(user, holder_guid, features):
+    """MC1263280 (from 2026-07-01; "How to use Microsoft Entra Connect Sync service features"): a
+    synced user whose onPremisesObjectIdentifier names another on-premises object than the one
+    now holding its anchor can't be remapped (AttributeUpdateNotAllowed), unless
+    allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled.  The planner's rule is
+    ``_sync_prediction.object_identifier_hardening``; a Graph without the property says nothing."""
+    mapped = user.get("onPremisesObjectIdentifier")
+    if not mapped or not holder_guid or (features or {}).get(sync.REMAP_FEATURE):
+        return False
+    try:
+        return SourceAnchor.from_guid(mapped).guid != SourceAnchor.from_guid(holder_guid).guid
+    except AnchorError:
+        return False
+
+
+def object_identifier_mismatch_finding(user, dn, holder_guid, ad_name):
+    return finding(
+        OBJECT_IDENTIFIER_MISMATCH, ERROR, CLOUD, user.get("id"), "onPremisesObjectIdentifier",
+        user.get("onPremisesObjectIdentifier"),
+        "synced user %s is mapped to on-premises object %s, but its anchor is now held by %s (objectGUID %s): %s; a "
+        "person clears onPremisesObjectIdentifier or enables %s first (MC1263280; How to use Microsoft Entra Connect "
+        "Sync service features)" % (user.get("userPrincipalName"), user.get("onPremisesObjectIdentifier"), ad_name,
+                                    holder_guid, sync.REMAP_BLOCKED, sync.REMAP_FEATURE),
+        conflicts_with=dn, object_class=USER, common_name=display_name(user))
+
+
 # -- rule 8: sync features -----------------------------------------------------------------------
 
 # Feature, the value that changes the outcome, and what it does ("onPremisesDirectorySynchronizationFeature
@@ -420,12 +481,17 @@ class CloudScan(object):
             elif not synced and soft_dn is None:
                 soft_dn = dn
                 if not anchor:
-                    found.append(preprovisioned_finding(user, attribute, address, dn, self.ad.name(dn)))
+                    expected = soft_match_expected(user, self.ad.soft_keys.get(dn), self.features)
+                    found.append(preprovisioned_finding(user, attribute, address, dn, self.ad.name(dn), expected))
                 self._targets.setdefault(user["id"], (user.get("userPrincipalName"), attribute, address, dn))
         if anchor and not synced and self.ad.by_anchor(anchor):
             self._targets[user["id"]] = (user.get("userPrincipalName"), "hard", anchor, self.ad.by_anchor(anchor))
         elif anchor and not self.ad.by_anchor(anchor):
             found.append(orphaned_anchor_finding(user, soft_dn, self.ad.name(soft_dn) if soft_dn else None))
+        holder = self.ad.by_anchor(anchor) if synced else None
+        if holder and object_identifier_remap_refused(user, self.ad.object_guids.get(holder), self.features):
+            found.append(object_identifier_mismatch_finding(user, holder, self.ad.object_guids[holder],
+                                                            self.ad.name(holder)))
         return found
 
     def add_group(self, group):

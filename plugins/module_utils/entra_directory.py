@@ -80,7 +80,8 @@ OPTIONAL_USER_PROPERTIES = ("onPremisesObjectIdentifier",)
 _UNKNOWN_PROPERTY = re.compile(r"Could not find a property named '([^']+)'")
 
 
-def _refused_optional_property(error, select):
+def refused_optional_property(error, select):
+    """The optional property Graph refused in ``select`` (a 400 naming it), else None."""
     found = _UNKNOWN_PROPERTY.search(error.message or "") if error.status == 400 else None
     name = found.group(1) if found else None
     return name if name in OPTIONAL_USER_PROPERTIES and name in select.split(",") else None
@@ -92,7 +93,7 @@ def _without_refused_optional(read, select):
         try:
             return read(select)
         except GraphError as error:
-            name = _refused_optional_property(error, select)
+            name = refused_optional_property(error, select)
             if not name:
                 raise
             select = ",".join(p for p in select.split(",") if p != name)

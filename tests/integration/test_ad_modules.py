@@ -11,8 +11,10 @@ import yaml
 
 import lab_fixtures
 
-ANCHOR_GUID = "3ab39606-c642-489b-84b6-58c038d3ef39"
-ANCHOR_ID = "BpazOkLGm0iEtljAONPvOQ=="
+# A value no lab scenario uses (recreated-ad-user stamps 3ab39606-...): the DC is shared with the
+# scenario tests, and an anchor is refused while another object holds it.
+ANCHOR_GUID = "5e7a1c42-9b3d-4f60-8a21-c4d9e0f1b273"
+ANCHOR_ID = "Qhx6Xj2bYE+KIcTZ4PGycw=="
 
 
 def connection_args(samba, **extra):
@@ -177,7 +179,7 @@ def test_source_anchor_set_repeat_force_and_clear(samba, ldap_admin, vp, playboo
     assert rc == 0 and first["changed"] is True, first
     assert first["results"][0]["after"] == {"guid": ANCHOR_GUID, "immutable_id": ANCHOR_ID}
     raw = read(ldap_admin, dn).entry_raw_attributes["mS-DS-ConsistencyGuid"][0]
-    assert raw == bytes.fromhex("0696b33a42c69b4884b658c038d3ef39")
+    assert raw == bytes.fromhex("421c7a5e3d9b604f8a21c4d9e0f1b273"), "objectGUID byte order: the first three fields little-endian"
 
     rc, (second,) = playbook([anchor_task(samba, object=name, consistency_guid=ANCHOR_GUID)])
     assert second["changed"] is False

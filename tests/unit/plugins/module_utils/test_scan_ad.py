@@ -519,6 +519,18 @@ def test_index_for_the_cloud_rules():
                              SourceAnchor.from_bytes(guid_bytes(3)).immutable_id: dn("Sales")}
     assert index.names == {dn("Ann"): "ann", dn("Partner"): None, dn("Sales"): None}
     assert index.classes == {dn("Ann"): "user", dn("Partner"): "contact", dn("Sales"): "group"}
+    # What soft match compares, users only; and each object's own objectGUID (not its anchor).
+    assert index.soft_keys == {dn("Ann"): ("ann@contoso.com", "ann@contoso.com")}
+    assert index.object_guids == {dn("Ann"): str(uuid.UUID(int=1)), dn("Partner"): str(uuid.UUID(int=2)),
+                                  dn("Sales"): str(uuid.UUID(int=3))}
+
+
+def test_a_user_without_smtp_proxies_soft_matches_on_its_mail_and_one_with_two_primaries_on_none():
+    plain = entry("Bob", guid=6, upn="bob@contoso.com", mail="Bob.Mail@contoso.com")
+    torn = entry("Cy", guid=7, upn="cy@contoso.com", proxies=["SMTP:cy@contoso.com", "SMTP:c@contoso.com"])
+    scan, own, cross = run(plain, torn)
+    assert scan.index().soft_keys == {dn("Bob"): ("bob.mail@contoso.com", "bob@contoso.com"),
+                                      dn("Cy"): (None, "cy@contoso.com")}
 
 
 def test_inet_org_person_is_a_user():

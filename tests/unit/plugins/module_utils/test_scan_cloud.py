@@ -58,7 +58,7 @@ def test_every_finding_has_the_report_columns_and_side_cloud():
     found = run([("user", user("vp@contoso.com", proxyAddresses=["SMTP:vp@contoso.com"]))], ad=ad_index())
     assert found and all(sorted(f) == sorted(FIELDS) and f["side"] == "cloud" for f in found)
     assert set(scan.RULES) == {"provisioning_error", "resiliency_placeholder", "preprovisioned_cloud_user",
-                               "recycle_bin_holder", "admin_role_match", "object_type_mismatch", "orphaned_anchor",
+                               "recycle_bin_holder", "admin_role_match", "object_type_mismatch", "orphaned_anchor", "object_identifier_mismatch",
                                "sync_feature"}
 
 
@@ -176,6 +176,48 @@ def test_a_cloud_only_user_holding_an_address_ad_brings_is_a_preprovisioned_cand
 def test_one_finding_per_cloud_user_even_when_upn_and_address_both_match():
     found = run([("user", user("vp@contoso.com", proxyAddresses=["SMTP:vp@contoso.com"]))], ad=ad_index())
     assert rules(found) == ["preprovisioned_cloud_user"] and found[0]["attribute"] == "userPrincipalName"
+
+
+SOFT_KEYS = {VP_DN: ("vp@contoso.com", "vp@contoso.com")}
+
+
+@pytest.mark.parametrize("cloud,features,severity", [
+    # Equal primary SMTP addresses: the first sync joins them (How to use SMTP matching).
+    (user("vera@contoso.com", proxyAddresses=["SMTP:vp@contoso.com"]), {}, "info"),
+    # Equal UPNs, different primaries: joined only with softMatchOnUpnEnabled (on by default).
+    (user("vp@contoso.com", proxyAddresses=["SMTP:vera@contoso.com"]), {}, "info"),
+    (user("vp@contoso.com", proxyAddresses=["SMTP:vera@contoso.com"]), {"softMatchOnUpnEnabled": False}, "warning"),
+    # The address only as an alias: no soft match, a duplicate.
+    (user("vera@contoso.com", proxyAddresses=["SMTP:vera@contoso.com", "smtp:vp@contoso.com"]), {}, "warning"),
+    # Soft match blocked by the tenant.
+    (user("vera@contoso.com", proxyAddresses=["SMTP:vp@contoso.com"]), {"blockSoftMatchEnabled": True}, "warning"),
+])
+def test_a_soft_match_the_first_sync_makes_is_info_one_it_refuses_a_warning(cloud, features, severity):
+    (hit,) = run([("user", cloud)], ad=ad_index(soft_keys=SOFT_KEYS), features=features)
+    assert (hit["rule"], hit["severity"]) == ("preprovisioned_cloud_user", severity), hit
+    assert hit["link"]["ad"] == "vp"
+
+
+def test_unreadable_features_leave_the_soft_match_undecided_so_it_stays_a_warning():
+    cloud = scan.CloudScan(ad_index(soft_keys=SOFT_KEYS), DOMAINS, None)
+    (hit,) = cloud.add_user(user("vera@contoso.com", proxyAddresses=["SMTP:vp@contoso.com"]))
+    assert hit["severity"] == "warning"
+
+
+def test_a_synced_user_mapped_to_another_on_premises_object_than_its_anchor_holder_is_an_error():
+    old, new = "3ab39606-c642-489b-84b6-58c038d3ef39", "0b1c3ec4-2d2a-4b5f-9e0e-5ad2e1c3d4f5"
+    synced = user("vp@contoso.com", onPremisesSyncEnabled=True, onPremisesImmutableId=ANCHOR,
+                  onPremisesObjectIdentifier=old)
+    (hit,) = run([("user", synced)], ad=ad_index(object_guids={VP_DN: new}))
+    assert (hit["rule"], hit["severity"], hit["value"], hit["conflicts_with"]) == (
+        "object_identifier_mismatch", "error", old, VP_DN)
+    assert "AttributeUpdateNotAllowed" in hit["message"] or "MC1263280" in hit["message"]
+    assert run([("user", synced)], ad=ad_index(object_guids={VP_DN: old.upper()})) == [], "same GUID, any case"
+    allowed = {"allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled": True}
+    assert run([("user", synced)], ad=ad_index(object_guids={VP_DN: new}), features=allowed) == []
+    unknown = dict(synced)
+    del unknown["onPremisesObjectIdentifier"]
+    assert run([("user", unknown)], ad=ad_index(object_guids={VP_DN: new})) == [], "a property Graph lacks says nothing"
 
 
 def test_synced_users_and_users_nobody_brings_are_not_preprovisioned():
