@@ -247,13 +247,6 @@ def preprovisioned_finding(user, attribute, address, dn, ad_name, expected=None)
     match is refused or the address is only an alias, meets a duplicate: AttributeValueMustBeUnique,
     or with resiliency a placeholder ("When you have an existing tenant").  Declaring the link
     decides which."""
-    if expected:
-        return finding(
-            PREPROVISIONED_CLOUD_USER, INFO, CLOUD, user.get("id"), attribute, address,
-            "cloud-only user %s holds %s, which on-premises %s brings: the first sync soft-matches them (How to use "
-            "SMTP matching); declare the link to keep it that way" % (user.get("userPrincipalName"), address, ad_name),
-            conflicts_with=dn, object_class=USER, common_name=display_name(user),
-            link={"ad": ad_name, "cloud": user.get("userPrincipalName") or user.get("id")})
     return finding(
         PREPROVISIONED_CLOUD_USER, WARNING, CLOUD, user.get("id"), attribute, address,
         "cloud-only user %s holds %s, which on-premises %s brings%s: a duplicate (AttributeValueMustBeUnique; with "
@@ -480,8 +473,10 @@ class CloudScan(object):
                                                           self.ad.name(dn)))
             elif not synced and soft_dn is None:
                 soft_dn = dn
-                if not anchor:
-                    expected = soft_match_expected(user, self.ad.soft_keys.get(dn), self.features)
+                expected = soft_match_expected(user, self.ad.soft_keys.get(dn), self.features)
+                # A soft match the first sync makes is the sync working as designed, not a
+                # conflict: no finding (an admin holder is still admin_role_match's).
+                if not anchor and not expected:
                     found.append(preprovisioned_finding(user, attribute, address, dn, self.ad.name(dn), expected))
                 self._targets.setdefault(user["id"], (user.get("userPrincipalName"), attribute, address, dn))
         if anchor and not synced and self.ad.by_anchor(anchor):

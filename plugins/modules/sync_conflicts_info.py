@@ -20,7 +20,8 @@ description:
   - B(Cloud side), when the Graph connection is given - objects with
     C(onPremisesProvisioningErrors) (filtered as C(Get-MsolDirSyncProvisioningError) allowed),
     Duplicate Attribute Resiliency placeholders and the user they collided with, cloud-only
-    users an AD object will soft match or collide with, soft-deleted users holding an address
+    users an AD object will collide with because soft match will not join them (a soft match
+    the first sync makes is not a conflict and is not reported), soft-deleted users holding an address
     or an anchor, directory role holders a match would hit, object type mismatches, synced
     users whose anchor no AD object holds, and the tenant's sync features that change the outcome.
   - Each finding names its severity, the object, the attribute and value, the rule, the object
