@@ -1,11 +1,13 @@
 """Integration tests drive the real ansible CLI against the collection as a user installs it:
 built with ansible-galaxy into a tarball, installed into a temporary collections path."""
 
+import fcntl
 import json
 import os
 import ssl
 import subprocess
 import sys
+import uuid
 
 import pytest
 import yaml
@@ -111,3 +113,47 @@ def graph_lab(tmp_path_factory):
     lab = lab_fixtures.GraphLab(tmp_path_factory.mktemp("graph-lab"))
     yield lab
     lab.close()
+
+
+AD_KEYS = ("ldap_server", "ldaps_port", "base_dn", "bind_dn", "bind_password", "ldap_ca_path")
+
+
+@pytest.fixture
+def load(samba, graph_lab, tmp_path_factory):
+    """``load(name)``: a lab scenario's AD side under a fresh OU (deleted afterwards), its tenant
+    in the emulator, whose sync reads that OU only; returns (scenario, {sAMAccountName: DN}).
+    ``load.root`` is the OU.
+
+    The scenarios reuse sAMAccountNames (vp, jsmith), which the DC keeps unique, so a test that
+    loads one holds a lock every xdist worker of the session shares (its base temp folder's
+    parent) until it ends: the scenario tests of different files take turns, and the others
+    share the DC meanwhile."""
+    from lab import scenario
+    from lab.scenario import ad_side, tenant_side
+
+    lock_path = tmp_path_factory.getbasetemp().parent / "scenarios.lock"
+    with open(str(lock_path), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        root = "OU=e2e-%s,%s" % (uuid.uuid4().hex[:8], samba["base_dn"])
+        connection = ad_side.connect(samba)
+        connection.add(root, ["top", "organizationalUnit"])
+        assert connection.result["description"] == "success", connection.result
+
+        def run(name):
+            data = scenario.load(scenario.SCENARIO_DIR / ("%s.yml" % name))
+            # A scenario loaded into this lab earlier (make lab-load, make demo) holds the same
+            # sAMAccountNames: those leftovers go first.
+            for user in data["ad"]["users"]:
+                connection.search(samba["base_dn"], "(sAMAccountName=%s)" % user["sAMAccountName"], attributes=["cn"])
+                for entry in list(connection.entries):
+                    connection.delete(entry.entry_dn)
+            graph_lab.load(tenant_side.tenant_state(data))
+            graph_lab.lab("PUT", "/ad", json=dict(dict((k, samba[k]) for k in AD_KEYS), scope=[root]))
+            return data, ad_side.apply(connection, data, samba["base_dn"], root_dn=root)
+
+        run.root = root
+        try:
+            yield run
+        finally:
+            connection.delete(root, controls=[(lab_fixtures.TREE_DELETE, True, None)])
+            connection.unbind()
