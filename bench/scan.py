@@ -55,7 +55,6 @@ from ansible_collections.syncfix.entra.plugins.module_utils import _scan_ad, lda
 
 MODULE = "syncfix.entra.sync_conflicts_info"
 RESULTS = REPO / "bench" / "results"
-CI_LOG = pathlib.Path("/tmp/ci9.log")
 UAC_ENABLED = 544  # NORMAL_ACCOUNT + PASSWD_NOTREQD: lab users have no password
 RECENTLY = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -67,17 +66,6 @@ CLOUD_EVERY = {"preprovisioned": 61, "placeholder": 67, "deleted": 73, "orphan":
 
 
 # -- waiting for the DC ------------------------------------------------------------------------
-
-def wait_for_free_dc():
-    """A CI run elsewhere may hold 127.0.0.1:636: wait until no samba runs and its log says it ended."""
-    while True:
-        busy = subprocess.run(["pgrep", "-x", "samba"], capture_output=True, text=True).stdout.split()
-        ci_running = CI_LOG.exists() and not any(line.startswith("rc=") for line in CI_LOG.read_text(errors="replace").splitlines())
-        if not busy and not ci_running:
-            return
-        print("waiting for the DC: samba pids %s, CI log %s" % (busy or "none", "running" if ci_running else "done"), flush=True)
-        time.sleep(30)
-
 
 # -- the generated directory -------------------------------------------------------------------
 
@@ -341,10 +329,65 @@ def main():
     tenant, cloud_planted = plan_tenant(args.objects, tag, ad_users, troubled)
     cloud_objects = len(tenant["users"]) + len(tenant["groups"])
 
+    def summary():
+        """Print the table and write the figures; 1 when the scan failed or missed a planted problem.
+        Called before the OU is deleted: a tree delete of 20,000 objects takes Samba minutes."""
+        raw_rate, ad_rate = raw_entries / raw_time, ad_read / ad_time
+        print()
+        print("sync_conflicts_info scan benchmark (lab Samba DC over LDAPS, Graph emulator over HTTPS)")
+        print("  %d AD objects (%d users) in one OU, %d cloud objects; planted AD problems %s"
+              % (len(objects), ad_users, cloud_objects, ad_planted))
+        print("  %-44s %10s %10s %12s" % ("", "objects", "seconds", "objects/s"))
+        print("  %-44s %10d %10.2f %12.0f" % ("(a) raw ldap3 paged search (Samba)", raw_entries, raw_time, raw_rate))
+        print("  %-44s %10d %10.2f %12.0f" % ("(b) AD side of the scan (search + ADScan)", ad_read, ad_time, ad_rate))
+        figures = {
+            "date": datetime.date.today().isoformat(), "objects": args.objects, "ad_objects": len(objects), "ad_users": ad_users,
+            "cloud_objects": cloud_objects, "planted_ad": ad_planted, "planted_cloud": cloud_planted,
+            "load": {"ad_seconds": round(ad_load, 2), "ad_connections": args.connections, "cloud_seconds": round(cloud_load, 2)},
+            "raw_search": {"entries": raw_entries, "seconds": round(raw_time, 3), "per_second": round(raw_rate, 1)},
+            "ad_scan": {"entries": ad_read, "findings": ad_findings, "ldap_searches": ad_searches, "seconds": round(ad_time, 3),
+                        "per_second": round(ad_rate, 1), "ratio_to_raw": round(ad_rate / raw_rate, 3)},
+        }
+        failed = []
+        if result is None or result.get("failed"):
+            failed.append("the scan failed" + ("" if result is None else ": %s" % result.get("msg")))
+        else:
+            counts = result["counts"]
+            scanned = counts["ad"].get("objects", 0) + sum(counts["cloud"].get(k, 0) for k in ("users", "groups", "contacts"))
+            whole_rate, module_rate = scanned / scan_wall, scanned / module_time if module_time else None
+            print("  %-44s %10d %10.2f %12.0f" % ("(c) whole scan, ansible-playbook wall time", scanned, scan_wall, whole_rate))
+            if module_time:
+                print("  %-44s %10d %10.2f %12.0f" % ("    of which the module process", scanned, module_time, module_rate))
+            print("  ratio AD scan / raw search: %.2f; whole scan / raw search: %.2f" % (ad_rate / raw_rate, whole_rate / raw_rate))
+            print("  whole scan: %d findings %s; LDAP %s; Graph %s, %d HTTP requests in the emulator's log (%d answered 429); "
+                  "module peak RSS %s; reports %s"
+                  % (counts["findings"], counts["by_severity"], result.get("ldap_operations"), result.get("graph_requests"),
+                     http_requests, throttled, "%.0f MiB" % (module_rss / 1024.0) if module_rss else "unknown",
+                     ", ".join("%s %d kB" % (k, v // 1024) for k, v in sorted(report_sizes.items()))))
+            print("  findings by rule: %s" % counts["by_rule"])
+            figures["whole_scan"] = {
+                "objects": scanned, "ad": counts["ad"], "cloud": counts["cloud"], "wall_seconds": round(scan_wall, 2),
+                "per_second": round(whole_rate, 1), "ratio_to_raw": round(whole_rate / raw_rate, 3),
+                "module_seconds": module_time and round(module_time, 2), "module_per_second": module_rate and round(module_rate, 1),
+                "module_peak_rss_kib": module_rss, "findings": counts["findings"], "by_severity": counts["by_severity"],
+                "by_rule": counts["by_rule"], "ldap_operations": result.get("ldap_operations"),
+                "graph_requests": result.get("graph_requests"), "emulator_http_requests": http_requests,
+                "throttled": throttled, "report_bytes": report_sizes}
+            found = counts["by_rule"]
+            for rule, planted in sorted(list(ad_planted.items()) + list(cloud_planted.items())):
+                if planted and found.get(rule, 0) < planted:
+                    failed.append("%s: %d planted, %d found" % (rule, planted, found.get(rule, 0)))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / ("%s-scan-%d.json" % (figures["date"], args.objects))
+        path.write_text(json.dumps(figures, indent=2) + "\n")
+        print("  figures written to %s" % path.relative_to(REPO))
+        if failed:
+            print("FAILED: " + "; ".join(failed))
+            return 1
+        return 0
+
     samba_dc.install_packages()
-    wait_for_free_dc()
     state = pathlib.Path(os.environ.get("LAB_STATE_DIR", REPO / "lab" / ".state"))
-    figures = {}
     with samba_dc.lease(state) as facts, tempfile.TemporaryDirectory() as workdir:
         emulator = Emulator(pathlib.Path(workdir) / "lab")
         admin = connect(facts)
@@ -377,65 +420,17 @@ def main():
             report_sizes = {}
             if result:
                 report_sizes = dict((fmt, os.path.getsize(path)) for fmt, path in result.get("report", {}).items())
-        finally:
             emulator.http.close()
             emulator_process.stop(pathlib.Path(workdir) / "lab")
+            code = summary()
+        finally:
+            emulator.http.close()
+            emulator_process.stop(pathlib.Path(workdir) / "lab")  # none left to stop after a clean run
+            print("deleting the bench OU %s (Samba takes a while for a large tree)" % ou, flush=True)
             admin.delete(ou, controls=[("1.2.840.113556.1.4.805", True, None)])
             admin.unbind()
 
-    raw_rate, ad_rate = raw_entries / raw_time, ad_read / ad_time
-    print()
-    print("sync_conflicts_info scan benchmark (lab Samba DC over LDAPS, Graph emulator over HTTPS)")
-    print("  %d AD objects (%d users) in one OU, %d cloud objects; planted AD problems %s"
-          % (len(objects), ad_users, cloud_objects, ad_planted))
-    print("  %-44s %10s %10s %12s" % ("", "objects", "seconds", "objects/s"))
-    print("  %-44s %10d %10.2f %12.0f" % ("(a) raw ldap3 paged search (Samba)", raw_entries, raw_time, raw_rate))
-    print("  %-44s %10d %10.2f %12.0f" % ("(b) AD side of the scan (search + ADScan)", ad_read, ad_time, ad_rate))
-    figures = {
-        "date": datetime.date.today().isoformat(), "objects": args.objects, "ad_objects": len(objects), "ad_users": ad_users,
-        "cloud_objects": cloud_objects, "planted_ad": ad_planted, "planted_cloud": cloud_planted,
-        "load": {"ad_seconds": round(ad_load, 2), "ad_connections": args.connections, "cloud_seconds": round(cloud_load, 2)},
-        "raw_search": {"entries": raw_entries, "seconds": round(raw_time, 3), "per_second": round(raw_rate, 1)},
-        "ad_scan": {"entries": ad_read, "findings": ad_findings, "ldap_searches": ad_searches, "seconds": round(ad_time, 3),
-                    "per_second": round(ad_rate, 1), "ratio_to_raw": round(ad_rate / raw_rate, 3)},
-    }
-    failed = []
-    if result is None or result.get("failed"):
-        failed.append("the scan failed" + ("" if result is None else ": %s" % result.get("msg")))
-    else:
-        counts = result["counts"]
-        scanned = counts["ad"].get("objects", 0) + sum(counts["cloud"].get(k, 0) for k in ("users", "groups", "contacts"))
-        whole_rate, module_rate = scanned / scan_wall, scanned / module_time if module_time else None
-        print("  %-44s %10d %10.2f %12.0f" % ("(c) whole scan, ansible-playbook wall time", scanned, scan_wall, whole_rate))
-        if module_time:
-            print("  %-44s %10d %10.2f %12.0f" % ("    of which the module process", scanned, module_time, module_rate))
-        print("  ratio AD scan / raw search: %.2f; whole scan / raw search: %.2f" % (ad_rate / raw_rate, whole_rate / raw_rate))
-        print("  whole scan: %d findings %s; LDAP %s; Graph %s, %d HTTP requests in the emulator's log (%d answered 429); "
-              "module peak RSS %s; reports %s"
-              % (counts["findings"], counts["by_severity"], result.get("ldap_operations"), result.get("graph_requests"),
-                 http_requests, throttled, "%.0f MiB" % (module_rss / 1024.0) if module_rss else "unknown",
-                 ", ".join("%s %d kB" % (k, v // 1024) for k, v in sorted(report_sizes.items()))))
-        print("  findings by rule: %s" % counts["by_rule"])
-        figures["whole_scan"] = {
-            "objects": scanned, "ad": counts["ad"], "cloud": counts["cloud"], "wall_seconds": round(scan_wall, 2),
-            "per_second": round(whole_rate, 1), "ratio_to_raw": round(whole_rate / raw_rate, 3),
-            "module_seconds": module_time and round(module_time, 2), "module_per_second": module_rate and round(module_rate, 1),
-            "module_peak_rss_kib": module_rss, "findings": counts["findings"], "by_severity": counts["by_severity"],
-            "by_rule": counts["by_rule"], "ldap_operations": result.get("ldap_operations"),
-            "graph_requests": result.get("graph_requests"), "emulator_http_requests": http_requests,
-            "throttled": throttled, "report_bytes": report_sizes}
-        found = counts["by_rule"]
-        for rule, planted in sorted(list(ad_planted.items()) + list(cloud_planted.items())):
-            if planted and found.get(rule, 0) < planted:
-                failed.append("%s: %d planted, %d found" % (rule, planted, found.get(rule, 0)))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / ("%s-scan-%d.json" % (figures["date"], args.objects))
-    path.write_text(json.dumps(figures, indent=2) + "\n")
-    print("  figures written to %s" % path.relative_to(REPO))
-    if failed:
-        print("FAILED: " + "; ".join(failed))
-        return 1
-    return 0
+    return code
 
 
 if __name__ == "__main__":
