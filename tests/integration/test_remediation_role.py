@@ -146,6 +146,8 @@ def test_the_vp_duplicate_is_removed_and_the_pre_created_mailbox_linked(samba, l
     assert len(duplicates) == 1 and duplicates[0].endswith("@contoso.onmicrosoft.com"), duplicates
     speed_up_the_schedule(graph_lab)
     variables = dict(connection_vars(samba, graph_lab), remediation_links=[{"ad": "vp", "cloud": "vp@contoso.com"}])
+    # The cycle options the role passes through (here their defaults, spelt out).
+    variables["remediation_cycle_options"].update(fail_on_errors=True, allow_resume=False)
     rc, registered, output = run_role(ansible, tmp_path, variables, check=True)
     (row,) = registered["plan"]["links"]
     assert (row["state"], row["method"]) == ("duplicate", "remove_duplicate"), row
