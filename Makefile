@@ -127,11 +127,14 @@ changelog-lint: venv
 	@diff -u CHANGELOG.rst build/CHANGELOG.rst.current || { echo "changelog-lint: CHANGELOG.rst is stale; run make changelog"; exit 1; }
 
 # Performance figures come from here, printed, never from timed unit tests.
+# N: the links of the tenant-scale remediation bench (issue 18); make bench N=10000.
+N ?= 1000
 bench: venv
 	$(PY) bench/graph_transport.py
 	$(PY) bench/ad_bulk.py
 	$(PY) bench/entra_bulk.py
 	$(PY) bench/scan.py
+	$(PY) bench/remediation_scale.py --links $(N)
 
 build: venv
 	mkdir -p build

@@ -9,8 +9,8 @@ The story: the AD users of ``Synced`` have been synchronised for a while (the be
 cycle over that OU before the role: that cycle links or duplicates them, as the engine does);
 the users of ``Onboard`` are about to come into the sync scope, each meeting a cloud user
 created before. The world is today's (Duplicate Attribute Resiliency on), soft match allowed.
-The blocked links' AD users sit in ``Held``, outside the engine's scope: in scope, their export
-errors fail the role's cycle even with ``skip_blocked`` (adsync_cycle's ``fail_on_errors``).
+The blocked links' AD users are in scope too: every cycle meets their export errors, which the
+role reports without failing (``skip_blocked`` applies the other links).
 
 | kind | share | OU | AD user | cloud | the plan should say |
 |---|---|---|---|---|---|
@@ -21,8 +21,8 @@ errors fail the role's cycle even with ``skip_blocked`` (adsync_cycle's ``fail_o
 | ``duplicate`` | 8 % | Synced | same UPN | UPN only: the first cycle provisions a resiliency placeholder (the link names the first) | purge it, stamp |
 | ``orphaned`` | 7 % | Onboard | same address | mailbox user with a stray immutable id | hard (force the stamp) |
 | ``recycled`` | 5 % | Onboard | same address | mailbox user in the recycle bin (5 days) | restore, stamp |
-| ``admin`` | 3 % | Held | same address | mailbox user, active Global Administrator | blocked (ExistingAdminRoleConflict) |
-| ``object_type`` | 2 % | Held | same address | a cloud group or contact holds it | blocked (ObjectTypeMismatch) |
+| ``admin`` | 3 % | Onboard | same address | mailbox user, active Global Administrator | blocked (ExistingAdminRoleConflict) |
+| ``object_type`` | 2 % | Onboard | same address | a cloud group or contact holds it | blocked (ObjectTypeMismatch) |
 
     python bench/link_scenarios.py --links 200     # prints the counts per kind, loads nothing
 """
@@ -84,7 +84,7 @@ def generate(n: int, prefix: str | None = None, pad_size: str = "L", without=())
         sam = "%s-%05d" % (prefix, index)
         address = "%s@%s" % (sam, DOMAIN)
         display = "Bench %s %05d" % (kind, index)
-        ou = "Synced" if kind in SYNCED_KINDS else "Held" if kind in BLOCKED_KINDS else "Onboard"
+        ou = "Synced" if kind in SYNCED_KINDS else "Onboard"
         user = {"sAMAccountName": sam, "ou": ou, "displayName": display,
                 "userPrincipalName": address, "mail": address, "proxyAddresses": ["SMTP:%s" % address]}
         cloud = {"userPrincipalName": address, "displayName": display + " (pre-created)", "mail": address,
@@ -124,7 +124,7 @@ def generate(n: int, prefix: str | None = None, pad_size: str = "L", without=())
         links.append({"ad": sam, "cloud": address, "allow_data_loss": True} if kind == "duplicate" else {"ad": sam})
     scenario = {
         "name": "bench-%d" % n, "world": "resiliency",
-        "ad": {"ous": ["Synced", "Onboard", "Held"], "users": ad_users},
+        "ad": {"ous": ["Synced", "Onboard"], "users": ad_users},
         "tenant": {"domains": [{"id": "contoso.onmicrosoft.com", "isInitial": True}, {"id": DOMAIN}],
                    "features": {"blockSoftMatchEnabled": False, "softMatchOnUpnEnabled": False},
                    "users": cloud_users, "groups": groups, "contacts": contacts},

@@ -74,7 +74,8 @@ def cloud_object_of(user, kind=sync.USER, deleted=False, roles=None):
         else None, deleted=deleted, deleted_at=_epoch(deleted_at) if deleted_at else None,
         mailbox=kind == sync.USER and has_mailbox(user), roles=roles or [],
         sam=user.get("onPremisesSamAccountName"), dn=user.get("onPremisesDistinguishedName"),
-        provisioning_errors=user.get("onPremisesProvisioningErrors") or [], display_name=user.get("displayName"))
+        provisioning_errors=user.get("onPremisesProvisioningErrors") or [], display_name=user.get("displayName"),
+        licenses=[a.get("skuId") for a in user.get("assignedLicenses") or [] if a.get("skuId")])
 
 
 def _epoch(text):

@@ -368,13 +368,18 @@ def user_facts(cloud, world):
                      role_names=dict((r.get("template_id"), r.get("name")) for r in cloud.roles))
 
 
-def loss_reasons(cloud, link, as_soft_deleted=False):
+def loss_reasons(cloud, link, as_soft_deleted=False, addresses_from_ad=False):
     """What purging ``cloud`` would destroy (user_removal.data_loss_reasons, unless the link
     allows data loss) and the directory roles it holds (always: the plan never removes an
-    administrator; a person takes the role away first)."""
+    administrator; a person takes the role away first).
+
+    ``addresses_from_ad``: the sync wrote this user's ``mail`` and proxy addresses from the AD
+    user (a resiliency duplicate), so they are not Exchange Online's stamp of a mailbox; Exchange
+    Online gives a user mailbox only to a licensed user, so only a license counts then."""
+    mailbox = cloud.mailbox and not (addresses_from_ad and not cloud.licenses)
     record = {"onPremisesSyncEnabled": cloud.sync_enabled and not as_soft_deleted,
-              "onPremisesImmutableId": cloud.immutable_id, "mail": cloud.mail if cloud.mailbox else None,
-              "proxyAddresses": cloud.proxy_addresses if cloud.mailbox else []}
+              "onPremisesImmutableId": cloud.immutable_id, "mail": cloud.mail if mailbox else None,
+              "proxyAddresses": cloud.proxy_addresses if mailbox else []}
     roles = {"active": [r.get("name") for r in cloud.roles if r.get("assignment", "active") == "active"],
              "eligible": [r.get("name") for r in cloud.roles if r.get("assignment") == "eligible"]}
     return ([] if link.allow_data_loss else data_loss_reasons(record, cloud.licenses)) + role_reasons(roles)
@@ -553,7 +558,7 @@ def plan_duplicate(link, ad_user, cloud, duplicate, world, current):
     out of scope, cycle (the engine soft-deletes the duplicate), purge the duplicate (it holds the
     anchor), fix the intended user, back in scope, cycle ("Identity synchronization and duplicate
     attribute resiliency"; "Configure filtering")."""
-    reasons = loss_reasons(duplicate, link, as_soft_deleted=True)
+    reasons = loss_reasons(duplicate, link, as_soft_deleted=True, addresses_from_ad=True)
     if reasons:
         blocker = Blocker("data-loss", "the duplicate %s is not disposable: %s" % (duplicate.name, "; ".join(reasons)),
                           loss_way_out(duplicate, "set allow_data_loss: true if it may be purged, or merge it by hand"),
@@ -639,4 +644,33 @@ def plan_links(links, world):
                                   cloud=link.cloud_user.id if link.cloud_user else None))
         else:
             plans.append(plan_link(link, world))
+    hold_out_of_mid_cycle(plans, world)
     return plans
+
+
+def hold_out_of_mid_cycle(plans, world):
+    """The phases run in order, one bulk task each: when one link needs the cycle in the middle
+    (removing a resiliency duplicate), that cycle runs over every user in scope before any
+    other link's stamp, alignment or purge has landed, and would provision or match those users
+    the wrong way.  Each such user leaves the scope before that cycle and comes back with the
+    others - only users the engine has not joined, so leaving the scope soft-deletes nothing
+    ("Configure filtering").  A link whose only action is the last cycle needs no hold: the
+    middle cycle does for it what the last one would."""
+    if not any(a["phase"] == "cycle_out" for plan in plans if plan.state != BLOCKED for a in plan.actions):
+        return
+    for plan in plans:
+        ad_user = plan.link.ad_user
+        if plan.state == BLOCKED or not any(a["phase"] not in ("cycle",) for a in plan.actions):
+            continue
+        if any(a["phase"] in ("scope_out", "cycle_out") for a in plan.actions):
+            continue
+        if sync.out_of_scope(ad_user, world) is not None or sync.engine_join(ad_user, world) is not None:
+            continue
+        plan.actions = order([hold_out(ad_user)] + plan.actions + [scope_in(ad_user)])
+
+
+def hold_out(ad_user):
+    return action("scope_out", "ad_sync_scope", {"object": ad_user.dn, "state": EXCLUDED},
+                  "keep %s out of the sync scope during the cycle in the middle of the plan, so that cycle can't "
+                  "sync it before its own fix lands (the engine has not joined it: nothing is soft-deleted)"
+                  % ad_user.sam)

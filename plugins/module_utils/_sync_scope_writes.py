@@ -34,7 +34,7 @@ def read_by_guid(directory, guid):
 
 def existing_dns(directory, dns):
     """``(existing, containers)``: the normalised DNs among ``dns`` that exist, and those of them
-    that can hold users (OU, container, domain); one search per 50 DNs."""
+    that can hold users (OU, container, domain); one search per LOOKUP_CHUNK DNs."""
     existing, containers, dns = set(), set(), sorted(set(dns))
     for start in range(0, len(dns), ad_objects.LOOKUP_CHUNK):
         chunk = dns[start:start + ad_objects.LOOKUP_CHUNK]

@@ -1,7 +1,7 @@
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils.ad_objects import (
-    escape_filter_value, identity_filter, identity_matches,
+    LOOKUP_CHUNK, escape_filter_value, find_objects, holders_of, identity_filter, identity_matches,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError, parse_server
 
@@ -71,3 +71,48 @@ def test_a_certificate_for_another_name_is_said_so_not_unreachable():
     said = _socket_problem(Exception(text))
     assert said.startswith("the server's TLS certificate does not name this host") and "['vm']" in said
     assert "cannot reach" in _socket_problem(Exception("[Errno 111] Connection refused"))
+
+
+class CountingDirectory:
+    """Answers each OR search with every entry the filter names, and counts the searches."""
+
+    def __init__(self, entries):
+        self.entries = entries
+        self.searches = []
+
+    def search(self, search_filter, attributes):
+        self.searches.append(search_filter)
+        search_filter = search_filter.lower()
+        return [e for e in self.entries if "=%s)" % e["attributes"]["sAMAccountName"] in search_filter
+                or "=%s)" % e["attributes"]["mail"] in search_filter]
+
+
+def numbered(count):
+    return [{"dn": "CN=u%d,OU=Staff,DC=contoso,DC=test" % i, "raw": {},
+             "attributes": {"sAMAccountName": "u%d" % i, "mail": "u%d@contoso.test" % i,
+                            "proxyAddresses": ["SMTP:u%d@contoso.test" % i]}} for i in range(count)]
+
+
+def test_a_thousand_identities_take_ceil_n_over_500_searches_and_each_finds_its_own_entry():
+    directory = CountingDirectory(numbered(1200))
+    names = ["u%d" % i for i in range(0, 1200, 2)] + ["U%d@CONTOSO.TEST" % i for i in range(1, 1200, 2)]
+    lookup = find_objects(directory, names + ["nobody"], classes=("user",))
+    assert LOOKUP_CHUNK == 500 and len(directory.searches) == 3  # 1,201 identities
+    assert len(lookup.found) == 1200 and lookup.missing == ["nobody"] and not lookup.ambiguous
+    assert lookup.found["u600"]["dn"].startswith("CN=u600,") and lookup.found["U601@CONTOSO.TEST"]["dn"].startswith("CN=u601,")
+
+
+def test_two_entries_answering_one_identity_make_it_ambiguous():
+    twins = numbered(2)
+    twins[1]["attributes"]["mail"] = "u0"
+    lookup = find_objects(CountingDirectory(twins), ["u0"], classes=("user",))
+    assert sorted(lookup.ambiguous["u0"]) == ["CN=u0,OU=Staff,DC=contoso,DC=test", "CN=u1,OU=Staff,DC=contoso,DC=test"]
+
+
+def test_address_holders_are_found_for_every_form_of_the_address():
+    directory = CountingDirectory(numbered(3))
+    directory.search = lambda search_filter, attributes: numbered(3)
+    held = holders_of(directory, ["smtp:U1@contoso.test", "u2@contoso.test", "x@contoso.test"],
+                      exclude_dns=["CN=u2,OU=Staff,DC=contoso,DC=test"])
+    assert held == {"smtp:U1@contoso.test": ["CN=u1,OU=Staff,DC=contoso,DC=test"], "u2@contoso.test": [],
+                    "x@contoso.test": []}

@@ -280,3 +280,40 @@ def test_someone_elses_user_prefix_is_still_a_blocker():
     other.admin_description = "User_DoNotSync"
     plan = planner.plan_link(planner.Link(other, cloud()), world(cloud()))
     assert plan.state == "blocked" and plan.blockers[0].rule == "out-of-scope"
+
+
+def test_a_cycle_in_the_middle_holds_out_the_links_whose_fix_must_land_before_their_next_sync():
+    duplicate = cloud("dup", "vp1234@contoso.onmicrosoft.com", mail=None, mailbox=False, immutable_id=ANCHOR,
+                      sync_enabled=True, object_identifier=GUID)
+    stamped_guid, pending_guid = str(uuid.uuid4()), str(uuid.uuid4())
+    to_stamp = cloud("c2", "ann@contoso.com", immutable_id=OTHER)
+    soft = cloud("c3", "bob@contoso.com")
+    w = world(cloud(), duplicate, to_stamp, soft, blockSoftMatchEnabled=False)
+    users = [ad(), ad("ann", "ann@contoso.com", guid=stamped_guid), ad("bob", "bob@contoso.com", guid=pending_guid)]
+    plans = planner.plan_links([planner.Link(users[0], cloud()), planner.Link(users[1], to_stamp, method="hard"),
+                                planner.Link(users[2], soft)], w)
+    assert plans[0].state == "duplicate" and phases(plans[0])[:3] == ["scope_out", "cycle_out", "purge"]
+    assert phases(plans[1]) == ["scope_out", "stamp", "scope_in", "cycle"]
+    assert plans[1].actions[0]["item"] == {"object": users[1].dn, "state": "excluded"}
+    assert "during the cycle in the middle" in plans[1].actions[0]["why"]
+    assert plans[1].actions[2]["item"] == {"object": users[1].dn, "state": "included"}
+    assert (plans[2].state, phases(plans[2])) == ("pending", [])  # the middle cycle soft-matches it as well
+
+
+def test_without_a_cycle_in_the_middle_nobody_is_held_out():
+    to_stamp = cloud("c2", "ann@contoso.com", immutable_id=OTHER)
+    plans = planner.plan_links([planner.Link(ad("ann", "ann@contoso.com"), to_stamp, method="hard")], world(to_stamp))
+    assert phases(plans[0]) == ["stamp", "cycle"]
+
+
+def test_a_resiliency_duplicate_carrying_the_ad_users_mail_is_no_mailbox_unless_licensed():
+    """The sync wrote the duplicate's mail from AD; Exchange Online mails only licensed users."""
+    def duplicate(**kw):
+        return cloud("dup", "vp1234@contoso.onmicrosoft.com", mail="vp@contoso.com", proxy_addresses=[],
+                     mailbox=True, immutable_id=ANCHOR, sync_enabled=True, object_identifier=GUID, **kw)
+    unlicensed, licensed = duplicate(), duplicate(licenses=["c7df2760-2c81-4ef7-b578-5b5392b571df"])
+    plan = planner.plan_link(planner.Link(ad(), cloud()), world(cloud(), unlicensed, blockSoftMatchEnabled=True))
+    assert (plan.state, plan.method) == ("duplicate", "remove_duplicate")
+    blocked = planner.plan_link(planner.Link(ad(), cloud()), world(cloud(), licensed, blockSoftMatchEnabled=True))
+    assert blocked.state == "blocked" and blocked.blockers[0].rule == "data-loss"
+    assert "licenses c7df2760" in blocked.blockers[0].reason and "mailbox" in blocked.blockers[0].reason
