@@ -9,7 +9,9 @@ Why not msgraph-sdk: see README ("Graph transport").  What Graph documents and t
   429 (and 503/504) carry ``Retry-After`` seconds; wait that long and retry, within an overall
   deadline.  Writes to users are limited to 3,000 per 150 s per app and tenant, so writes are
   paced under that quota instead of being sent until refused.
-* ``$batch`` takes at most 20 requests; each item is throttled and answered on its own.
+* ``$batch`` takes at most 20 requests; each item is throttled and answered on its own.  The
+  quota is the app's in the tenant, not a connection's, so read-only envelopes are sent a few at
+  once (``READ_BATCHES_IN_FLIGHT``) and writes one after another, paced.
 * Advanced queries (``$count``, ``onPremisesImmutableId eq``, ``endsWith``) need the header
   ``ConsistencyLevel: eventual``, on every page of the result, ``@odata.nextLink`` included.
 * Errors are ``{"error": {"code", "message", "innerError": {"request-id"}}}``.
@@ -22,7 +24,10 @@ No Ansible imports: the module base turns ``GraphError`` into a failed task.
 
 import collections
 import json
+import threading
 import time
+
+from concurrent import futures
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
@@ -42,6 +47,13 @@ WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) if httpx else ()
 # "Identity and access service limits": 3,000 writes per 150 s per app per tenant.
 DEFAULT_WRITE_QUOTA = (3000, 150.0)
+# Read-only $batch envelopes in flight at once.  The identity quota counts resource units per
+# 10 s per app and tenant ("Identity and access service limits"), not per connection, so
+# overlapping buys no quota: it hides round trips, and a few envelopes already hide most of
+# them.  The bound is what running into the quota costs: whatever is in flight when Graph starts
+# answering 429 comes back throttled and waits out Retry-After, so no more than 4 x 20 reads are
+# sent past that moment.  Writes never overlap: they are paced one envelope after another.
+READ_BATCHES_IN_FLIGHT = 4
 
 
 class GraphError(SyncfixError):
@@ -139,11 +151,36 @@ class GraphClient:
         self.deadline = deadline
         self.pacer = WritePacer(write_quota[0], write_quota[1], clock=clock, sleep=sleep)
         self.stats = collections.Counter()
+        # Read envelopes run on worker threads: the counters, the token and the pause after a
+        # throttled answer are shared, each behind its lock (httpx.Client is thread-safe).
+        self._stats_lock = threading.Lock()
+        self._token_lock = threading.Lock()
+        self._quiet_lock = threading.Lock()
+        self._quiet_until = float("-inf")
         self._http = httpx.Client(verify=verify, timeout=timeout, transport=transport,
                                   headers={"Accept": "application/json"})
 
     def close(self):
         self._http.close()
+
+    def _count(self, name, amount=1):
+        with self._stats_lock:
+            self.stats[name] += amount
+
+    def _bearer(self):
+        # One token for every thread: a provider that refreshes near expiry (graph_auth's
+        # CredentialToken) is asked by one thread at a time, so it never fetches two at once.
+        with self._token_lock:
+            return "Bearer " + self._token.get()
+
+    def _keep_quiet(self, seconds):
+        """Send no new envelope for ``seconds``: Graph said Retry-After to this app."""
+        with self._quiet_lock:
+            self._quiet_until = max(self._quiet_until, self._clock() + seconds)
+
+    def _quiet_for(self):
+        with self._quiet_lock:
+            return self._quiet_until - self._clock()
 
     # -- single requests ------------------------------------------------------------------
 
@@ -172,36 +209,37 @@ class GraphClient:
         while True:
             if pace:
                 self.pacer.acquire()
-            send_headers["Authorization"] = "Bearer " + self._token.get()
-            self.stats["requests"] += 1
+            send_headers["Authorization"] = self._bearer()
+            self._count("requests")
             try:
                 response = self._http.request(method, url, params=params, content=content, headers=send_headers)
             except httpx.TransportError as e:
                 if not idempotent and not isinstance(e, NOT_SENT):
-                    self.stats["transport_errors"] += 1
+                    self._count("transport_errors")
                     raise OutcomeUnknown(None, "OutcomeUnknown", "the connection was lost after the request was sent "
                                          "(%s: %s); whether Graph carried it out is unknown" % (
                                              type(e).__name__, e or "no answer"), None, operation or method,
                                          target or path)
                 wait = min(2 ** attempt, 30)
                 transport_failures += 1
-                self.stats["transport_errors"] += 1
+                self._count("transport_errors")
                 if transport_failures > TRANSPORT_RETRIES or self._clock() + wait > give_up_at:
                     raise GraphError(None, type(e).__name__, str(e) or "connection failed", None,
                                      operation or method, target or url)
-                self.stats["retries"] += 1
+                self._count("retries")
                 attempt += 1
                 self._sleep(wait)
                 continue
             if response.status_code in RETRY_STATUSES:
                 wait = retry_after(response.headers, attempt)
                 if self._clock() + wait <= give_up_at:
-                    self.stats["throttled" if response.status_code == 429 else "retries"] += 1
+                    self._count("throttled" if response.status_code == 429 else "retries")
+                    self._keep_quiet(wait)
                     attempt += 1
                     self._sleep(wait)
                     continue
             if response.status_code in extra_statuses and extra_waits:
-                self.stats["retries"] += 1
+                self._count("retries")
                 self._sleep(extra_waits.pop(0))
                 continue
             if response.status_code >= 400:
@@ -232,37 +270,87 @@ class GraphClient:
         429/503/504 go back to the head of the queue and nothing more is sent until their
         ``Retry-After`` has passed: the quota is the app's, so sending the other chunks
         meanwhile would only collect more 429s.  Past the deadline the last answer stays.
+
+        Reads only, more than one envelope: up to ``READ_BATCHES_IN_FLIGHT`` envelopes at once.
+        Any write among them: one envelope after another, its writes paced, in request order.
         """
         responses = [None] * len(requests)
+        writes = any(r["method"].upper() in WRITE_METHODS for r in requests)
+        if writes or len(requests) <= BATCH_LIMIT:
+            self._batch_in_turn(requests, responses)
+        else:
+            self._batch_overlapped(requests, responses)
+        return responses
+
+    def _batch_in_turn(self, requests, responses):
         queue = collections.deque(range(len(requests)))
         give_up_at = self._clock() + self.deadline
         attempt = 0
         while queue:
+            quiet = self._quiet_for()
+            if quiet > 0:
+                self._sleep(quiet)
             chunk = [queue.popleft() for dummy in range(min(BATCH_LIMIT, len(queue)))]
             writes = sum(1 for i in chunk if requests[i]["method"].upper() in WRITE_METHODS)
             if writes:
                 self.pacer.acquire(writes)
-            payload = {"requests": [_batch_item(str(i), requests[i]) for i in chunk]}
-            self.stats["batch_items"] += len(chunk)
-            answer = self.request("POST", "/$batch", body=payload, operation="$batch", pace=False,
-                                  idempotent=not writes) or {}
-            retry, wait = [], 0.0
-            for item in answer.get("responses", []):
-                index = int(item["id"])
-                status = int(item.get("status", 0))
-                item_headers = dict((k.lower(), v) for k, v in (item.get("headers") or {}).items())
-                if status in RETRY_STATUSES:
-                    retry.append(index)
-                    wait = max(wait, retry_after(item_headers, attempt))
-                    self.stats["throttled" if status == 429 else "retries"] += 1
-                responses[index] = {"status": status, "headers": item_headers, "body": item.get("body")}
-            if not retry:
-                attempt = 0
-            elif self._clock() + wait <= give_up_at:
-                attempt += 1
-                self._sleep(wait)
-                queue.extendleft(sorted(retry, reverse=True))
-        return responses
+            retry, wait_s = self._settle(self._send_envelope(requests, chunk, writes), responses, attempt)
+            attempt = self._requeue(queue, retry, wait_s, give_up_at, attempt)
+
+    def _batch_overlapped(self, requests, responses):
+        """Read envelopes on a small pool; a throttled answer holds back new envelopes (those in
+        flight finish) until its Retry-After has passed, its items first in the queue."""
+        queue = collections.deque(range(len(requests)))
+        give_up_at = self._clock() + self.deadline
+        attempt = 0
+        in_flight = set()
+        with futures.ThreadPoolExecutor(max_workers=READ_BATCHES_IN_FLIGHT) as pool:
+            while queue or in_flight:
+                quiet = self._quiet_for()
+                if queue and len(in_flight) < READ_BATCHES_IN_FLIGHT and quiet <= 0:
+                    chunk = [queue.popleft() for dummy in range(min(BATCH_LIMIT, len(queue)))]
+                    in_flight.add(pool.submit(self._send_envelope, requests, chunk, 0))
+                    continue
+                if not in_flight:
+                    self._sleep(quiet)
+                    continue
+                done, dummy = futures.wait(in_flight, return_when=futures.FIRST_COMPLETED)
+                for envelope in done:
+                    in_flight.discard(envelope)
+                    retry, wait_s = self._settle(envelope.result(), responses, attempt)
+                    attempt = self._requeue(queue, retry, wait_s, give_up_at, attempt)
+
+    def _requeue(self, queue, retry, wait_s, give_up_at, attempt):
+        """Throttled items back to the head of the queue, and nothing sent before their
+        Retry-After; past the deadline they keep their 429.  Returns the attempt count: the
+        back-off when Graph sends no Retry-After grows with it."""
+        if not retry:
+            return 0
+        if self._clock() + wait_s > give_up_at:
+            return attempt
+        self._keep_quiet(wait_s)
+        queue.extendleft(sorted(retry, reverse=True))
+        return attempt + 1
+
+    def _send_envelope(self, requests, chunk, writes):
+        payload = {"requests": [_batch_item(str(i), requests[i]) for i in chunk]}
+        self._count("batch_items", len(chunk))
+        return self.request("POST", "/$batch", body=payload, operation="$batch", pace=False,
+                            idempotent=not writes) or {}
+
+    def _settle(self, answer, responses, attempt):
+        """Record an envelope's answers; returns (the indices to send again, seconds to wait first)."""
+        retry, wait_s = [], 0.0
+        for item in answer.get("responses", []):
+            index = int(item["id"])
+            status = int(item.get("status", 0))
+            item_headers = dict((k.lower(), v) for k, v in (item.get("headers") or {}).items())
+            if status in RETRY_STATUSES:
+                retry.append(index)
+                wait_s = max(wait_s, retry_after(item_headers, attempt))
+                self._count("throttled" if status == 429 else "retries")
+            responses[index] = {"status": status, "headers": item_headers, "body": item.get("body")}
+        return retry, wait_s
 
 
 def retry_after(headers, attempt):

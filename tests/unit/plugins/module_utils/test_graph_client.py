@@ -3,12 +3,16 @@
 The real thing is exercised over HTTPS against the lab's Graph emulator in tests/integration.
 """
 
+import collections
 import json
+import threading
+import time
 
 import httpx
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import (
+    READ_BATCHES_IN_FLIGHT,
     GraphClient,
     GraphError,
     OutcomeUnknown,
@@ -338,3 +342,129 @@ def test_a_batch_of_writes_is_not_resent_but_a_batch_of_reads_is():
     with pytest.raises(OutcomeUnknown):
         client.batch([{"method": "PATCH", "url": "/users/u1", "body": {"jobTitle": "x"}}])
     assert len(sent) == 1
+
+
+def _answering(status_of, sent, before=None):
+    """A $batch handler: records each envelope's item ids, answers each item ``status_of(id, nth
+    time it is sent)`` (429 with Retry-After 2), after ``before(ids)`` when given."""
+    seen = collections.Counter()
+    lock = threading.Lock()
+
+    def handler(request):
+        ids = [item["id"] for item in json.loads(request.content)["requests"]]
+        with lock:
+            sent.append(ids)
+            statuses = []
+            for i in ids:
+                seen[i] += 1
+                statuses.append(status_of(int(i), seen[i]))
+        if before:
+            before(ids)
+        return httpx.Response(200, json={"responses": [
+            {"id": i, "status": status, "headers": {"Retry-After": "2"} if status == 429 else {}, "body": {"n": int(i)}}
+            for i, status in reversed(list(zip(ids, statuses)))]})
+    return handler
+
+
+def _reads(n):
+    return [{"method": "GET", "url": "/users/%d" % i} for i in range(n)]
+
+
+def test_read_batches_overlap_a_few_at_a_time_and_answer_in_request_order():
+    # The first READ_BATCHES_IN_FLIGHT envelopes meet at a barrier: they are in flight together.
+    barrier = threading.Barrier(READ_BATCHES_IN_FLIGHT, timeout=10)
+    flying, peak, lock = [0], [0], threading.Lock()
+
+    def together(ids):
+        with lock:
+            flying[0] += 1
+            peak[0] = max(peak[0], flying[0])
+        if int(ids[0]) < 20 * READ_BATCHES_IN_FLIGHT:
+            barrier.wait()
+        time.sleep(0.01)
+        with lock:
+            flying[0] -= 1
+
+    sent = []
+    client = make_client(_answering(lambda i, nth: 200, sent, together))[0]
+    answers = client.batch(_reads(200))
+    assert [a["body"]["n"] for a in answers] == list(range(200))
+    assert peak[0] == READ_BATCHES_IN_FLIGHT
+    assert sorted(int(i) for ids in sent for i in ids) == list(range(200)), "each read sent once"
+    assert (client.stats["requests"], client.stats["batch_items"]) == (10, 200)
+
+
+def test_a_throttled_read_envelope_holds_back_new_ones_until_its_retry_after():
+    """Envelope 0 is answered 429 at once; 1-3 answer only after that is counted, so the pool is
+    full until then: envelope 4 and the retry of 0 must wait for Retry-After (2 s)."""
+    sent, times = [], {}
+    client = None
+
+    def after_the_throttle(ids):
+        times.setdefault(ids[0], []).append(fake.now)
+        deadline = time.monotonic() + 10
+        while ids[0] != "0" and not client.stats["throttled"] and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    handler = _answering(lambda i, nth: 429 if i < 20 and nth == 1 else 200, sent, after_the_throttle)
+    client, fake = make_client(handler)
+    started = fake.now
+    answers = client.batch(_reads(100))
+    assert [a["status"] for a in answers] == [200] * 100
+    assert [a["body"]["n"] for a in answers] == list(range(100))
+    assert sorted(ids[0] for ids in sent) == ["0", "0", "20", "40", "60", "80"]
+    assert times["80"] == [started + 2] and times["0"] == [started, started + 2]
+    assert fake.sleeps == [2.0]
+    assert (client.stats["requests"], client.stats["batch_items"], client.stats["throttled"]) == (6, 120, 20)
+
+
+def test_throttled_reads_past_the_deadline_keep_their_429():
+    sent = []
+    client, fake = make_client(_answering(lambda i, nth: 429 if i == 30 else 200, sent), deadline=3)
+    answers = client.batch(_reads(60))
+    assert [i for i, a in enumerate(answers) if a["status"] == 429] == [30]
+    assert sum(1 for ids in sent if "30" in ids) == 2 and fake.sleeps == [2.0]
+
+
+def test_a_batch_holding_a_write_sends_one_envelope_at_a_time_and_no_write_twice():
+    flying, peak, lock = [0], [0], threading.Lock()
+
+    def one_at_a_time(ids):
+        with lock:
+            flying[0] += 1
+            peak[0] = max(peak[0], flying[0])
+        time.sleep(0.01)
+        with lock:
+            flying[0] -= 1
+
+    sent = []
+    requests = _reads(59) + [{"method": "PATCH", "url": "/users/59", "body": {"jobTitle": "x"}}]
+    client, fake = make_client(_answering(lambda i, nth: 429 if i in (5, 59) and nth == 1 else 204, sent, one_at_a_time),
+                               write_quota=(1, 10.0))
+    answers = client.batch(requests)
+    assert peak[0] == 1
+    assert sent == [[str(i) for i in range(20)], ["5"] + [str(i) for i in range(20, 39)],
+                    [str(i) for i in range(39, 59)], ["59"], ["59"]]
+    assert [a["status"] for a in answers] == [204] * 60
+    # Retry-After twice; the write's second try waits for the quota's window (1 write per 10 s).
+    assert fake.sleeps == [2.0, 2.0, 8.0]
+
+
+def test_the_token_is_asked_by_one_thread_at_a_time():
+    class Watched:
+        def __init__(self):
+            self.inside, self.overlaps, self.lock = 0, 0, threading.Lock()
+
+        def get(self):
+            with self.lock:
+                self.inside += 1
+                self.overlaps += self.inside > 1
+            time.sleep(0.002)
+            with self.lock:
+                self.inside -= 1
+            return "tok"
+
+    token = Watched()
+    client = GraphClient(ENDPOINT, token, transport=httpx.MockTransport(_answering(lambda i, nth: 200, [])))
+    client.batch(_reads(400))
+    assert token.overlaps == 0
