@@ -4,8 +4,9 @@
 """Bulk reads and writes of Entra directory objects over Graph: the adapter the Entra modules use.
 
 Everything here reads many objects per request: ``$filter=... in (...)`` lists of up to 15
-values ("Use the $filter query parameter": ``in`` takes at most 15 values), sent 20 requests
-to a ``$batch``.  It returns plain dicts and GraphError; it knows nothing of Ansible options.
+values, or up to 15 ``proxyAddresses/any(...)`` expressions joined by ``or``, sent 20 requests
+to a ``$batch``; whole-tenant lists (role assignments) are read once, never per object.  It
+returns plain dicts and GraphError; it knows nothing of Ansible options.
 """
 
 import re
@@ -18,6 +19,10 @@ from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import 
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import ACTIVE, GONE, IN_RECYCLE_BIN, names_user
 
+# Expressions in one default-query filter clause (Microsoft Graph known issues, "Some limitations
+# apply to query parameters": with ``in``, "the request is limited to 15 expressions in the
+# filter clause by default"): the values of an ``in`` list, or the ``or``-joined expressions of
+# a chain ("Use the $filter query parameter" lists ``or`` among the conditional operators).
 IN_LIMIT = 15
 USER_SELECT = ",".join([
     "id", "userPrincipalName", "displayName", "mail", "proxyAddresses", "accountEnabled",
@@ -46,30 +51,56 @@ def _chunks(values, size):
     return [values[i:i + size] for i in range(0, len(values), size)]
 
 
-def _collect(client, requests, operation):
-    """Run GET requests through $batch: ``[(request, every item of its collection)]``.
+def _answer_items(client, request, answer, operation):
+    """Every item of the collection one $batch answer holds, later pages included.
 
     A collection answered inside a batch is paged like any other ("Combine multiple HTTP
     requests using JSON batching": items carry ``@odata.nextLink``), so the later pages are
     read with the request's own headers. Any answer other than 2xx is a GraphError.
     """
-    values = []
-    for request, answer in zip(requests, client.batch(requests)):
-        if answer is None:
-            raise GraphError("no answer", "BatchItemMissing", "the $batch response had no answer for this request",
-                             operation=operation, target=request["url"])
-        if answer["status"] >= 400:
-            raise GraphError.from_response(answer["status"], answer.get("body"), answer.get("headers"),
-                                           operation, request["url"])
-        page = answer.get("body") or {}
-        items = list(page.get("value", []))
-        advanced = "ConsistencyLevel" in (request.get("headers") or {})
-        while page.get("@odata.nextLink"):
-            page = client.get(page["@odata.nextLink"], advanced=advanced, operation=operation,
-                              target=request["url"]) or {}
-            items.extend(page.get("value", []))
-        values.append((request, items))
-    return values
+    if answer is None:
+        raise GraphError("no answer", "BatchItemMissing", "the $batch response had no answer for this request",
+                         operation=operation, target=request["url"])
+    if answer["status"] >= 400:
+        raise GraphError.from_response(answer["status"], answer.get("body"), answer.get("headers"),
+                                       operation, request["url"])
+    page = answer.get("body") or {}
+    items = list(page.get("value", []))
+    advanced = "ConsistencyLevel" in (request.get("headers") or {})
+    while page.get("@odata.nextLink"):
+        page = client.get(page["@odata.nextLink"], advanced=advanced, operation=operation,
+                          target=request["url"]) or {}
+        items.extend(page.get("value", []))
+    return items
+
+
+def _collect_each(client, reads):
+    """Run ``reads`` (``[(operation, GET request)]``) through one $batch call, so that they
+    overlap: ``[(request, every item of its collection)]``."""
+    requests = [request for operation, request in reads]
+    return [(request, _answer_items(client, request, answer, operation))
+            for (operation, request), answer in zip(reads, client.batch(requests))]
+
+
+def _collect(client, requests, operation):
+    """``_collect_each`` for requests of one operation."""
+    return _collect_each(client, [(operation, request) for request in requests])
+
+
+def _smtp_reads(path, addresses, select, operation):
+    """Reads of the objects at ``path`` holding any of ``addresses`` (SMTP, without prefix):
+    ``proxyAddresses/any(p:p eq 'smtp:...')`` expressions, IN_LIMIT to a request joined by
+    ``or``.  Each address is an expression of its own: ``any(p:p in (...))`` is not documented."""
+    wanted = list(dict.fromkeys(a.lower() for a in addresses))
+    return [(operation, _get(path, {"$filter": " or ".join("proxyAddresses/any(p:p eq %s)" % odata_string("smtp:" + a)
+                                                           for a in chunk), "$select": select}))
+            for chunk in _chunks(wanted, IN_LIMIT)]
+
+
+def _smtp_addresses(obj):
+    """The SMTP addresses in an object's proxyAddresses, primary or not, lower-cased: what the
+    filter matched, compared the way the directory compares them (case-insensitively)."""
+    return set(p.split(":", 1)[1].lower() for p in obj.get("proxyAddresses") or [] if p.lower().startswith("smtp:"))
 
 
 # Graph refuses a whole $select that names a property its schema lacks ("Could not find a
@@ -116,27 +147,49 @@ def find_users(client, selectors, select=USER_SELECT):
 def _find_users(client, selectors, select):
     lookup = UserLookup()
     pending = list(dict.fromkeys(selectors))
-    ids = [s for s in pending if _OBJECT_ID.match(s)]
-    upns = [s for s in pending if "@" in s]
-    for field, values in (("id", ids), ("userPrincipalName", upns)):
-        requests = [_get("/users", {"$filter": "%s in (%s)" % (field, ",".join(odata_string(v) for v in chunk)),
-                                    "$select": select})
-                    for chunk in _chunks(values, IN_LIMIT)]
-        for request, users in _collect(client, requests, "find users by %s" % field):
-            for user in users:
-                for value in values:
-                    if (user.get(field) or "").lower() == value.lower():
-                        lookup.found[value] = user
-    rest = [s for s in upns if s not in lookup.found]
-    requests = [_get("/users", {"$filter": "proxyAddresses/any(p:p eq %s)" % odata_string("smtp:" + s),
-                                "$select": select}) for s in rest]
-    for selector, (request, users) in zip(rest, _collect(client, requests, "find users by proxy address")):
+    by_field = (("id", [s for s in pending if _OBJECT_ID.match(s)]),
+                ("userPrincipalName", [s for s in pending if "@" in s]))
+    reads, fields, named = [], [], {}
+    for field, values in by_field:
+        for chunk in _chunks(values, IN_LIMIT):
+            reads.append(("find users by %s" % field, _get("/users", {
+                "$filter": "%s in (%s)" % (field, ",".join(odata_string(v) for v in chunk)), "$select": select})))
+            fields.append(field)
+        for value in values:
+            named.setdefault((field, value.lower()), []).append(value)
+    for field, (request, users) in zip(fields, _collect_each(client, reads)):
+        for user in users:
+            for value in named.get((field, (user.get(field) or "").lower()), []):
+                lookup.found[value] = user
+    rest = [s for s in by_field[1][1] if s not in lookup.found]
+    holders = _users_holding(client, rest, select)
+    for selector in rest:
+        users = holders.get(selector.lower(), [])
         if len(users) == 1:
             lookup.found[selector] = users[0]
         elif len(users) > 1:
             lookup.ambiguous[selector] = users
     lookup.missing = [s for s in pending if s not in lookup.found and s not in lookup.ambiguous]
     return lookup
+
+
+def _users_holding(client, addresses, select):
+    """``{address, lower-cased: [user]}``: the active users holding each SMTP address, asked
+    IN_LIMIT addresses to a request and told apart here (the filter says which user matched some
+    address of the chain, not which).  proxyAddresses is read for that even when ``select`` lacks
+    it, and then left out of the users returned."""
+    chosen = select if "proxyAddresses" in select.split(",") else select + ",proxyAddresses"
+    users = {}
+    for request, answered in _collect_each(client, _smtp_reads("/users", addresses, chosen,
+                                                               "find users by proxy address")):
+        for user in answered:
+            users[user["id"]] = user
+    holders = dict((address.lower(), []) for address in addresses)
+    for user in users.values():
+        for address in _smtp_addresses(user) & set(holders):
+            holders[address].append(user if chosen == select else
+                                    dict((k, v) for k, v in user.items() if k != "proxyAddresses"))
+    return holders
 
 
 def users_by_immutable_id(client, immutable_ids, select=USER_SELECT):
@@ -155,14 +208,17 @@ MAIL_OBJECT_SELECT = "id,displayName,mail,proxyAddresses"
 
 def mail_objects(client, addresses):
     """Cloud groups and contacts holding any of these SMTP addresses: ``[(kind, object)]``, each
-    once.  A user's address held by one of them is an ObjectTypeMismatch candidate."""
-    found = {}
+    once.  A user's address held by one of them is an ObjectTypeMismatch candidate.  Both
+    collections are asked in one $batch call, IN_LIMIT addresses to a request."""
+    reads, kinds = [], []
     for kind, path in (("group", "/groups"), ("contact", "/contacts")):
-        requests = [_get(path, {"$filter": "proxyAddresses/any(p:p eq %s)" % odata_string("smtp:" + address),
-                                "$select": MAIL_OBJECT_SELECT}) for address in dict.fromkeys(addresses)]
-        for request, objects in _collect(client, requests, "find %ss by proxy address" % kind):
-            for obj in objects:
-                found[obj["id"]] = (kind, obj)
+        asked = _smtp_reads(path, addresses, MAIL_OBJECT_SELECT, "find %ss by proxy address" % kind)
+        reads += asked
+        kinds += [kind] * len(asked)
+    found = {}
+    for kind, (request, objects) in zip(kinds, _collect_each(client, reads)):
+        for obj in objects:
+            found[obj["id"]] = (kind, obj)
     return list(found.values())
 
 
@@ -192,36 +248,94 @@ ROLE_SOURCES = (
     ("active", "/roleManagement/directory/roleAssignments"),
     ("eligible", "/roleManagement/directory/roleEligibilityScheduleInstances"),
 )
+ROLE_GRANT_SELECT = "principalId,roleDefinitionId"
 
 
-def role_holdings(client, user_ids, active_ids=None):
-    """Directory role definitions each user holds or is eligible for, directly or through a
-    role-assignable group it is a member of (read for ``active_ids`` only, when given).
-
-    Returns ``{user_id: {"active": [role definition ids], "eligible": [...]}}``. Eligibility is
-    PIM, which needs Entra ID P2 or Governance: a tenant without it answers 400
-    AadPremiumLicenseRequired, and nobody there can be eligible for a role.
-    """
-    holdings = dict((user_id, {"active": set(), "eligible": set()}) for user_id in user_ids)
-    # Soft-deleted users have no /memberOf to read (404): ``active_ids`` names the others.
-    members = set(holdings if active_ids is None else active_ids)
-    through = role_assignable_groups(client, [u for u in holdings if u in members])
-    principals = list(holdings) + sorted(set(g for groups in through.values() for g in groups) - set(holdings))
-    held = dict((principal, {"active": set(), "eligible": set()}) for principal in principals)
-    for kind, path in ROLE_SOURCES:
-        requests = [_get(path, {"$filter": "principalId eq %s" % odata_string(principal)}) for principal in held]
+def role_grants(client):
+    """``{principal id: {"active": set, "eligible": set}}`` of role definition ids: every
+    directory role assignment and eligibility of the tenant ("List unifiedRoleAssignments",
+    "List roleEligibilityScheduleInstances"), each list read once, both in one $batch call.
+    Eligibility is PIM, which needs Entra ID P2 or Governance: a tenant without it answers 400
+    AadPremiumLicenseRequired, and nobody there can be eligible for a role."""
+    reads = [("read %s directory roles" % kind, _get(path, {"$select": ROLE_GRANT_SELECT})) for kind, path in ROLE_SOURCES]
+    answers = client.batch([request for operation, request in reads])
+    grants = {}
+    for (kind, path), (operation, request), answer in zip(ROLE_SOURCES, reads, answers):
         try:
-            answered = _collect(client, requests, "read %s directory roles" % kind)
+            listed = _answer_items(client, request, answer, operation)
         except GraphError as error:
             if kind == "eligible" and error.code == "AadPremiumLicenseRequired":
                 continue
             raise
-        for principal, (request, grants) in zip(held, answered):
-            held[principal][kind].update(g.get("roleDefinitionId") for g in grants if g.get("roleDefinitionId"))
-    for user_id in holdings:
-        for principal in [user_id] + through.get(user_id, []):
+        for grant in listed:
+            if grant.get("principalId") and grant.get("roleDefinitionId"):
+                held = grants.setdefault(grant["principalId"], {"active": set(), "eligible": set()})
+                held[kind].add(grant["roleDefinitionId"])
+    return grants
+
+
+def group_members(client, principals):
+    """``{group id: [member id]}`` for those of ``principals`` that are groups, their direct
+    members ("List group members", ``GET /groups/{id}/members``), in one $batch call.  Any other
+    principal (a user, a service principal) answers 404 there: it is no group."""
+    principals = list(principals)
+    requests = [_get("/groups/%s/members" % principal, {"$select": "id"}) for principal in principals]
+    members = {}
+    for principal, request, answer in zip(principals, requests, client.batch(requests)):
+        try:
+            members[principal] = [m["id"] for m in _answer_items(client, request, answer, "read role group members")
+                                  if m.get("id")]
+        except GraphError as error:
+            if error.status != 404:
+                raise
+    return members
+
+
+def _role_groups(client, grants, principals, users):
+    """``{group id: [member id]}`` for the groups among ``principals``.  An app that may read
+    users but not groups (403 on "List group members": it needs GroupMember.Read.All,
+    Group.Read.All or Directory.Read.All, which entra_immutable_id's and entra_user_purge's
+    documented permissions lack) reads each of ``users``' own memberships instead ("List a
+    user's direct memberships", User.Read.All suffices): one request per user, as before."""
+    try:
+        return group_members(client, principals)
+    except GraphError as error:
+        if error.status != 403:
+            raise
+    groups = {}
+    for user_id, memberships in group_memberships(client, sorted(users)).items():
+        for membership in memberships:
+            if membership["id"] in grants:
+                groups.setdefault(membership["id"], []).append(user_id)
+    return groups
+
+
+def role_holdings(client, user_ids, active_ids=None):
+    """Directory role definitions each user holds or is eligible for, directly or through a
+    role-assignable group it is a member of (for ``active_ids`` only, when given).
+
+    Returns ``{user_id: {"active": [role definition ids], "eligible": [...]}}``.  The tenant's
+    grants are read once (``role_grants``), whatever the number of users; then the members of
+    each principal holding a role that is none of these users, the only ones that can be groups
+    (``_role_groups``: each user's memberships instead when the app may not read groups).
+    A role assigned to a group is held by its members, and a role-assignable group can't have
+    groups as members, so its direct members are all ("Use Microsoft Entra groups to manage role
+    assignments").  A few requests, never one per user.
+    """
+    holdings = dict((user_id, {"active": set(), "eligible": set()}) for user_id in user_ids)
+    if not holdings:
+        return {}
+    grants = role_grants(client)
+    # Soft-deleted users are nobody's members: ``active_ids`` names the others.
+    members = set(holdings if active_ids is None else active_ids) & set(holdings)
+    groups = _role_groups(client, grants, sorted(set(grants) - set(holdings)), members) if members else {}
+    for group_id, member_ids in groups.items():
+        for user_id in members.intersection(member_ids):
             for kind in ("active", "eligible"):
-                holdings[user_id][kind] |= held[principal][kind]
+                holdings[user_id][kind] |= grants[group_id][kind]
+    for user_id in holdings:
+        for kind, ids in grants.get(user_id, {}).items():
+            holdings[user_id][kind] |= ids
     return dict((user_id, dict((kind, sorted(ids)) for kind, ids in kinds.items()))
                 for user_id, kinds in holdings.items())
 

@@ -39,6 +39,15 @@ class FakeGraph:
         yield from self.pages[path]["value"]
 
 
+def listed(*values):
+    """A $batch answer holding a collection."""
+    return {"status": 200, "headers": {}, "body": {"value": list(values)}}
+
+
+def refused(status, code, message="refused by the test"):
+    return {"status": status, "headers": {}, "body": {"error": {"code": code, "message": message}}}
+
+
 def test_a_batched_collection_is_read_to_its_last_page():
     def answers(request):
         return {"status": 200, "headers": {}, "body": {"value": [{"id": "g1", "displayName": "One"}],
@@ -67,7 +76,8 @@ def test_a_batch_without_an_answer_for_a_request_names_it():
 def test_a_refused_item_is_a_graph_error_naming_the_request():
     graph = FakeGraph(lambda request: {"status": 403, "headers": {"request-id": "r1"},
                                        "body": {"error": {"code": "Authorization_RequestDenied", "message": "no"}}})
-    with pytest.raises(GraphError, match="read role groups /users/u1/memberOf.*403 Authorization_RequestDenied.*r1"):
+    with pytest.raises(GraphError, match="read active directory roles /roleManagement/directory/roleAssignments"
+                                         ".*403 Authorization_RequestDenied.*r1"):
         directory.role_holdings(graph, ["u1"])
 
 
@@ -119,32 +129,41 @@ def test_a_tenant_without_p2_has_no_eligible_roles_but_its_active_ones_count():
             return {"status": 400, "headers": {}, "body": {"error": {
                 "code": "AadPremiumLicenseRequired",
                 "message": "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license."}}}
-        return {"status": 200, "headers": {}, "body": {"value": [{"roleDefinitionId": "62e90394"}]}}
+        return {"status": 200, "headers": {}, "body": {"value": [{"principalId": "u1", "roleDefinitionId": "62e90394"}]}}
     assert directory.role_holdings(FakeGraph(answers), ["u1"]) == {"u1": {"active": ["62e90394"], "eligible": []}}
 
 
 def test_a_role_held_through_a_role_assignable_group_counts_for_its_members():
     def answers(request):
         url = unquote_plus(request["url"])
-        if "/memberOf" in url:
-            return {"status": 200, "headers": {}, "body": {"value": [
-                {"id": "g-admins", "isAssignableToRole": True}, {"id": "g-sales", "isAssignableToRole": False}]}}
-        if "principalId eq 'g-admins'" in url and "roleAssignments" in url:
-            return {"status": 200, "headers": {}, "body": {"value": [{"roleDefinitionId": "62e90394"}]}}
-        if "principalId eq 'g-sales'" in url:
-            raise AssertionError("only role-assignable groups are read")
-        return {"status": 200, "headers": {}, "body": {"value": []}}
-    assert directory.role_holdings(FakeGraph(answers), ["u1", "u2"]) == {
-        "u1": {"active": ["62e90394"], "eligible": []}, "u2": {"active": ["62e90394"], "eligible": []}}
+        if "roleAssignments" in url:
+            return listed({"principalId": "g-admins", "roleDefinitionId": "62e90394"},
+                          {"principalId": "sp-backup", "roleDefinitionId": "62e90394"})
+        if url.startswith("/groups/g-admins/members"):
+            return listed({"id": "u1"}, {"id": "u2"}, {"id": "u9"})
+        if url.startswith("/groups/sp-backup/members"):  # a service principal: no group
+            return refused(404, "Request_ResourceNotFound", "Resource 'sp-backup' does not exist")
+        return listed()
+    graph = FakeGraph(answers)
+    assert directory.role_holdings(graph, ["u1", "u2", "u3"]) == {
+        "u1": {"active": ["62e90394"], "eligible": []}, "u2": {"active": ["62e90394"], "eligible": []},
+        "u3": {"active": [], "eligible": []}}
+    assert [unquote_plus(r["url"]) for r in graph.batched if "/members" in r["url"]] == [
+        "/groups/g-admins/members?$select=id", "/groups/sp-backup/members?$select=id"]
 
 
-def test_any_other_refusal_of_eligibilities_is_an_error():
+@pytest.mark.parametrize("refusing, status, operation", [
+    ("roleEligibilityScheduleInstances", 403, "read eligible directory roles"),
+    ("/members", 400, "read role group members /groups/g1/members"),
+    # no right to read groups, nor the user's memberships
+    ("/member", 403, "read memberships /users/u1/memberOf"),
+])
+def test_any_other_refusal_of_a_role_read_is_an_error(refusing, status, operation):
     def answers(request):
-        if "roleEligibilityScheduleInstances" in request["url"]:
-            return {"status": 403, "headers": {}, "body": {"error": {"code": "Authorization_RequestDenied",
-                                                                     "message": "Insufficient privileges"}}}
-        return {"status": 200, "headers": {}, "body": {"value": []}}
-    with pytest.raises(GraphError, match="read eligible directory roles.*Authorization_RequestDenied"):
+        if refusing in request["url"]:
+            return refused(status, "Authorization_RequestDenied", "Insufficient privileges")
+        return listed({"principalId": "g1", "roleDefinitionId": "r"}) if "roleAssignments" in request["url"] else listed()
+    with pytest.raises(GraphError, match="%s.*%d Authorization_RequestDenied" % (operation, status)):
         directory.role_holdings(FakeGraph(answers), ["u1"])
 
 
@@ -215,7 +234,8 @@ def test_selectors_are_sorted_into_active_recycle_bin_gone_and_ambiguous_with_on
         if "userPrincipalName in" in url and "'vp@contoso.com'" in url:
             users = [{"id": "a1", "userPrincipalName": "vp@contoso.com"}]
         elif "smtp:shared@contoso.com" in url:
-            users = [{"id": "a2", "userPrincipalName": "b@contoso.com"}, {"id": "a3", "userPrincipalName": "a@contoso.com"}]
+            users = [{"id": "a2", "userPrincipalName": "b@contoso.com", "proxyAddresses": ["smtp:shared@contoso.com"]},
+                     {"id": "a3", "userPrincipalName": "a@contoso.com", "proxyAddresses": ["SMTP:Shared@contoso.com"]}]
         return {"status": 200, "headers": {}, "body": {"value": users}}
     binned = {"id": "d1", "userPrincipalName": "0123456789abcdef0123456789abcdefgone@contoso.com"}
     twins = [{"id": "d3", "mail": "twice@contoso.com"}, {"id": "d2", "mail": "twice@contoso.com"}]

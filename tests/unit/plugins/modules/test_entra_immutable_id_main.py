@@ -105,20 +105,20 @@ class FakeTenant:
             if self.features == 403:
                 return 403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}
             return 200, {"value": [{"features": self.features}]}
-        if parts.path.endswith("/memberOf"):
+        if parts.path.endswith("/memberOf") or parts.path.endswith("/members"):
             return 200, {"value": []}
         if parts.path == "/roleManagement/directory/roleDefinitions":
             return 200, {"value": [{"id": GLOBAL_ADMINISTRATOR, "displayName": "Global Administrator"}]}
         if parts.path.startswith("/roleManagement/directory/"):
-            principal = _QUOTED.findall(query["$filter"])[0]
             active = parts.path.endswith("roleAssignments")
-            return 200, {"value": [{"roleDefinitionId": r} for r in self.roles.get(principal, []) if active]}
+            return 200, {"value": [{"principalId": p, "roleDefinitionId": r}
+                                   for p, held in self.roles.items() for r in held if active]}
         raise AssertionError("FakeTenant does not know %s %s" % (method, url))
 
     def select(self, expression):
         values = [v.replace("''", "'").lower() for v in _QUOTED.findall(expression)]
         if expression.startswith("proxyAddresses/any"):
-            return [u for u in self.users.values() if values[0] in [p.lower() for p in u["proxyAddresses"]]]
+            return [u for u in self.users.values() if set(values) & set(p.lower() for p in u["proxyAddresses"])]
         field = expression.split(" ", 1)[0]
         return [u for u in self.users.values() if (u.get(field) or "").lower() in values]
 

@@ -60,18 +60,16 @@ class FakeGraph:
         if by_field:
             wanted = [v.strip("'").lower() for v in by_field.group(2).split(",")]
             return [u for u in self.active.values() if u[by_field.group(1)].lower() in wanted]
-        by_address = re.search(r"proxyAddresses/any\(p:p eq '(.*?)'\)", url)
+        by_address = [a.lower() for a in re.findall(r"proxyAddresses/any\(p:p eq '(.*?)'\)", url)]
         if by_address:
-            return [u for u in self.active.values() if by_address.group(1).lower() in
-                    [p.lower() for p in u["proxyAddresses"]]]
+            return [u for u in self.active.values() if set(by_address) & set(p.lower() for p in u["proxyAddresses"])]
         licensed = re.match(r"/users/(.*)/licenseDetails", url)
         if licensed:
             return [{"skuPartNumber": sku} for sku in self.licenses.get(licensed.group(1), [])]
-        if "/memberOf" in url:
+        if "/memberOf" in url or "/members" in url:
             return []
         if "roleAssignments" in url:
-            principal = re.search(r"principalId eq '(.*?)'", url).group(1)
-            return [{"roleDefinitionId": r} for r in self.roles.get(principal, [])]
+            return [{"principalId": p, "roleDefinitionId": r} for p, held in self.roles.items() for r in held]
         if "roleEligibilityScheduleInstances" in url:
             return []
         raise AssertionError("unexpected read " + url)
