@@ -89,6 +89,10 @@ ELIGIBILITY_READ = {"RoleEligibilitySchedule.Read.Directory", "RoleEligibilitySc
                     "RoleManagement.Read.Directory", "RoleManagement.Read.All", "RoleManagement.ReadWrite.Directory"}
 GROUP_READ = {"Group.Read.All", "Group.ReadWrite.All", "GroupMember.Read.All", "Directory.Read.All",
               "Directory.ReadWrite.All"}
+# "List group members": GroupMember.Read.All least privileged; Directory.Read.All, Group.Read.All,
+# Group.ReadWrite.All, GroupMember.ReadWrite.All higher.  User.Read.All is not among them.
+GROUP_MEMBER_READ = {"GroupMember.Read.All", "Directory.Read.All", "Group.Read.All", "Group.ReadWrite.All",
+                     "GroupMember.ReadWrite.All", "Directory.ReadWrite.All"}
 CONTACT_READ = {"OrgContact.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 DOMAIN_READ = {"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 SYNC_FEATURES_READ = {"OnPremDirectorySynchronization.Read.All", "OnPremDirectorySynchronization.ReadWrite.All"}
@@ -97,8 +101,8 @@ JOBS_READ = {"Synchronization.Read.All", "Synchronization.ReadWrite.All", "Appli
 JOBS_WRITE = {"Synchronization.ReadWrite.All", "Application.ReadWrite.OwnedBy"}
 
 KNOWN_PERMISSIONS = (USER_READ | USER_WRITE | DELETED_READ | DELETED_WRITE | LICENSE_READ | MEMBER_OF_READ
-                     | ROLE_READ | ROLE_DEFINITION_READ | ELIGIBILITY_READ | GROUP_READ | CONTACT_READ | DOMAIN_READ
-                     | SYNC_FEATURES_READ | SYNC_FEATURES_WRITE | JOBS_READ | JOBS_WRITE)
+                     | ROLE_READ | ROLE_DEFINITION_READ | ELIGIBILITY_READ | GROUP_READ | GROUP_MEMBER_READ
+                     | CONTACT_READ | DOMAIN_READ | SYNC_FEATURES_READ | SYNC_FEATURES_WRITE | JOBS_READ | JOBS_WRITE)
 
 # The lab's own app holds everything the collection may need.
 LAB_APP_PERMISSIONS = sorted({"User.ReadWrite.All", "User.DeleteRestore.All", "Directory.Read.All",

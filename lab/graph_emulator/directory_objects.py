@@ -3,6 +3,10 @@ the tenant's on-premises synchronization features.
 
 - "List groups" / "List orgContacts": read-only here; both carry ``proxyAddresses`` that take
   part in the tenant-wide SMTP uniqueness.
+- "List group members" (``GET /groups/{id}/members``, Microsoft Graph v1.0): the group's direct
+  members, "not transitive", each a directoryObject with its ``@odata.type``; the lab's groups
+  hold users only, and a soft-deleted user is no member.  An id that is no group (a user's, a
+  service principal's) answers 404 Request_ResourceNotFound, as any unknown group does.
 - "List domains": ``authenticationType`` Managed or Federated.
 - "List unifiedRoleAssignments" and "List roleEligibilityScheduleInstances", filtered by
   ``principalId``; ``$expand=roleDefinition`` on assignments. Eligibilities are PIM, which
@@ -54,6 +58,23 @@ def list_groups(svc, req):
 @route("GET", r"/groups/(?P<key>[^/]+)", catalog.GROUP_READ)
 def get_group(svc, req, key):
     return _one(svc, req, "groups", key, GROUP_KNOWN, catalog.GROUP_DEFAULT_SELECT, "groups")
+
+
+MEMBER_KNOWN = ("id", "displayName", "userPrincipalName", "mail")
+
+
+@route("GET", r"/groups/(?P<key>[^/]+)/members", catalog.GROUP_MEMBER_READ)
+def group_members(svc, req, key):
+    groups = [g for g in svc.tenant.state["groups"] if g["id"].lower() == key.lower()]
+    if not groups:
+        raise not_found(key)
+    active = dict((u["id"], u) for u in svc.tenant.active_users())
+    items = [dict((name, active[m].get(name)) for name in MEMBER_KNOWN) for m in groups[0].get("members") or []
+             if m in active]
+    body = query.listing(req, items, context="directoryObjects", known=MEMBER_KNOWN, default=MEMBER_KNOWN,
+                         type_name="directoryObject", filters={},
+                         decorate=lambda item: {"@odata.type": "#microsoft.graph.user"})
+    return Response(200, body)
 
 
 @route("GET", r"/contacts", catalog.CONTACT_READ)

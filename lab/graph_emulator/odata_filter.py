@@ -7,7 +7,9 @@ as the directory does.
 
 ``parse`` returns a ``Filter`` whose ``clauses`` lists every ``(property, operator)`` the
 expression uses, so the caller can tell a default query from an advanced one
-("Advanced query capabilities on Microsoft Entra ID objects").
+("Advanced query capabilities on Microsoft Entra ID objects"), and whose ``equalities`` counts
+its equality expressions (each ``eq``, inside a lambda too, and each value of an ``in`` list),
+for the limit on a default query's filter clause (``query.MAX_FILTER_EXPRESSIONS``).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Filter:
     def __init__(self, text: str):
         self.text = text
         self.clauses: list[tuple[str, str]] = []
+        self.equalities = 0
         self._tokens = _tokenize(text)
         self._pos = 0
         self._lambda_var: str | None = None
@@ -153,6 +156,8 @@ class Filter:
         return ("cmp", op, left, right)
 
     def _record(self, left, op, right):
+        if op in ("eq", "in"):
+            self.equalities += len(right) if op == "in" else 1
         if left[0] == "prop":
             name = left[1]
             if op in ("eq", "ne") and right == ("lit", None):

@@ -3,7 +3,9 @@
 Sources: "List users" / "Get user" (default property set, `$top` 1–999, 404
 Request_ResourceNotFound), "Advanced query capabilities on Microsoft Entra ID objects"
 (`ConsistencyLevel: eventual` + `$count=true`, else 400 Request_UnsupportedQuery; which
-`$filter` clauses are default), "Paging Microsoft Graph data in your app" (@odata.nextLink).
+`$filter` clauses are default), "Paging Microsoft Graph data in your app" (@odata.nextLink), Microsoft Graph known issues ("Some
+limitations apply to query parameters": 15 expressions in a default query's filter clause), "List
+group members" (direct members, 404 for what is no group, GroupMember.Read.All or higher).
 Each test fails if the emulator stops enforcing its rule.
 """
 
@@ -14,6 +16,9 @@ import pytest
 ALICE = "aaaaaaaa-0000-4000-8000-000000000001"
 BOB = "aaaaaaaa-0000-4000-8000-000000000002"
 CAROL = "aaaaaaaa-0000-4000-8000-000000000003"
+GONE = "aaaaaaaa-0000-4000-8000-000000000005"
+SALES = "bbbbbbbb-0000-4000-8000-000000000001"
+READER = "11111111-1111-4111-8111-111111111111"  # User.Read.All (conftest.tenant())
 EVENTUAL = {"ConsistencyLevel": "eventual"}
 
 
@@ -221,3 +226,77 @@ def test_role_definitions_list_names_every_built_in_role_by_template_id(lab):
     one = lab.graph("GET", "/roleManagement/directory/roleDefinitions",
                     params={"$filter": "displayName eq 'Global Administrator'"}).json()["value"]
     assert [d["templateId"] for d in one] == ["62e90394-69f5-4237-9190-012177145e10"] and one[0]["isBuiltIn"] is True
+
+
+def _chain(addresses):
+    return " or ".join("proxyAddresses/any(p:p eq 'smtp:%s')" % a for a in addresses)
+
+
+def test_members_of_a_group_are_its_direct_members_with_their_type(lab):
+    tenant = lab.lab("GET", "/state").json()
+    tenant["groups"].append({"displayName": "Helpdesk admins", "isAssignableToRole": True,
+                             "members": [BOB, GONE], "roles": [{"name": "Helpdesk Administrator"}]})
+    assert lab.lab("POST", "/reset", json=tenant).status_code == 200
+    admins = [g for g in lab.lab("GET", "/state").json()["groups"] if g.get("isAssignableToRole")][0]
+    answer = lab.graph("GET", "/groups/%s/members" % admins["id"], params={"$select": "id"})
+    assert answer.status_code == 200, answer.text
+    # the soft-deleted member is no member
+    assert answer.json()["value"] == [{"id": BOB, "@odata.type": "#microsoft.graph.user"}]
+    full = lab.graph("GET", "/groups/%s/members" % SALES).json()["value"]
+    assert [(m["userPrincipalName"], m["@odata.type"]) for m in full] == [("alice@contoso.com", "#microsoft.graph.user")]
+
+
+@pytest.mark.parametrize("key", [ALICE, "cccccccc-0000-4000-8000-0000000000ff"], ids=["a user", "nothing"])
+def test_members_of_what_is_no_group_is_404(lab, key):
+    answer = lab.graph("GET", "/groups/%s/members" % key, params={"$select": "id"})
+    assert answer.status_code == 404 and graph_error(answer)["code"] == "Request_ResourceNotFound"
+
+
+def test_members_need_a_group_permission_not_user_read_all(lab):
+    answer = lab.graph("GET", "/groups/%s/members" % SALES, client_id=READER)
+    assert answer.status_code == 403 and graph_error(answer)["code"] == "Authorization_RequestDenied"
+    assert lab.graph("GET", "/users/%s/memberOf" % ALICE, client_id=READER).status_code == 200
+
+
+def test_members_page_like_any_collection(lab):
+    tenant = lab.lab("GET", "/state").json()
+    tenant["users"] += [{"userPrincipalName": "m%03d@contoso.com" % n, "displayName": "m%03d" % n} for n in range(5)]
+    tenant["groups"][0]["members"] = ["m%03d@contoso.com" % n for n in range(5)]
+    assert lab.lab("POST", "/reset", json=tenant).status_code == 200
+    first = lab.graph("GET", "/groups/%s/members" % SALES, params={"$select": "id", "$top": "3"}).json()
+    rest = lab.graph("GET", first["@odata.nextLink"]).json()
+    assert len(first["value"]) == 3 and len(rest["value"]) == 2 and "@odata.nextLink" not in rest
+
+
+def test_or_chained_any_filters_find_each_holder_ignoring_case(lab):
+    for path, expected in (("/users", {"alice@contoso.com"}), ("/groups", {"Sales"}), ("/contacts", {"Partner"})):
+        expression = _chain(["ALICE@contoso.onmicrosoft.com", "nobody@contoso.com", "Partner@Contoso.com",
+                             "sales@contoso.com"])
+        answer = lab.graph("GET", path, params={"$filter": expression, "$select": "id,displayName,userPrincipalName"
+                                                if path == "/users" else "id,displayName"})
+        assert answer.status_code == 200, answer.text
+        assert set(o.get("userPrincipalName") or o["displayName"] for o in answer.json()["value"]) == expected
+
+
+def test_a_filter_clause_takes_fifteen_expressions_by_default(lab):
+    addresses = ["user%02d@contoso.com" % n for n in range(15)] + ["alice@contoso.onmicrosoft.com"]
+    assert lab.graph("GET", "/users", params={"$filter": _chain(addresses[-15:])}).status_code == 200
+    for expression in (_chain(addresses), "userPrincipalName in (%s)" % ",".join("'%s'" % a for a in addresses),
+                       " or ".join("mail eq '%s'" % a for a in addresses)):
+        answer = lab.graph("GET", "/users", params={"$filter": expression})
+        assert answer.status_code == 400, expression
+        assert graph_error(answer)["code"] == "Request_UnsupportedQuery"
+        assert "16" in graph_error(answer)["message"]
+    # "or a URL length of 2,048 characters when using advanced query capabilities"
+    advanced = lab.graph("GET", "/users", headers=EVENTUAL, params={"$filter": _chain(addresses), "$count": "true"})
+    assert advanced.status_code == 200 and [u["userPrincipalName"] for u in advanced.json()["value"]] == [
+        "alice@contoso.com"]
+
+
+def test_the_limit_holds_inside_a_batch_item(lab):
+    addresses = ["user%02d@contoso.com" % n for n in range(16)]
+    answer = lab.graph("POST", "/$batch", json={"requests": [
+        {"id": "1", "method": "GET", "url": "/groups?$filter=%s" % _chain(addresses[:15])},
+        {"id": "2", "method": "GET", "url": "/groups?$filter=%s" % _chain(addresses)}]})
+    statuses = dict((r["id"], r["status"]) for r in answer.json()["responses"])
+    assert statuses == {"1": 200, "2": 400}
