@@ -14,19 +14,26 @@ Then, each through ansible-playbook on this checkout as the collection:
   1. ``link_plan`` alone over the N links;
   2. the whole role (playbook ``syncfix.entra.remediate``: plan, apply, a cycle through the
      emulator's Cloud Sync job, verify), ``skip_blocked`` and ``allow_purge`` on;
-  3. the naive way on a sample of M links (a fresh load of the same mix): one role run per
+  3. the role under a fault storm (``STORM``: 429 and 503 on a third of the requests and
+     ``$batch`` items, dropped connections before and after the work on a sixth of the HTTP
+     requests) on a fresh load of ``--storm-links``: it must converge with every write once;
+  4. the price of progress: the role on two fresh loads of ``--chunk-check-links``, once in
+     chunks (each phase one module run per chunk, each reporting), once as one chunk;
+  5. the naive way on a sample of M links (a fresh load of the same mix): one role run per
      link (``include_role`` in a ``loop``), extrapolated to N;
-  4. the floor: Graph writes needed ÷ the write quota + reads needed × latency ÷ the number of
+  6. the floor: Graph writes needed ÷ the write quota + reads needed × latency ÷ the number of
      reads Graph lets run side by side (see ``floor``).
 
 Measured for each: wall time, per phase (plan, apply, cycle, verify) for the role, Graph
 requests by method and ``$batch`` items (the emulator's request log), LDAP searches and modifies
 (the modules' ``ldap_operations``), 429 answers, peak RSS of each module process (each module
-runs under ``/usr/bin/time``), Ansible tasks. Prints one table and writes
+runs under ``/usr/bin/time``), Ansible tasks, the longest silence in the job log. Prints one
+table and writes
 ``bench/results/<date>-<N>.json``. Nothing about time is asserted; the exit status is 1 when
 the role failed or a link did not converge.
 
     python bench/remediation_scale.py [--links 1000] [--latency-ms 50] [--time-scale 1.0] [--naive-sample 20]
+        [--chunk-size 1000] [--chunk-check-links 2000] [--storm-links 500] [--without KINDS]
 """
 
 import argparse
@@ -117,6 +124,13 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_retry(self, result):
         self._result("retry", result)
+
+    # A loop's item results are what a job log shows between a task's start and its end.
+    def v2_runner_item_on_ok(self, result):
+        self._write(event="item", name=result._task.get_name(), path=result._task.get_path())
+
+    def v2_runner_item_on_failed(self, result):
+        self._write(event="item", name=result._task.get_name(), path=result._task.get_path())
 '''
 
 
@@ -244,9 +258,14 @@ def task_summary(run):
         for item in [entry] + entry.get("items", []):
             graph.update(item.get("graph_requests") or {})
             ldap.update(item.get("ldap_operations") or {})
+    # Silence: the longest stretch without a line in the job log (a task starting, a loop item or
+    # a retry reported, a task ending), and the task it fell in.
+    marks = sorted([(e["t"], e.get("name")) for e in events] + [(run["started"], "(start)"), (run["ended"], "(end)")])
+    silence = max(((later[0] - earlier[0], later[1]) for earlier, later in zip(marks, marks[1:])), default=(0.0, None))
     return {"tasks_started": len(starts), "tasks_run": len(finals),
             "tasks_skipped": sum(1 for e in events if e["event"] == "skipped"),
             "phases_s": dict(phases), "longest_task": {"name": longest[1], "s": longest[0]},
+            "longest_silence": {"name": silence[1], "s": silence[0]},
             "module_graph": dict(graph), "module_ldap": dict(ldap)}
 
 
@@ -319,6 +338,53 @@ def final_result(run, name):
     return found[-1] if found else {}
 
 
+# The fault storm (issue 18): a third of the requests fail - every 6th and the one three after it
+# answers 429 or 503 (Retry-After 1 s), $batch items included; on top, every 12th HTTP request
+# loses its connection before it is carried out and every 12th (another) after it was (the client
+# can't know whether its write landed).
+STORM = [{"status": 429, "every": 6, "offset": 0, "count": 10 ** 9, "retry_after": 1},
+         {"status": 503, "every": 6, "offset": 3, "count": 10 ** 9, "retry_after": 1},
+         {"status": "drop", "every": 12, "offset": 1, "count": 10 ** 9},
+         {"status": "drop_after", "every": 12, "offset": 7, "count": 10 ** 9}]
+
+
+def role_run(emulator, admin, dc, workdir, roots, links, label, without=(), faults=None, **extra):
+    """A fresh load of ``links`` links, then the whole role over them; returns its figures, the
+    load's setup times, and the verification's counts."""
+    loaded = load(emulator, admin, dc, links, without=without)
+    roots.append(loaded["root"])
+    emulator.lab("PATCH", "/config", json=dict(CONFIG, throttling=True))
+    emulator.lab("POST", "/throttle/reset")
+    emulator.lab("DELETE", "/requests")
+    if faults:
+        emulator.lab("POST", "/faults", json=faults)
+    run = run_playbook(ROLE_PLAY, role_vars(dc, emulator, workdir, remediation_links=loaded["links"], **extra),
+                       workdir, label)
+    emulator.lab("DELETE", "/faults")
+    figures = measured(run, emulator)
+    verified = final_result(run, "Read the links again") or final_result(run, "Plan every link")
+    figures.update(links=links, verified_counts=verified.get("counts"), verify_attempts=verified.get("attempts"),
+                   setup=loaded["timings"], kinds=dict(collections.Counter(loaded["kinds"])))
+    if run["rc"]:
+        figures["output_tail"] = run["output"][-4000:]
+    drop_tree(admin, roots)
+    return figures
+
+
+def drop_tree(admin, roots):
+    """The AD side of a finished run goes before the next load (Samba slows with leftovers)."""
+    while roots:
+        admin.delete(roots.pop(), controls=[(TREE_DELETE, True, None)])
+
+
+def converged(figures):
+    counts = figures.get("verified_counts") or {}
+    return bool(counts) and figures["rc"] == 0 and counts.get("linked", 0) + counts.get("blocked", 0) == counts.get("links")
+
+
+CONFIG = {}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--links", type=int, default=1000)
@@ -326,13 +392,19 @@ def main():
     parser.add_argument("--time-scale", type=float, default=1.0,
                         help="multiplies the quota windows and the latency (0.1: the 150 s write window lasts 15 s)")
     parser.add_argument("--naive-sample", type=int, default=20)
+    parser.add_argument("--chunk-size", type=int, default=1000, help="the role's remediation_chunk_size")
+    parser.add_argument("--chunk-check-links", type=int, default=2000,
+                        help="links of the two runs that price chunking: in chunks, and as one chunk")
+    parser.add_argument("--storm-links", type=int, default=500, help="links of the run under the fault storm")
     parser.add_argument("--without", default="", help="kinds of link left out of the mix, comma-separated (e.g. duplicate)")
     args = parser.parse_args()
     n, ts = args.links, args.time_scale
     samba_dc.install_packages()
     state = pathlib.Path(os.environ.get("LAB_STATE_DIR", REPO / "lab" / ".state"))
     figures = {"links": n, "latency_ms": args.latency_ms, "time_scale": ts, "quota_scale": 1.0,
-               "naive_sample": args.naive_sample, "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+               "naive_sample": args.naive_sample, "chunk_size": args.chunk_size,
+               "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    CONFIG.update(latency_ms=args.latency_ms * ts, time_scale=ts, quota_scale=1.0)
     roots = []
     with samba_dc.lease(state) as dc, tempfile.TemporaryDirectory() as workdir:
         emulator = Emulator(pathlib.Path(workdir) / "lab")
@@ -344,9 +416,9 @@ def main():
             roots.append(main_load["root"])
             figures["setup"] = dict(main_load["timings"], first_sync=main_load["first_sync"],
                                     kinds=dict(collections.Counter(main_load["kinds"])))
-            emulator.lab("PATCH", "/config", json={"latency_ms": args.latency_ms * ts, "time_scale": ts, "quota_scale": 1.0,
-                                                   "throttling": True})
-            variables = role_vars(dc, emulator, workdir, remediation_links=main_load["links"])
+            emulator.lab("PATCH", "/config", json=dict(CONFIG, throttling=True))
+            variables = role_vars(dc, emulator, workdir, remediation_links=main_load["links"],
+                                  remediation_chunk_size=args.chunk_size)
 
             for label, play in (("plan", PLAN_PLAY), ("role", ROLE_PLAY)):
                 emulator.lab("POST", "/throttle/reset")
@@ -367,24 +439,38 @@ def main():
                     verified = final_result(run, "Read the links again") or final_result(run, "Plan every link")
                     figures["role"]["verified_counts"] = verified.get("counts")
                     figures["role"]["verify_attempts"] = verified.get("attempts")
+            drop_tree(admin, roots)
+
+            if args.storm_links:
+                figures["storm"] = role_run(emulator, admin, dc, workdir, roots, min(args.storm_links, n), "storm",
+                                            without=without, faults=STORM, remediation_chunk_size=args.chunk_size)
+                figures["storm"]["faults"] = STORM
+            if args.chunk_check_links:
+                m = min(args.chunk_check_links, n)
+                size = min(args.chunk_size, max(1, m // 2))
+                figures["chunked"] = role_run(emulator, admin, dc, workdir, roots, m, "chunked", without=without,
+                                              remediation_chunk_size=size)
+                figures["chunked"]["chunk_size"] = size
+                figures["one_chunk"] = role_run(emulator, admin, dc, workdir, roots, m, "one-chunk", without=without,
+                                                remediation_chunk_size=m)
 
             sample = min(args.naive_sample, n)
             # The naive runs get a job that runs every 5 s: their wait for the scheduled cycle is left
             # out (so the naive figure is a lower bound).
             naive_load = load(emulator, admin, dc, sample, interval="PT5S", without=without)
             roots.append(naive_load["root"])
-            emulator.lab("PATCH", "/config", json={"latency_ms": args.latency_ms * ts, "time_scale": ts})
+            emulator.lab("PATCH", "/config", json=dict(CONFIG))
             emulator.lab("POST", "/throttle/reset")
             emulator.lab("DELETE", "/requests")
             naive_vars = role_vars(dc, emulator, workdir, bench_links=naive_load["links"])
             run = run_playbook(NAIVE_PLAY, naive_vars, workdir, "naive")
             figures["naive"] = measured(run, emulator)
             figures["naive"]["sample"] = sample
+            figures["naive"]["kinds"] = dict(collections.Counter(naive_load["kinds"]))
             if run["rc"]:
                 figures["naive"]["output_tail"] = run["output"][-4000:]
         finally:
-            for root in roots:
-                admin.delete(root, controls=[(TREE_DELETE, True, None)])
+            drop_tree(admin, roots)
             admin.unbind()
             emulator.stop()
 
@@ -395,9 +481,8 @@ def main():
     out = RESULTS / ("%s-%d.json" % (datetime.date.today().isoformat(), n))
     out.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
     print("figures saved to %s" % out.relative_to(REPO))
-    counts = (figures["role"].get("verified_counts") or {})
-    converged = counts and counts.get("linked", 0) + counts.get("blocked", 0) == counts.get("links")
-    sys.exit(0 if figures["role"]["rc"] == 0 and converged else 1)
+    ok = converged(figures["role"]) and all(converged(figures[k]) for k in ("storm", "chunked", "one_chunk") if k in figures)
+    sys.exit(0 if ok else 1)
 
 
 def mib(value):
@@ -454,7 +539,9 @@ def report(figures):
          mib(max(naive["rss_bytes"].values() or [0])), "", "", ""),
         ("Ansible tasks run (started)", "%d (%d)" % (role["tasks_run"], role["tasks_started"]),
          "%.0f" % (naive["tasks_run"] * scale), "", "", ""),
-        ("longest silent task s", "%.1f (%s)" % (role["longest_task"]["s"], role["longest_task"]["name"]), "", "", "", ""),
+        ("longest task s", "%.1f (%s)" % (role["longest_task"]["s"], role["longest_task"]["name"]), "", "", "", ""),
+        ("longest silence in the job log s", "%.1f (%s)" % (role["longest_silence"]["s"], role["longest_silence"]["name"]),
+         "", "", "", ""),
     ]
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
@@ -466,6 +553,27 @@ def report(figures):
     print("role: rc %s, verified %s after %s attempt(s); reads overlapped x%s"
           % (role["rc"], role.get("verified_counts"), role.get("verify_attempts"),
              "%.1f" % role["graph"]["read_overlap"] if role["graph"]["read_overlap"] else "-"))
+    print("link_plan alone: %d $batch requests carrying %d items, %d other GETs (budget: %d lists or %d batches); "
+          "%d LDAP searches (budget %d); reads overlapped x%s"
+          % (plan["graph"]["batch_requests"], sum(plan["graph"]["batch_items"].values()),
+             plan["graph"]["by_method"].get("GET", 0), math.ceil(n / 15.0), math.ceil(n / 20.0),
+             plan["module_ldap"].get("searches", 0), math.ceil(n / 500.0),
+             "%.1f" % plan["graph"]["read_overlap"] if plan["graph"]["read_overlap"] else "-"))
+    storm = figures.get("storm")
+    if storm:
+        g = storm["graph"]
+        print("fault storm (%d links; 429/503 on a third of requests and items, dropped connections on a sixth of the "
+              "HTTP requests): rc %s, verified %s; met %d 429s and %d 5xx; writes done %d, repeated %d; wall %.1f s"
+              % (storm["links"], storm["rc"], storm.get("verified_counts"), g["status_429"], g["status_5xx"],
+                 g["writes_done"], g["writes_repeated"], storm["wall_s"]))
+    chunked, one = figures.get("chunked"), figures.get("one_chunk")
+    if chunked and one:
+        cost = chunked["wall_s"] / one["wall_s"] - 1
+        figures["ratios"]["chunk_cost"] = cost
+        print("chunks (%d links): in chunks of %d %.1f s (longest silence %.1f s), as one chunk %.1f s (longest silence "
+              "%.1f s): chunking costs %+.1f %%"
+              % (chunked["links"], chunked["chunk_size"], chunked["wall_s"], chunked["longest_silence"]["s"],
+                 one["wall_s"], one["longest_silence"]["s"], 100 * cost))
 
 
 if __name__ == "__main__":
