@@ -3,9 +3,10 @@
 Sources: "List users" / "Get user" (default property set, `$top` 1–999, 404
 Request_ResourceNotFound), "Advanced query capabilities on Microsoft Entra ID objects"
 (`ConsistencyLevel: eventual` + `$count=true`, else 400 Request_UnsupportedQuery; which
-`$filter` clauses are default), "Paging Microsoft Graph data in your app" (@odata.nextLink), Microsoft Graph known issues ("Some
-limitations apply to query parameters": 15 expressions in a default query's filter clause), "List
-group members" (direct members, 404 for what is no group, GroupMember.Read.All or higher).
+`$filter` clauses are default), "Paging Microsoft Graph data in your app" (@odata.nextLink),
+Microsoft Graph known issues ("Some limitations apply to query parameters": 15 expressions in a
+default query's filter clause), "List group members" (direct members, 404 for what is no group,
+GroupMember.Read.All or higher).
 Each test fails if the emulator stops enforcing its rule.
 """
 
