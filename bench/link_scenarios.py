@@ -119,9 +119,7 @@ def generate(n: int, prefix: str | None = None, pad_size: str = "L", without=())
             cloud_users.append(cloud)
         # A resiliency duplicate is found only when the link names the pre-created user: left
         # out, the cloud user is the one the engine joined (the placeholder), already linked.
-        # The engine stamps the placeholder's mail from AD, which link_plan reads as a mailbox:
-        # the admin who knows it is a placeholder allows its removal for that link.
-        links.append({"ad": sam, "cloud": address, "allow_data_loss": True} if kind == "duplicate" else {"ad": sam})
+        links.append({"ad": sam, "cloud": address} if kind == "duplicate" else {"ad": sam})
     scenario = {
         "name": "bench-%d" % n, "world": "resiliency",
         "ad": {"ous": ["Synced", "Onboard"], "users": ad_users},

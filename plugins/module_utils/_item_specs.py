@@ -41,6 +41,7 @@ USER_REMOVAL_ITEM = dict(
     user=dict(type="str", required=True),
     state=dict(type="str", choices=["deleted", "purged", "restored"]),
     new_user_principal_name=dict(type="str"),
+    mail_from_sync=dict(type="bool", default=False),
 )
 
 

@@ -8,12 +8,13 @@ AD: the linked users by any selector, 50 to an OR-filtered paged search.  Entra:
 cloud users, every user holding one of the AD users' addresses or UPNs, every user holding one
 of their anchors, the recycle bin once, the groups and contacts holding their addresses, the
 role holdings of every cloud user read, the tenant's sync features and domains once.  Never one
-request per link.
+request per link; the reads that don't need one another's answers run side by side.
 """
 
 import calendar
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
 from ansible_collections.syncfix.entra.plugins.module_utils._dn import is_under
@@ -106,25 +107,36 @@ def _addresses(ad_users):
     return list(dict.fromkeys(a.lower() for a in wanted))
 
 
+def side_by_side(*reads):
+    """Run independent reads at once and return their answers in order; the first failure is
+    raised once all have ended.  Graph lets an app's requests overlap within its quota, so the
+    reads that don't need one another's answers don't queue behind one another."""
+    with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+        pending = [pool.submit(read) for read in reads]
+    return [done.result() for done in pending]
+
+
 def read_cloud(client, ad_users, cloud_selectors, now=None):
     """Everything the planner needs from Graph about these AD users and declared cloud users."""
     warnings = []
     addresses = _addresses(ad_users)
-    lookup = directory.find_users(client, list(dict.fromkeys(list(cloud_selectors) + addresses)))
+    lookup, anchored, deleted, mail_objects, features, domains = side_by_side(
+        lambda: directory.find_users(client, list(dict.fromkeys(list(cloud_selectors) + addresses))),
+        lambda: directory.users_by_immutable_id(client, [a.anchor for a in ad_users]),
+        lambda: directory.deleted_users(client),
+        lambda: directory.mail_objects(client, addresses),
+        lambda: directory.sync_features(client),
+        lambda: directory.read_domains(client))
     active = {}
     for user in list(lookup.found.values()) + [u for users in lookup.ambiguous.values() for u in users]:
         active[user["id"]] = user
-    for user in directory.users_by_immutable_id(client, [a.anchor for a in ad_users]):
+    for user in anchored:
         active[user["id"]] = user
-    deleted = directory.deleted_users(client)
-    mail_objects = directory.mail_objects(client, addresses)
     holdings = directory.role_holdings(client, list(active) + [d["id"] for d in deleted], active_ids=list(active))
     names = directory.role_names(client) if any(ids for kinds in holdings.values() for ids in kinds.values()) else {}
-    features = directory.sync_features(client)
     if features is None:
         warnings.append("could not read the tenant's directory sync features (the app needs "
                         "OnPremDirectorySynchronization.Read.All): the plan assumes Microsoft's defaults")
-    domains = directory.read_domains(client)
     tenant = sync.TenantFacts(features or {}, domains.initial, domains.verified, now if now is not None else time.time(),
                               federated_domains=domains.federated)
     objects = [cloud_object_of(u, roles=_roles(holdings.get(u["id"], {}), names)) for u in active.values()]

@@ -137,9 +137,12 @@ def scope_in(ad_user):
                   % ad_user.sam)
 
 
-def purge(cloud, why, allow_data_loss=False):
+def purge(cloud, why, allow_data_loss=False, mail_from_sync=False):
     options = {"allow_data_loss": True} if allow_data_loss else {}
-    return action("purge", "entra_user_purge", {"user": cloud.id, "state": "purged"}, why, **options)
+    item = {"user": cloud.id, "state": "purged"}
+    if mail_from_sync:
+        item["mail_from_sync"] = True
+    return action("purge", "entra_user_purge", item, why, **options)
 
 
 def restore(cloud):
@@ -567,7 +570,7 @@ def plan_duplicate(link, ad_user, cloud, duplicate, world, current):
     prefix = [scope_out(ad_user), cycle_out(),
               purge(duplicate, "purge the duplicate %s the engine created (soft-deleted when %s left the scope); it "
                                "holds %s's anchor" % (duplicate.name, ad_user.sam, ad_user.sam),
-                    allow_data_loss=link.allow_data_loss)]
+                    allow_data_loss=link.allow_data_loss, mail_from_sync=True)]
     method, actions, predicted, blockers = try_methods(link, ad_user, cloud, world, prefix, [scope_in(ad_user)])
     if method is None:
         return LinkPlan(link, BLOCKED, blockers=blockers, predicted=current, cloud=cloud.id, current=current)

@@ -34,8 +34,10 @@ class RemovalOptions:
     """What the run asks for, beyond each user's selector."""
 
     def __init__(self, state, allow_data_loss=False, backup_dir=None, new_user_principal_name=None,
-                 auto_reconcile_proxy_conflict=False, allow_role_holder_removal=False, lookup_failure_action=FAIL):
+                 auto_reconcile_proxy_conflict=False, allow_role_holder_removal=False, lookup_failure_action=FAIL,
+                 mail_from_sync=False):
         self.state = state
+        self.mail_from_sync = mail_from_sync
         self.lookup_failure_action = lookup_failure_action
         self.allow_data_loss = allow_data_loss
         self.allow_role_holder_removal = allow_role_holder_removal
@@ -43,11 +45,11 @@ class RemovalOptions:
         self.new_user_principal_name = new_user_principal_name
         self.auto_reconcile_proxy_conflict = auto_reconcile_proxy_conflict
 
-    def for_item(self, state, new_user_principal_name=None):
-        """These options with one item's own ``state`` and restore UPN."""
+    def for_item(self, state, new_user_principal_name=None, mail_from_sync=False):
+        """These options with one item's own ``state``, restore UPN and ``mail_from_sync``."""
         return RemovalOptions(state, self.allow_data_loss, self.backup_dir, new_user_principal_name,
                               self.auto_reconcile_proxy_conflict, self.allow_role_holder_removal,
-                              self.lookup_failure_action)
+                              self.lookup_failure_action, mail_from_sync)
 
 
 class StepFailed(SyncfixError):
@@ -164,7 +166,7 @@ def find_records(backup_dir, selectors):
 def plan_user(client, selector, where, user, record, options):
     """One user's ItemPlan: the refusal, or the steps to send and where they leave the user.
     The result carries the record's summary; the record itself goes to the backup file only."""
-    reasons = data_loss_reasons(user, record["licenses"]) if record else []
+    reasons = data_loss_reasons(user, record["licenses"], options.mail_from_sync) if record else []
     roles = role_reasons(record["roles"]) if record else []
     removal = plan_removal(options.state, where, selector, user, reasons, options.allow_data_loss, roles,
                            options.allow_role_holder_removal)

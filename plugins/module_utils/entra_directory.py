@@ -28,7 +28,7 @@ USER_SELECT = ",".join([
     "id", "userPrincipalName", "displayName", "mail", "proxyAddresses", "accountEnabled",
     "onPremisesImmutableId", "onPremisesSyncEnabled", "onPremisesObjectIdentifier",
     "onPremisesDistinguishedName", "onPremisesLastSyncDateTime", "onPremisesSamAccountName",
-    "onPremisesProvisioningErrors",
+    "onPremisesProvisioningErrors", "assignedLicenses",
 ])
 DELETED_USER_SELECT = USER_SELECT + ",deletedDateTime"
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

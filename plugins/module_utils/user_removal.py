@@ -49,15 +49,22 @@ def parse_removal_items(items, default_state=None):
     return parsed
 
 
-def data_loss_reasons(user, licenses=()):
-    """What deleting or purging this user would destroy; each needs ``allow_data_loss``."""
+def data_loss_reasons(user, licenses=(), mail_from_sync=False):
+    """What deleting or purging this user would destroy; each needs ``allow_data_loss``.
+
+    ``licenses``: the user's licences as read (``licenseDetails``); a soft-deleted user has none
+    to read, so its ``assignedLicenses`` stand in.  ``mail_from_sync``: the sync wrote this
+    user's mail and proxy addresses from its AD user (a resiliency duplicate), so they are no
+    sign of a mailbox; Exchange Online gives a user mailbox only to a licensed user, so then
+    only a licence counts."""
     reasons = []
+    licenses = list(licenses) or [a.get("skuId") for a in user.get("assignedLicenses") or [] if a.get("skuId")]
     if user.get("onPremisesSyncEnabled"):
         reasons.append("it was synced from on-premises (onPremisesSyncEnabled=true), so it holds an on-premises "
                        "link: immutable id %s" % user.get("onPremisesImmutableId"))
     if licenses:
         reasons.append("it has licenses %s" % ", ".join(licenses))
-    if has_mailbox(user):
+    if has_mailbox(user) and not (mail_from_sync and not licenses):
         reasons.append("it has a mailbox (mail %s); purging destroys the mailbox" % (
             user.get("mail") or next(p for p in user.get("proxyAddresses") if p.lower().startswith("smtp:"))))
     return reasons

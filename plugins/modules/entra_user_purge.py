@@ -65,6 +65,14 @@ options:
       new_user_principal_name:
         description: As O(new_user_principal_name), for this user.
         type: str
+      mail_from_sync:
+        description:
+          - The sync wrote this user's C(mail) and proxy addresses from its AD user - it is a
+            resiliency duplicate - so they are no sign of a mailbox. Exchange Online gives a user
+            mailbox only to a licensed user, so a licence still counts as one.
+          - M(syncfix.entra.link_plan) sets it on the duplicates it removes.
+        type: bool
+        default: false
   state:
     description:
       - V(deleted) soft-deletes (recoverable for 30 days).
@@ -284,7 +292,9 @@ def main():
     options = RemovalOptions(None, params["allow_data_loss"], params["backup_dir"], None,
                              params["auto_reconcile_proxy_conflict"], params["allow_role_holder_removal"],
                              params["lookup_failure_action"])
-    requests = [(selector, options.for_item(state, new_upn)) for selector, state, new_upn in items]
+    from_sync = set((item.get("user") or "").strip().lower() for item in params["users"] or [] if item.get("mail_from_sync"))
+    requests = [(selector, options.for_item(state, new_upn, selector.lower() in from_sync))
+                for selector, state, new_upn in items]
     try:
         located = directory.locate_users(entra.graph, [selector for selector, dummy in requests])
         if located.ambiguous:

@@ -167,8 +167,17 @@ def test_skip_lets_the_first_matching_requests_through(lab):
     assert lab.user(BOB, select="jobTitle")["jobTitle"] == "third"
 
 
+def test_a_storm_fails_every_nth_matching_request_and_rules_with_offsets_never_overlap(lab):
+    lab.lab("POST", "/faults", json=[{"status": 429, "every": 3, "offset": 0, "count": 100, "method": "GET"},
+                                     {"status": 503, "every": 3, "offset": 1, "count": 100, "method": "GET"}])
+    statuses = [lab.graph("GET", "/users/" + ALICE).status_code for dummy in range(9)]
+    assert statuses == [429, 503, 200] * 3
+    assert lab.graph("PATCH", "/users/" + BOB, json={"jobTitle": "untouched"}).status_code == 204
+
+
 @pytest.mark.parametrize("rule, field", [({"status": 418}, "status"), ({"status": 503, "count": 0}, "count"),
-                                           ({"status": 503, "skip": -1}, "skip")])
+                                           ({"status": 503, "skip": -1}, "skip"), ({"status": 503, "every": 0}, "every"),
+                                           ({"status": 503, "every": 3, "offset": 3}, "offset")])
 def test_bad_fault_rule_is_400_naming_the_field(lab, rule, field):
     answer = lab.lab("POST", "/faults", json=rule)
     assert answer.status_code == 400

@@ -135,7 +135,7 @@ def test_resiliency_duplicate_is_removed_then_the_intended_user_stamped():
     assert (plan.state, plan.method) == ("duplicate", "remove_duplicate")
     assert phases(plan) == ["scope_out", "cycle_out", "purge", "stamp", "scope_in", "cycle"]
     assert plan.actions[0]["item"] == {"object": user.dn, "state": "excluded"}
-    assert plan.actions[2]["item"] == {"user": "dup", "state": "purged"}
+    assert plan.actions[2]["item"] == {"user": "dup", "state": "purged", "mail_from_sync": True}
     assert plan.actions[4]["item"] == {"object": user.dn, "state": "included"}
     assert (plan.predicted.outcome, plan.predicted.target) == ("hard", "c1")
     again = converge(plan, user, w)

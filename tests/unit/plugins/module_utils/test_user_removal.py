@@ -124,3 +124,12 @@ def test_a_record_summary_counts_and_never_copies_the_record():
     assert record_summary(record) == {"id": "u1", "userPrincipalName": "vp@contoso.com", "displayName": "VP",
                                       "licenses": 2, "groups": 2, "roles": 2, "mailbox": True,
                                       "onPremisesSyncEnabled": False, "deletedDateTime": "2026-11-01T00:00:00Z"}
+
+
+def test_mail_the_sync_wrote_is_no_mailbox_unless_the_user_is_licensed():
+    duplicate = {"id": "d1", "mail": "vp@contoso.com", "proxyAddresses": []}
+    assert any("mailbox" in r for r in data_loss_reasons(duplicate))
+    assert data_loss_reasons(duplicate, mail_from_sync=True) == []
+    licensed = dict(duplicate, assignedLicenses=[{"skuId": "c7df2760-2c81-4ef7-b578-5b5392b571df", "disabledPlans": []}])
+    reasons = data_loss_reasons(licensed, mail_from_sync=True)
+    assert [r.split(" ")[1] for r in reasons] == ["has", "has"] and "licenses c7df2760" in reasons[0]
