@@ -500,7 +500,11 @@ def report(figures):
                                         "tasks_run": naive["tasks_run"] * scale,
                                         "ldap_searches": naive["module_ldap"].get("searches", 0) * scale}
     ours = role["wall_s"]
-    figures["ratios"] = {"ours_over_floor": ours / fl["s"], "naive_over_ours": naive_s / ours}
+    # The cycles wait for Microsoft's sync engine (Cloud Sync runs on its schedule; a started
+    # job is not started again), which no quota sets and the floor leaves out.
+    engine = role["phases_s"].get("cycle", 0.0)
+    figures["ratios"] = {"ours_over_floor": ours / fl["s"], "naive_over_ours": naive_s / ours,
+                         "ours_without_engine_over_floor": (ours - engine) / fl["s"]}
 
     def real(seconds):
         return seconds / ts
@@ -523,6 +527,8 @@ def report(figures):
         ("", "ours (role)", "naive (x%g extrap.)" % scale, "floor", "ours/floor", "naive/ours"),
         ("wall, measured s", "%.1f" % ours, "%.0f" % naive_s, "%.1f" % fl["s"], "%.2f" % (ours / fl["s"]), "%.1f" % (naive_s / ours)),
         ("wall, real-time s", "%.1f" % real(ours), "%.0f" % real(naive_s), "%.1f" % real(fl["s"]), "", ""),
+        ("  without the engine's cycles s", "%.1f" % (ours - engine), "", "%.1f" % fl["s"],
+         "%.2f" % ((ours - engine) / fl["s"]), ""),
         ("  link_plan alone s", "%.1f" % plan["wall_s"], "", "%.2f" % fl["read_s"], "", ""),
         ("  plan/apply/cycle/verify s", "/".join("%.1f" % role["phases_s"].get(p, 0) for p in ("plan", "apply", "cycle", "verify")),
          "", "", "", ""),
