@@ -301,11 +301,12 @@ def _looks_like_id(part):
     return len(part) >= 32 and part.count("-") == 4
 
 
-def writes_needed(phase_sizes):
+def writes_needed(phase_sizes, duplicates=0):
     """Graph writes the plan needs at the least: a purge is a delete and a purge from the recycle
-    bin, a restore one POST, a stamp or a cleared anchor one PATCH, a cycle one job start."""
+    bin, except a resiliency duplicate's, which the engine soft-deletes in the cycle before it
+    (one write); a restore one POST, a stamp or a cleared anchor one PATCH, a cycle one job start."""
     sizes = collections.defaultdict(int, phase_sizes or {})
-    return (2 * sizes["purge"] + sizes["restore"] + sizes["stamp"] + sizes["clear_anchor"]
+    return (2 * sizes["purge"] - duplicates + sizes["restore"] + sizes["stamp"] + sizes["clear_anchor"]
             + (1 if sizes["cycle_out"] else 0) + (1 if sizes["cycle"] else 0))
 
 
@@ -474,7 +475,9 @@ def main():
             admin.unbind()
             emulator.stop()
 
-    needed = writes_needed(figures["plan"].get("phase_sizes"))
+    duplicates = sum(c for kind, state, method, c in figures["plan"].get("state_method_by_kind") or []
+                     if method == "remove_duplicate")
+    needed = writes_needed(figures["plan"].get("phase_sizes"), duplicates)
     figures["floor"] = floor(n, needed, args.latency_ms, ts)
     report(figures)
     RESULTS.mkdir(parents=True, exist_ok=True)

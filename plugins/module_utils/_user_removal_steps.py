@@ -190,19 +190,33 @@ def run_steps(client, plan, user_id, steps, options, record=None):
         if options.backup_dir and record is not None:
             plan.fields["backup_file"] = write_backup(options.backup_dir, record)
         for step in steps:
-            try:
-                _send(client, step, user_id, plan.item, options, just_deleted="soft_delete" in steps)
-            except OutcomeUnknown as lost:
-                settle(client, step, user_id, plan.item, lost)
+            send_until_landed(client, step, user_id, plan.item, options, just_deleted="soft_delete" in steps)
             plan.after = STEP_RESULT[step]
     except (SyncfixError, OSError) as error:
         plan.partial = plan.after != plan.before
         raise StepFailed(error, plan.after) from error
 
 
+def send_until_landed(client, step, user_id, label, options, just_deleted, resends=directory.RESENDS):
+    """Send one step; when its answer is lost, read the user back: a step that landed is done,
+    one that did not was not carried out and is sent again, up to ``resends`` times."""
+    for attempt in range(resends + 1):
+        try:
+            _send(client, step, user_id, label, options, just_deleted)
+            return
+        except OutcomeUnknown as lost:
+            try:
+                settle(client, step, user_id, label, lost)
+                return
+            except NotWritten:
+                if attempt == resends:
+                    raise
+
+
 def settle(client, step, user_id, label, lost):
-    """A step whose answer was lost: read where the user is, and go on only if the step landed.
-    Sending it again could misread the second answer (a 404 for a delete that landed)."""
+    """A step whose answer was lost: read where the user is, and go on only if the step landed
+    (NotWritten when it did not).  Sending it blindly again could misread the second answer (a
+    404 for a delete that landed)."""
     try:
         where = directory.where_is(client, user_id, label)
     except SyncfixError as unread:

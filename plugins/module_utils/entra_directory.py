@@ -433,10 +433,26 @@ def patch_users(client, patches, operation):
     return outcome
 
 
-def patch_users_settled(client, patches, operation):
+# How many times a write read back as not carried out is sent again: it did not land, so
+# sending it again writes it once, not twice.
+RESENDS = 3
+
+
+def patch_users_settled(client, patches, operation, resends=RESENDS):
     """``patch_users``, and when a ``$batch`` envelope fails (its answer lost, the connection
     dropped, a later chunk refused), each user is read back: a patch whose values are there
-    landed (its outcome None), one whose values are not gets the error.  Nothing is sent twice."""
+    landed (its outcome None); one whose values are not was not carried out, so it is sent
+    again, up to ``resends`` times, and then gets the error.  Nothing lands twice."""
+    outcome = dict((label, error) for label, error in _patch_or_settle(client, patches, operation))
+    for dummy in range(resends):
+        again = [patch for patch in patches if isinstance(outcome[patch[2]], NotWritten)]
+        if not again:
+            break
+        outcome.update(_patch_or_settle(client, again, operation))
+    return [(label, outcome[label]) for user_id, body, label in patches]
+
+
+def _patch_or_settle(client, patches, operation):
     try:
         return patch_users(client, patches, operation)
     except SyncfixError as error:

@@ -29,7 +29,11 @@ except ImportError:  # reported by the module base with the package name and ins
     ldap3 = None
 
 DEFAULT_PORTS = {"ldaps": 636, "starttls": 389, "none": 389}
-PAGE_SIZE = 500
+# AD's default MaxPageSize ("View and set LDAP policy in Active Directory by using Ntdsutil.exe"):
+# the largest page a DC with default policies returns, so each page is one full round trip, and
+# one lookup chunk (ad_objects.LOOKUP_CHUNK identities) comes back in one page, not a full page
+# and an empty one.
+PAGE_SIZE = 1000
 RESULT_NO_SUCH_ATTRIBUTE = 16
 RESULT_ATTRIBUTE_OR_VALUE_EXISTS = 20
 RESULT_INVALID_CREDENTIALS = 49

@@ -46,6 +46,7 @@ class FakeGraph:
         self.retry_on = []
         self.fail = {}
         self.lost_after = set()  # paths whose write lands and whose answer is lost
+        self.lost_once = set()  # paths whose next write is lost before Graph carries it out
         self.stats = {"requests": 0}
 
     # reads
@@ -92,6 +93,10 @@ class FakeGraph:
         self.retry_on.append(retry_on)
         if path in self.fail:
             raise self.fail[path]
+        if path in self.lost_once:
+            self.lost_once.discard(path)
+            raise OutcomeUnknown(None, "OutcomeUnknown", "the connection was lost after the request was sent", None,
+                                 method, path)
         user_id = path.split("/")[-2 if path.endswith("/restore") else -1]
         if method == "DELETE" and path.startswith("/users/"):
             self.deleted[user_id] = dict(self.active.pop(user_id), deletedDateTime="2026-01-01T00:00:00Z")
@@ -386,6 +391,16 @@ def test_a_lost_answer_for_a_write_that_did_not_land_leaves_the_user_where_it_wa
     (item,) = failed["results"]
     assert failed["failed"] is True and item["changed"] is False and item["after"] == "active"
     assert "not done" in item["msg"] and "shows it active" in item["msg"]
+
+
+def test_a_write_read_back_as_not_carried_out_is_sent_again_and_lands_once():
+    graph = tenant()
+    graph.lost_once = {"/users/a1", "/directory/deletedItems/a1"}
+    done = purge(graph, user="plain@contoso.com", state="purged")
+    assert done["changed"] is True and done["results"][0]["after"] == "gone" and not done.get("failed"), done
+    # Each sent twice: the first never carried out (read back: still there), the second landed.
+    assert graph.writes == [("DELETE", "/users/a1")] * 2 + [("DELETE", "/directory/deletedItems/a1")] * 2
+    assert graph.reads[:1] == ["/users/a1"] and "a1" not in graph.deleted
 
 
 def test_auto_reconcile_outside_a_restore_is_refused():
