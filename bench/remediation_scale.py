@@ -107,6 +107,9 @@ class CallbackModule(CallbackBase):
         if "results" in r:
             keep["items"] = [dict((k, i[k]) for k in ("graph_requests", "ldap_operations", "changed") if k in i)
                              for i in r["results"] if isinstance(i, dict)]
+            # A failed chunk's failed items, each with its message: what went wrong, not the whole result.
+            keep["failures"] = [str(u.get("msg"))[:500] for i in r["results"] if isinstance(i, dict) and i.get("failed")
+                                for u in i.get("results", [i]) if isinstance(u, dict) and u.get("failed")][:20]
         if r.get("blocked"):
             keep["blocked"] = [b.get("summary") for b in r["blocked"][:20]]
         if status == "failed":
@@ -368,6 +371,7 @@ def role_run(emulator, admin, dc, workdir, roots, links, label, without=(), faul
                    setup=loaded["timings"], kinds=dict(collections.Counter(loaded["kinds"])))
     if run["rc"]:
         figures["output_tail"] = run["output"][-4000:]
+        figures["failures"] = [f for e in run["events"] if e["event"] == "failed" for f in e.get("failures") or []]
     drop_tree(admin, roots)
     return figures
 

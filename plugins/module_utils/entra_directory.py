@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import (
-    GraphError, NotWritten, OutcomeUnknown, RetryOn,
+    BATCH_LIMIT, GraphError, NotWritten, OutcomeUnknown, RetryOn,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import ACTIVE, GONE, IN_RECYCLE_BIN, names_user
 
@@ -439,16 +439,18 @@ RESENDS = 3
 
 
 def patch_users_settled(client, patches, operation, resends=RESENDS):
-    """``patch_users``, and when a ``$batch`` envelope fails (its answer lost, the connection
-    dropped, a later chunk refused), each user is read back: a patch whose values are there
+    """``patch_users`` one ``$batch`` envelope at a time; when an envelope fails (its answer
+    lost, the connection dropped), its users are read back: a patch whose values are there
     landed (its outcome None); one whose values are not was not carried out, so it is sent
-    again, up to ``resends`` times, and then gets the error.  Nothing lands twice."""
-    outcome = dict((label, error) for label, error in _patch_or_settle(client, patches, operation))
-    for dummy in range(resends):
-        again = [patch for patch in patches if isinstance(outcome[patch[2]], NotWritten)]
-        if not again:
+    again, up to ``resends`` times, and then gets the error.  One lost envelope holds back
+    only its own patches, and nothing lands twice."""
+    outcome, pending = {}, list(patches)
+    for dummy in range(resends + 1):
+        for start in range(0, len(pending), BATCH_LIMIT):
+            outcome.update(_patch_or_settle(client, pending[start:start + BATCH_LIMIT], operation))
+        pending = [patch for patch in pending if isinstance(outcome[patch[2]], NotWritten)]
+        if not pending:
             break
-        outcome.update(_patch_or_settle(client, again, operation))
     return [(label, outcome[label]) for user_id, body, label in patches]
 
 
