@@ -197,6 +197,37 @@ class Filter:
                 return str(value)
         raise FilterSyntaxError("expected a literal, found %r" % (value,))
 
+    # --- narrowing ------------------------------------------------------------------------
+    def candidate_keys(self):
+        """``{property: {folded values}}`` that every match holds at least one of (a property
+        equal to a value, or a collection containing it), or None when the filter doesn't say."""
+        return self._keys(self.tree)
+
+    def _keys(self, node):
+        kind = node[0]
+        if kind == "or":
+            left, right = self._keys(node[1]), self._keys(node[2])
+            if left is None or right is None:
+                return None
+            return dict((p, left.get(p, set()) | right.get(p, set())) for p in set(left) | set(right))
+        if kind == "and":
+            left = self._keys(node[1])
+            return left if left is not None else self._keys(node[2])
+        if kind == "any":
+            body = self._keys(node[3])
+            return {node[1]: body[None]} if body is not None and set(body) == {None} else None
+        if kind == "in" and node[1][0] == "prop":
+            return {self._key_name(node[1]): set(_fold(v) for v in node[2])}
+        if kind == "cmp" and node[1] == "eq":
+            for operand, literal in ((node[2], node[3]), (node[3], node[2])):
+                if operand[0] == "prop" and literal[0] == "lit" and literal[1] is not None:
+                    return {self._key_name(operand): {_fold(literal[1])}}
+        return None
+
+    @staticmethod
+    def _key_name(operand):
+        return None if len(operand) == 3 else operand[1]  # None: the lambda variable
+
     # --- evaluation -----------------------------------------------------------------------
     def matches(self, obj: dict) -> bool:
         return bool(self._eval(self.tree, obj, None))

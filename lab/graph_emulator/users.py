@@ -72,8 +72,8 @@ def known_properties(svc) -> dict:
 
 
 def users_listing(svc, req, users, context="users", default=catalog.DEFAULT_USER_SELECT, decorate=None):
-    return query.listing(req, [full_view(u) for u in users], context=context, known=known_properties(svc),
-                         default=default, type_name="user", filters=query.USER_FILTERS, decorate=decorate)
+    return query.listing(req, users, context=context, known=known_properties(svc), default=default,
+                         type_name="user", filters=query.USER_FILTERS, decorate=decorate, view=full_view)
 
 
 def entity(svc, req, user: dict, default=catalog.DEFAULT_USER_SELECT, extra=None) -> dict:

@@ -17,7 +17,6 @@ import time
 import pytest
 
 import lab_fixtures
-from bench import link_scenarios
 from lab import checkout_collection, scenario
 from lab.scenario import ad_side
 
@@ -164,52 +163,6 @@ def test_the_vp_duplicate_is_removed_and_the_pre_created_mailbox_linked(samba, l
     connection.search(dns["vp"], "(objectClass=*)", search_scope="BASE", attributes=["adminDescription"])
     assert not connection.entries[0].adminDescription.value, "back in scope, as it was"
     connection.unbind()
-
-
-def test_a_mix_of_links_with_resiliency_duplicates_converges_in_one_run(samba, graph_lab, ansible, tmp_path):
-    """The tenant-scale bench's mix (bench/link_scenarios.py) at 40 links, in chunks of 7: the
-    duplicates need the cycle in the middle, which must not sync the other links' users before
-    their stamps and alignments land; blocked links are skipped; a second run changes nothing."""
-    generated = link_scenarios.generate(40)
-    kinds = dict((link["ad"], kind) for link, kind in zip(generated["links"], generated["kinds"]))
-    assert {"duplicate", "hard", "align", "soft", "recycled", "orphaned", "admin"} <= set(kinds.values())
-    root = "OU=%s,%s" % (generated["prefix"], samba["base_dn"])
-    connection = ad_side.connect(samba)
-    try:
-        ous = link_scenarios.load_ad(connection, generated["scenario"], root)
-        graph_lab.load(link_scenarios.tenant_document(generated["scenario"]))
-        ad = dict((k, samba[k]) for k in ("ldap_server", "ldaps_port", "base_dn", "bind_dn", "bind_password", "ldap_ca_path"))
-        graph_lab.lab("PUT", "/ad", json=dict(ad, scope=[ous["Synced"]]))
-        assert graph_lab.lab("POST", "/sync", json={})["result"] == "success"
-        graph_lab.lab("PUT", "/ad", json=dict(ad, scope=[ous["Synced"], ous["Onboard"]]))
-        graph_lab.lab("PATCH", "/config", json={"time_scale": FAST})
-        # "Bench <kind> <index> (pre-created)": the cloud user each link must end on.
-        pre_created = dict(("%s-%s" % (generated["prefix"], u["displayName"].split()[2]), u["id"])
-                           for u in graph_lab.lab("GET", "/state")["users"]
-                           if (u.get("displayName") or "").endswith("(pre-created)"))
-        variables = dict(connection_vars(samba, graph_lab), remediation_links=generated["links"],
-                         remediation_skip_blocked=True, remediation_allow_purge=True, remediation_chunk_size=7,
-                         remediation_backup_dir=str(tmp_path / "purged"))
-
-        rc, registered, output = run_role(ansible, tmp_path, variables)
-        assert rc == 0, output[-6000:]
-        plan = registered["plan"]
-        held = [row["name"] for row in plan["links"] if any(
-            "during the cycle in the middle" in a["why"] for a in row["actions"])]
-        assert held and set(kinds[name] for name in held) <= {"hard", "align", "orphaned", "recycled"}, held
-        assert re.search(r"chunk 2/\d+: \d+ item", output), "a phase of more than 7 items went in chunks"
-        verified = registered["verified"]
-        blocked = sum(1 for kind in kinds.values() if kind in link_scenarios.BLOCKED_KINDS)
-        assert (verified["counts"]["linked"], verified["counts"]["blocked"]) == (40 - blocked, blocked), verified["msg"]
-        for row in verified["links"]:
-            if kinds[row["name"]] not in ("linked",) + link_scenarios.BLOCKED_KINDS:
-                assert row["cloud"]["id"] == pre_created[row["name"]], (kinds[row["name"]], row)
-
-        rc, registered, output = run_role(ansible, tmp_path, variables)
-        assert rc == 0 and registered["changed"] == 0, output[-6000:]
-    finally:
-        connection.delete(root, controls=[(lab_fixtures.TREE_DELETE, True, None)])
-        connection.unbind()
 
 
 # The rule the scan must name for each scenario's root cause, before the first sync; the

@@ -301,3 +301,17 @@ def test_the_limit_holds_inside_a_batch_item(lab):
         {"id": "2", "method": "GET", "url": "/groups?$filter=%s" % _chain(addresses)}]})
     statuses = dict((r["id"], r["status"]) for r in answer.json()["responses"])
     assert statuses == {"1": 200, "2": 400}
+
+
+@pytest.mark.parametrize("text, keys", [
+    ("id in ('A', 'b')", {"id": {"a", "b"}}),
+    ("proxyAddresses/any(p:p eq 'SMTP:x@c.com') or proxyAddresses/any(p:p eq 'smtp:y@c.com')",
+     {"proxyAddresses": {"smtp:x@c.com", "smtp:y@c.com"}}),
+    ("userPrincipalName eq 'a@c.com' and accountEnabled eq true", {"userPrincipalName": {"a@c.com"}}),
+    ("userPrincipalName eq 'a@c.com' or startswith(displayName, 'A')", None),
+    ("onPremisesImmutableId eq null", None),
+])
+def test_a_filter_names_the_values_its_matches_must_hold(text, keys):
+    """What the emulator narrows a large tenant by before it makes the users' views."""
+    from lab.graph_emulator import odata_filter
+    assert odata_filter.parse(text).candidate_keys() == keys
