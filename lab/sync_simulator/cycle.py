@@ -13,7 +13,7 @@ from ldap3.core.exceptions import LDAPException
 
 from lab.graph_emulator.tenant import now_iso
 
-from . import ad_source, export, matching, scope
+from . import ad_source, cloud_index, export, matching, scope
 
 
 def _cloud_ref(obj):
@@ -53,6 +53,9 @@ class RunResult:
 
 
 def _find(state, cloud_id):
+    index = cloud_index.active(state)
+    if index is not None:
+        return index.first("id", cloud_id, lambda u: u["id"] == cloud_id, (cloud_index.USERS,))
     return next((u for u in state["users"] if u["id"] == cloud_id), None)
 
 
@@ -134,23 +137,32 @@ def apply(tenant, space, users, only: bool = False, profile: str = "Delta") -> d
         result = RunResult("%s Synchronization" % profile if not only else "Provision on demand", now)
         in_scope = [u for u in users if scope.in_scope(u)]
         result.read = len(in_scope)
-        for user in in_scope:
-            sync_user(user, state, space, result, now)
-        if not only:
-            seen = {str(u.guid).lower() for u in in_scope}
-            for guid, joined in sorted(space.joins.items()):
-                if guid in seen:
-                    continue
-                # The AD object left the scope or was deleted: the cloud user goes to the recycle bin,
-                # after the cycle's adds and updates (lab's assumption: no document orders them).
-                cloud = _find(state, joined["cloud_id"])
-                if cloud is not None and not cloud.get("deletedDateTime"):
-                    export.soft_delete(cloud, now)
-                    result.deleted.append(joined["dn"])
-                space.drop(guid)
+        cloud_index.begin(state)
+        try:
+            _sync_all(in_scope, state, space, result, now, only)
+        finally:
+            cloud_index.end(state)
         space.save()
         tenant.save()
         return result.finish(tenant.clock())
+
+
+def _sync_all(in_scope, state, space, result, now, only) -> None:
+    for user in in_scope:
+        sync_user(user, state, space, result, now)
+    if only:
+        return
+    seen = {str(u.guid).lower() for u in in_scope}
+    for guid, joined in sorted(space.joins.items()):
+        if guid in seen:
+            continue
+        # The AD object left the scope or was deleted: the cloud user goes to the recycle bin,
+        # after the cycle's adds and updates (lab's assumption: no document orders them).
+        cloud = _find(state, joined["cloud_id"])
+        if cloud is not None and not cloud.get("deletedDateTime"):
+            export.soft_delete(cloud, now)
+            result.deleted.append(joined["dn"])
+        space.drop(guid)
 
 
 def run(tenant, space, ad_facts: dict, scope_dns=None, only: str | None = None, profile: str = "Delta") -> dict:

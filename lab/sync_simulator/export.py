@@ -31,6 +31,8 @@ import uuid
 
 from lab.graph_emulator.tenant import now_iso, smtp_addresses
 
+from . import cloud_index
+from .cloud_index import USERS
 from .matching import features, primary_smtp
 
 
@@ -46,14 +48,18 @@ def _initial_domain(state) -> str:
 
 def _address_holder(state, address, exclude_id):
     reserves = (state.get("lab") or {}).get("softDeletedMailboxReservesAddresses", True)
-    for obj in state["users"] + state["groups"] + state["contacts"]:
+
+    def holds(obj):
         if obj["id"] == exclude_id:
-            continue
+            return False
         if obj.get("deletedDateTime") and not (obj.get("mailbox") and reserves):
-            continue  # a soft-deleted user holds no address, unless its mailbox reserves them
-        if address in smtp_addresses(obj):
-            return obj
-    return None
+            return False  # a soft-deleted user holds no address, unless its mailbox reserves them
+        return address in smtp_addresses(obj)
+
+    index = cloud_index.active(state)
+    if index is not None:
+        return index.first("address", address, holds)
+    return next((obj for obj in state["users"] + state["groups"] + state["contacts"] if holds(obj)), None)
 
 
 def _must_fail(holder, state, proxy) -> bool:
@@ -109,8 +115,12 @@ def resolve_upn(user, state, exclude_id):
     prefix, _, suffix = upn.rpartition("@")
     if not any(d["id"].lower() == suffix.lower() and d.get("isVerified", True) for d in state["domains"]):
         upn = "%s@%s" % (prefix, initial)
-    holder = next((u for u in state["users"] if not u.get("deletedDateTime") and u["id"] != exclude_id
-                   and u["userPrincipalName"].lower() == upn.lower()), None)
+    def holds(u):
+        return not u.get("deletedDateTime") and u["id"] != exclude_id and u["userPrincipalName"].lower() == upn.lower()
+
+    index = cloud_index.active(state)
+    holder = index.first("upn", upn.lower(), holds, (USERS,)) if index is not None else next(
+        (u for u in state["users"] if holds(u)), None)
     if holder is None:
         return upn, []
     if not features(state)["quarantineUponUpnConflictEnabled"]:
@@ -149,6 +159,7 @@ def provision(user, state, now) -> tuple[dict, list]:
     cloud = dict(properties, id=str(uuid.uuid4()), createdDateTime=now_iso(now), userType="Member",
                  mailbox=False, licenses=[], roles=[])
     state["users"].append(cloud)
+    _refile(state, cloud)
     return cloud, quarantined
 
 
@@ -167,7 +178,14 @@ def update(user, cloud, state, now) -> tuple[bool, list]:
     changed = any(cloud.get(k) != v for k, v in properties.items() if k != "onPremisesLastSyncDateTime")
     was_deleted = bool(cloud.pop("deletedDateTime", None))
     cloud.update(properties)
+    _refile(state, cloud)
     return changed or was_deleted, quarantined
+
+
+def _refile(state, cloud) -> None:
+    index = cloud_index.active(state)
+    if index is not None:
+        index.note(cloud)
 
 
 def soft_delete(cloud, now) -> None:

@@ -45,6 +45,9 @@ import dataclasses
 from lab.graph_emulator.catalog import PRIVILEGED_ROLES
 from lab.graph_emulator.tenant import DEFAULT_FEATURES, smtp_addresses
 
+from . import cloud_index
+from .cloud_index import CONTACTS, GROUPS, USERS
+
 HARDENING_TEXT = "Hard match operation blocked due to security hardening"
 OBJECT_IDENTIFIER_TEXT = HARDENING_TEXT + ". Review OnPremisesObjectIdentifier mapping."
 # The enforcement dates the message-center posts give (the rollouts started then).
@@ -78,10 +81,7 @@ def _kind(obj, state) -> str:
 
 def primary_smtp(obj) -> str | None:
     """A cloud object's primary SMTP address: its ``SMTP:`` proxy address, else ``mail``."""
-    for proxy in obj.get("proxyAddresses") or []:
-        if proxy.startswith("SMTP:"):
-            return proxy[5:].lower()
-    return (obj.get("mail") or "").lower() or None
+    return cloud_index.primary_address(obj)
 
 
 def held_roles(target, state) -> list[dict]:
@@ -126,7 +126,11 @@ def object_identifier_hardening(user, target, flags, now) -> Decision | None:
 
 def hard_match(user, state: dict, now: float) -> Decision | None:
     """The cloud user whose onPremisesImmutableId equals the anchor, active or soft-deleted."""
-    target = next((u for u in state["users"] if u.get("onPremisesImmutableId") == user.anchor), None)
+    index = cloud_index.active(state)
+    if index is not None:
+        target = index.first("anchor", user.anchor, lambda u: u.get("onPremisesImmutableId") == user.anchor, (USERS,))
+    else:
+        target = next((u for u in state["users"] if u.get("onPremisesImmutableId") == user.anchor), None)
     if target is None:
         return None
     flags = features(state)
@@ -140,6 +144,11 @@ def smtp_candidate(user, state):
     primary = (user.primary_smtp or "").lower()
     if not primary:
         return None
+    index = cloud_index.active(state)
+    if index is not None:
+        return (index.first("primary", primary, lambda u: not u.get("deletedDateTime") and u.get("mailbox")
+                            and primary_smtp(u) == primary, (USERS,))
+                or index.first("address", primary, lambda o: primary in smtp_addresses(o), (GROUPS, CONTACTS)))
     active = [u for u in state["users"] if not u.get("deletedDateTime")]
     for candidate in active:
         if candidate.get("mailbox") and primary_smtp(candidate) == primary:
@@ -153,6 +162,10 @@ def smtp_candidate(user, state):
 def upn_candidate(user, state):
     if not (features(state)["softMatchOnUpnEnabled"] and user.upn):
         return None
+    index = cloud_index.active(state)
+    if index is not None:
+        return index.first("upn", user.upn.lower(), lambda u: not u.get("deletedDateTime")
+                           and u["userPrincipalName"].lower() == user.upn.lower(), (USERS,))
     return next((u for u in state["users"] if not u.get("deletedDateTime")
                  and u["userPrincipalName"].lower() == user.upn.lower()), None)
 
