@@ -352,12 +352,12 @@ STORM = [{"status": 429, "every": 6, "offset": 0, "count": 10 ** 9, "retry_after
          {"status": "drop_after", "every": 12, "offset": 7, "count": 10 ** 9}]
 
 
-def role_run(emulator, admin, dc, workdir, roots, links, label, without=(), faults=None, **extra):
-    """A fresh load of ``links`` links, then the whole role over them; returns its figures, the
-    load's setup times, and the verification's counts."""
+def role_run(emulator, config, admin, dc, workdir, roots, links, label, without=(), faults=None, **extra):
+    """A fresh load of ``links`` links, then the whole role over them with the emulator set to
+    ``config``; returns its figures, the load's setup times, and the verification's counts."""
     loaded = load(emulator, admin, dc, links, without=without)
     roots.append(loaded["root"])
-    emulator.lab("PATCH", "/config", json=dict(CONFIG, throttling=True))
+    emulator.lab("PATCH", "/config", json=dict(config, throttling=True))
     emulator.lab("POST", "/throttle/reset")
     emulator.lab("DELETE", "/requests")
     if faults:
@@ -387,9 +387,6 @@ def converged(figures):
     return bool(counts) and figures["rc"] == 0 and counts.get("linked", 0) + counts.get("blocked", 0) == counts.get("links")
 
 
-CONFIG = {}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--links", type=int, default=1000)
@@ -409,7 +406,7 @@ def main():
     figures = {"links": n, "latency_ms": args.latency_ms, "time_scale": ts, "quota_scale": 1.0,
                "naive_sample": args.naive_sample, "chunk_size": args.chunk_size,
                "date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
-    CONFIG.update(latency_ms=args.latency_ms * ts, time_scale=ts, quota_scale=1.0)
+    config = {"latency_ms": args.latency_ms * ts, "time_scale": ts, "quota_scale": 1.0}
     roots = []
     with samba_dc.lease(state) as dc, tempfile.TemporaryDirectory() as workdir:
         emulator = Emulator(pathlib.Path(workdir) / "lab")
@@ -421,7 +418,7 @@ def main():
             roots.append(main_load["root"])
             figures["setup"] = dict(main_load["timings"], first_sync=main_load["first_sync"],
                                     kinds=dict(collections.Counter(main_load["kinds"])))
-            emulator.lab("PATCH", "/config", json=dict(CONFIG, throttling=True))
+            emulator.lab("PATCH", "/config", json=dict(config, throttling=True))
             variables = role_vars(dc, emulator, workdir, remediation_links=main_load["links"],
                                   remediation_chunk_size=args.chunk_size)
 
@@ -447,16 +444,16 @@ def main():
             drop_tree(admin, roots)
 
             if args.storm_links:
-                figures["storm"] = role_run(emulator, admin, dc, workdir, roots, min(args.storm_links, n), "storm",
+                figures["storm"] = role_run(emulator, config, admin, dc, workdir, roots, min(args.storm_links, n), "storm",
                                             without=without, faults=STORM, remediation_chunk_size=args.chunk_size)
                 figures["storm"]["faults"] = STORM
             if args.chunk_check_links:
                 m = min(args.chunk_check_links, n)
                 size = min(args.chunk_size, max(1, m // 2))
-                figures["chunked"] = role_run(emulator, admin, dc, workdir, roots, m, "chunked", without=without,
+                figures["chunked"] = role_run(emulator, config, admin, dc, workdir, roots, m, "chunked", without=without,
                                               remediation_chunk_size=size)
                 figures["chunked"]["chunk_size"] = size
-                figures["one_chunk"] = role_run(emulator, admin, dc, workdir, roots, m, "one-chunk", without=without,
+                figures["one_chunk"] = role_run(emulator, config, admin, dc, workdir, roots, m, "one-chunk", without=without,
                                                 remediation_chunk_size=m)
 
             sample = min(args.naive_sample, n)
@@ -464,7 +461,7 @@ def main():
             # out (so the naive figure is a lower bound).
             naive_load = load(emulator, admin, dc, sample, interval="PT5S", without=without)
             roots.append(naive_load["root"])
-            emulator.lab("PATCH", "/config", json=dict(CONFIG))
+            emulator.lab("PATCH", "/config", json=config)
             emulator.lab("POST", "/throttle/reset")
             emulator.lab("DELETE", "/requests")
             naive_vars = role_vars(dc, emulator, workdir, bench_links=naive_load["links"])

@@ -162,9 +162,7 @@ def listing(req, items: list[dict], *, context: str, known, default, type_name: 
         top = int(raw)
     fields = selection(options, known, default, type_name)
 
-    matched = items
-    if "$filter" not in options and view is not None:
-        matched = items = [view(obj) for obj in items]
+    parsed = None
     if "$filter" in options:
         parsed = odata_filter.parse(options["$filter"])
         if parsed.equalities > MAX_FILTER_EXPRESSIONS and not _advanced(req, options):
@@ -192,9 +190,9 @@ def listing(req, items: list[dict], *, context: str, known, default, type_name: 
         keys = parsed.candidate_keys()
         if keys is not None and set(keys) <= NARROWING_PROPERTIES:
             items = [obj for obj in items if _holds_any(obj, keys)]
-        if view is not None:
-            items, view = [view(obj) for obj in items], None
-        matched = [obj for obj in items if parsed.matches(obj)]
+    if view is not None:
+        items = [view(obj) for obj in items]
+    matched = items if parsed is None else [obj for obj in items if parsed.matches(obj)]
 
     if "$orderby" in options:
         prop, _, direction = options["$orderby"].strip().partition(" ")

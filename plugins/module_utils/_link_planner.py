@@ -117,9 +117,9 @@ def action(phase, module, item, why, **options):
     return made
 
 
-def scope_out(ad_user):
+def scope_out(ad_user, why=None):
     return action("scope_out", "ad_sync_scope", {"object": ad_user.dn, "state": EXCLUDED},
-                  "take %s out of the sync scope: the engine forgets it and soft-deletes its cloud user "
+                  why or "take %s out of the sync scope: the engine forgets it and soft-deletes its cloud user "
                   "(Configure filtering)" % ad_user.sam)
 
 
@@ -669,11 +669,7 @@ def hold_out_of_mid_cycle(plans, world):
             continue
         if sync.out_of_scope(ad_user, world) is not None or sync.engine_join(ad_user, world) is not None:
             continue
-        plan.actions = order([hold_out(ad_user)] + plan.actions + [scope_in(ad_user)])
-
-
-def hold_out(ad_user):
-    return action("scope_out", "ad_sync_scope", {"object": ad_user.dn, "state": EXCLUDED},
-                  "keep %s out of the sync scope during the cycle in the middle of the plan, so that cycle can't "
-                  "sync it before its own fix lands (the engine has not joined it: nothing is soft-deleted)"
-                  % ad_user.sam)
+        held = scope_out(ad_user, "keep %s out of the sync scope during the cycle in the middle of the plan, so that "
+                                  "cycle can't sync it before its own fix lands (the engine has not joined it: nothing "
+                                  "is soft-deleted)" % ad_user.sam)
+        plan.actions = order([held] + plan.actions + [scope_in(ad_user)])
