@@ -12,7 +12,7 @@ import lab_fixtures
 from bench import link_scenarios
 from bench.remediation_scale import STORM
 from lab.scenario import ad_side
-from test_remediation_role import FAST, connection_vars, run_role
+from test_remediation_role import FAST, connection_vars, run_role, usn_changed
 
 AD_KEYS = ("ldap_server", "ldaps_port", "base_dn", "bind_dn", "bind_password", "ldap_ca_path")
 
@@ -63,13 +63,24 @@ def role_vars(samba, graph_lab, tmp_path, generated, **extra):
 
 
 def test_a_mix_of_links_with_resiliency_duplicates_converges_in_one_run(samba, graph_lab, ansible, tmp_path, mix):
-    """40 links in chunks of 7: the duplicates need the cycle in the middle, which must not sync
-    the other links' users before their stamps and alignments land (without the hold-out it
-    provisions duplicates of them and their stamps fail); blocked links are skipped; a second
-    run changes nothing."""
+    """40 links in chunks of 7: check mode writes nothing; the duplicates need the cycle in the
+    middle, which must not sync the other links' users before their stamps and alignments land
+    (without the hold-out it provisions duplicates of them and their stamps fail); blocked links
+    are skipped; a second run changes nothing."""
     generated, kinds, pre_created = mix(40)
     assert {"duplicate", "hard", "align", "soft", "recycled", "orphaned", "admin"} <= set(kinds.values())
     variables = role_vars(samba, graph_lab, tmp_path, generated, remediation_chunk_size=7)
+    root = "OU=%s,%s" % (generated["prefix"], samba["base_dn"])
+    dns = dict((user["sAMAccountName"], "CN=%s,OU=%s,%s" % (user["sAMAccountName"], user["ou"], root))
+               for user in generated["scenario"]["ad"]["users"])
+
+    # Check mode, in chunks and with the cycle in the middle planned: nothing written anywhere.
+    graph_lab.lab("DELETE", "/requests")
+    before = usn_changed(samba, dns)
+    rc, registered, output = run_role(ansible, tmp_path, variables, check=True)
+    assert rc == 0, output[-6000:]
+    assert registered["plan"]["phases"]["cycle_out"] and len(registered["plan"]["phases"]["stamp"]) > 7
+    assert graph_lab.writes() == [] and usn_changed(samba, dns) == before
 
     rc, registered, output = run_role(ansible, tmp_path, variables)
     assert rc == 0, output[-6000:]
