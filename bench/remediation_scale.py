@@ -250,9 +250,11 @@ def task_summary(run):
     longest task, and the modules' Graph and LDAP counters summed."""
     events, starts = run["events"], [e for e in run["events"] if e["event"] == "start"]
     phases, longest = collections.defaultdict(float), (0.0, None)
+    per_task = collections.OrderedDict()
     for index, start in enumerate(starts):
         end = starts[index + 1]["t"] if index + 1 < len(starts) else run["ended"]
         phases[phase_of(start["path"])] += end - start["t"]
+        per_task[start["name"]] = per_task.get(start["name"], 0.0) + end - start["t"]
         if end - start["t"] > longest[0]:
             longest = (end - start["t"], start["name"])
     graph, ldap = collections.Counter(), collections.Counter()
@@ -267,7 +269,8 @@ def task_summary(run):
     silence = max(((later[0] - earlier[0], later[1]) for earlier, later in zip(marks, marks[1:])), default=(0.0, None))
     return {"tasks_started": len(starts), "tasks_run": len(finals),
             "tasks_skipped": sum(1 for e in events if e["event"] == "skipped"),
-            "phases_s": dict(phases), "longest_task": {"name": longest[1], "s": longest[0]},
+            "phases_s": dict(phases), "tasks_s": [[name, round(s, 1)] for name, s in per_task.items()],
+            "longest_task": {"name": longest[1], "s": longest[0]},
             "longest_silence": {"name": silence[1], "s": silence[0]},
             "module_graph": dict(graph), "module_ldap": dict(ldap)}
 

@@ -17,6 +17,7 @@ LINK_ITEM = dict(
     federated_upn_workaround=dict(type="bool"),
 )
 STATES = ("linked", "pending", "conflict", "duplicate", "blocked", "unlinked")
+RETURN_LINKS = ("all", "changes", "none")
 
 
 def ad_facts(ad_user):
@@ -112,3 +113,12 @@ def shape(rows, skip_blocked):
         phases[phase] = phases[phase][:1]
     counts["actions"] = sum(len(items) for items in phases.values())
     return {"links": rows, "phases": phases, "phase_options": options, "counts": counts, "blocked": blocked}
+
+
+def returned_rows(rows, which):
+    """The rows a result carries: ``all``; ``changes``, those with an action or a blocker; ``none``."""
+    if which == "all":
+        return rows
+    if which == "changes":
+        return [row for row in rows if row["actions"] or row["blockers"]]
+    return []

@@ -49,9 +49,9 @@ def _row(link):
     }
 
 
-def table(links, counts):
+def table(links, counts, left_out=0, report=None):
     """The plan as fixed-width text: one line per link, then each link's actions in order and
-    its blockers, then the counts."""
+    its blockers, then the counts; ``left_out`` links not shown are said, with where they are."""
     header = ("link", "cloud user", "state", "method", "next sync after the plan")
     rows = [(r["link"], r["cloud_upn"] or r["cloud_id"] or "-", r["state"], r["method"], r["next_sync_after_plan"])
             for r in (_row(link) for link in links)]
@@ -64,53 +64,76 @@ def table(links, counts):
         for blocker in link["blockers"]:
             lines.append("%s: blocked by %s: %s. Way out: %s (%s)" % (
                 link["name"], blocker["rule"], blocker["reason"], blocker["way_out"], blocker["source"]))
+    if left_out:
+        lines.append("%d more link(s) not shown (return_links); %s" % (
+            left_out, "every link is in the reports at %s (.json, .csv, .md)" % report if report
+            else "set report_path to have every link in a report"))
     lines.append(", ".join("%d %s" % (counts[k], k) for k in sorted(counts)))
     return "\n".join(lines)
 
 
-def to_csv(links):
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+def to_csv(links, out=None):
+    """The rows as CSV, into ``out`` (a text stream) or, left out, as a string."""
+    target = out or io.StringIO()
+    writer = csv.DictWriter(target, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for link in links:
         writer.writerow(_row(link))
-    return out.getvalue()
+    return None if out else target.getvalue()
 
 
 def _md(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(links, counts):
-    lines = ["# Link plan", "", ", ".join("%d %s" % (counts[k], k) for k in sorted(counts)), "",
-             "| link | AD user | cloud user | state | method | next sync now | after the plan |",
-             "|---|---|---|---|---|---|---|"]
+def to_markdown(links, counts, out=None):
+    """The plan as Markdown, into ``out`` (a text stream) or, left out, as a string: written as
+    it goes, so a plan of 10,000 links is never one string in memory."""
+    target = out or io.StringIO()
+
+    def line(text=""):
+        target.write(text + "\n")
+
+    line("# Link plan")
+    line()
+    line(", ".join("%d %s" % (counts[k], k) for k in sorted(counts)))
+    line()
+    line("| link | AD user | cloud user | state | method | next sync now | after the plan |")
+    line("|---|---|---|---|---|---|---|")
     for row in (_row(link) for link in links):
-        lines.append("| %s |" % " | ".join(_md(row[k]) for k in (
+        line("| %s |" % " | ".join(_md(row[k]) for k in (
             "link", "ad_dn", "cloud_upn", "state", "method", "next_sync_now", "next_sync_after_plan")))
     for link in links:
         if link["actions"] or link["blockers"]:
-            lines += ["", "## %s" % _md(link["name"]), ""]
-            lines += ["%d. `%s` %s: %s" % (i + 1, a["module"], a["phase"], _md(a["why"]))
-                      for i, a in enumerate(link["actions"])]
-            lines += ["- **blocked** (%s): %s. Way out: %s. Source: %s" % (
-                b["rule"], _md(b["reason"]), _md(b["way_out"]), _md(b["source"])) for b in link["blockers"]]
-    return "\n".join(lines) + "\n"
+            line()
+            line("## %s" % _md(link["name"]))
+            line()
+            for i, a in enumerate(link["actions"]):
+                line("%d. `%s` %s: %s" % (i + 1, a["module"], a["phase"], _md(a["why"])))
+            for b in link["blockers"]:
+                line("- **blocked** (%s): %s. Way out: %s. Source: %s" % (
+                    b["rule"], _md(b["reason"]), _md(b["way_out"]), _md(b["source"])))
+    return None if out else target.getvalue()
+
+
+def _to_json(links, counts, out):
+    json.dump({"counts": counts, "links": links}, out, indent=2, sort_keys=True)
 
 
 def write_reports(path, links, counts):
-    """``<path>.json``, ``<path>.csv`` and ``<path>.md``, each 0600 (they hold directory data)."""
+    """``<path>.json``, ``<path>.csv`` and ``<path>.md``, each 0600 (they hold directory data),
+    each written to its file as it is made."""
     written = {}
     base = path[:-len(".json")] if path.endswith(".json") else path
     folder = os.path.dirname(os.path.abspath(base))
     if not os.path.isdir(folder):
         os.makedirs(folder)
-    for suffix, text in ((".json", json.dumps({"counts": counts, "links": links}, indent=2, sort_keys=True)),
-                         (".csv", to_csv(links)), (".md", to_markdown(links, counts))):
+    for suffix, write in ((".json", lambda out: _to_json(links, counts, out)), (".csv", lambda out: to_csv(links, out)),
+                          (".md", lambda out: to_markdown(links, counts, out))):
         target = base + suffix
         handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(handle, "w") as out:
-            out.write(text)
+            write(out)
         os.chmod(target, 0o600)
         written[suffix.lstrip(".")] = target
     return written

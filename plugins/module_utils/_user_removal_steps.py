@@ -5,15 +5,15 @@
 plans with.  Internal to this collection: not a public API.
 
 It reads the record of every user about to be removed, turns each user's ``RemovalPlan``
-(the rules, in ``user_removal``) into an ``ItemPlan`` for the converge engine, and, when the
-engine applies it, writes the backup and sends the steps in order.  The record (personal
+(the rules, in ``user_removal``) into an ``ItemPlan`` for the converge engine; when the
+engine applies the first, every user's backup is written and the steps go out in order, in
+bulk (``_user_removal_batch``).  The record (personal
 data: properties, licenses, memberships, roles) goes only to the backup file; the result
 carries its path and a summary.  A selector that names no user is answered by the backup
 directory (a user purged by an earlier run has its record there), else it is a lookup
 failure (``_lookup_failure``).  It knows nothing of Ansible options.
 """
 
-import datetime
 import json
 import os
 import tempfile
@@ -22,7 +22,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils import entra_directo
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError, error_details
 from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import FAIL, decide
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import NotWritten, OutcomeUnknown
+from ansible_collections.syncfix.entra.plugins.module_utils._user_removal_batch import RemovalBatch
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
     ACTIVE, GONE, STEP_RESULT, data_loss_reasons, names_user, plan_removal, record_summary, role_reasons,
 )
@@ -101,13 +101,13 @@ def plan_users(client, requests, located):
     lookup_failure_action = requests[0][1].lookup_failure_action if requests else FAIL
     unknown = decide(lookup_failure_action, [(s, unknown_why(options)) for s, options in gone if s not in backups],
                      fix=UNKNOWN_FIX[any(options.state != "restored" for s, options in gone)])
-    plans = []
+    plans, batch = [], RemovalBatch(client)
     for selector, options in requests:
         where, user = located.found[selector]
         if where == GONE:
             plans.append(plan_gone(selector, backups.get(selector), unknown, options.state))
         else:
-            plans.append(plan_user(client, selector, where, user, records.get(user["id"]) if user else None,
+            plans.append(plan_user(batch, selector, where, user, records.get(user["id"]) if user else None,
                                    options))
     return plans, unknown.warnings
 
@@ -163,9 +163,10 @@ def find_records(backup_dir, selectors):
     return found
 
 
-def plan_user(client, selector, where, user, record, options):
+def plan_user(batch, selector, where, user, record, options):
     """One user's ItemPlan: the refusal, or the steps to send and where they leave the user.
-    The result carries the record's summary; the record itself goes to the backup file only."""
+    The result carries the record's summary; the record itself goes to the backup file only.
+    The steps join ``batch`` (a ``RemovalBatch``), sent as the first plan is applied."""
     reasons = data_loss_reasons(user, record["licenses"], options.mail_from_sync) if record else []
     roles = role_reasons(record["roles"]) if record else []
     removal = plan_removal(options.state, where, selector, user, reasons, options.allow_data_loss, roles,
@@ -173,73 +174,27 @@ def plan_user(client, selector, where, user, record, options):
     fields = dict(id=user["id"] if user else None)
     if record is not None and removal.steps:
         fields["record_summary"] = record_summary(record)
+    sent = None
+    if removal.changed and removal.refusal is None:
+        sent = batch.add(selector, user["id"], removal.steps, options, record if removal.steps else None)
 
     def apply(plan):
-        run_steps(client, plan, user["id"], removal.steps, options, record if removal.steps else None)
+        batch.send()
+        report_removal(plan, sent)
 
     return ItemPlan(selector, where, removal.after, changed=removal.changed, action=removal.action, apply=apply,
                     refusal=removal.refusal, note=removal.note or "already as requested", fields=fields)
 
 
-def run_steps(client, plan, user_id, steps, options, record=None):
-    """Write the backup of ``record``, then send the steps in order; ``plan.after`` follows each
-    step that lands, so a failure says where the user is left (``plan.partial`` once one has
-    landed)."""
-    plan.after = plan.before
-    try:
-        if options.backup_dir and record is not None:
-            plan.fields["backup_file"] = write_backup(options.backup_dir, record)
-        for step in steps:
-            send_until_landed(client, step, user_id, plan.item, options, just_deleted="soft_delete" in steps)
-            plan.after = STEP_RESULT[step]
-    except (SyncfixError, OSError) as error:
+def report_removal(plan, sent):
+    """``plan.after`` where the user's last landed step left it; a step that did not land fails
+    the item with where the user is now (``plan.partial`` once one has landed)."""
+    plan.after = STEP_RESULT[sent.landed[-1]] if sent.landed else plan.before
+    if sent.backup_file:
+        plan.fields["backup_file"] = sent.backup_file
+    if sent.waiting_for is not None or sent.error is not None:
         plan.partial = plan.after != plan.before
-        raise StepFailed(error, plan.after) from error
-
-
-def send_until_landed(client, step, user_id, label, options, just_deleted, resends=directory.RESENDS):
-    """Send one step; when its answer is lost, read the user back: a step that landed is done,
-    one that did not was not carried out and is sent again, up to ``resends`` times."""
-    for attempt in range(resends + 1):
-        try:
-            _send(client, step, user_id, label, options, just_deleted)
-            return
-        except OutcomeUnknown as lost:
-            try:
-                settle(client, step, user_id, label, lost)
-                return
-            except NotWritten:
-                if attempt == resends:
-                    raise
-
-
-def settle(client, step, user_id, label, lost):
-    """A step whose answer was lost: read where the user is, and go on only if the step landed
-    (NotWritten when it did not).  Sending it blindly again could misread the second answer (a
-    404 for a delete that landed)."""
-    try:
-        where = directory.where_is(client, user_id, label)
-    except SyncfixError as unread:
-        raise OutcomeUnknown(None, "OutcomeUnknown", "%s; reading the user back failed too (%s): run the task "
-                             "again, it reads before it writes" % (lost.message, unread), None, lost.operation, label)
-    # Just after a delete, the user can be in neither place for a moment (eventual consistency).
-    landed = {"soft_delete": where != ACTIVE, "purge": where == GONE, "restore": where == ACTIVE}[step]
-    if not landed:
-        raise NotWritten(None, "NotWritten", "not done: %s (reading the user back shows it %s)" % (lost.message, where),
-                         None, lost.operation, label)
-
-
-def _send(client, step, user_id, label, options, just_deleted):
-    if step == "soft_delete":
-        client.request("DELETE", "/users/%s" % user_id, operation="soft-delete user", target=label)
-    elif step == "purge":
-        directory.purge_deleted_user(client, user_id, label, just_deleted=just_deleted)
-    else:
-        body = {"autoReconcileProxyConflict": options.auto_reconcile_proxy_conflict}
-        if options.new_user_principal_name:
-            body["newUserPrincipalName"] = options.new_user_principal_name
-        client.request("POST", "/directory/deletedItems/%s/restore" % user_id, body=body,
-                       operation="restore user", target=label)
+        raise StepFailed(sent.error, plan.after)
 
 
 def prepare_backup_dir(backup_dir):
@@ -253,15 +208,3 @@ def prepare_backup_dir(backup_dir):
         raise InputError("backup_dir %s can't be written (%s): nothing was deleted. Give a directory this "
                          "user can write; the record of each removed user is kept only there."
                          % (backup_dir, e.strerror or e))
-
-
-def write_backup(backup_dir, record):
-    """Write ``record`` to ``<backup_dir>/<object id>-<UTC time>.json``, readable by its owner
-    only (it holds personal data); returns the path."""
-    os.makedirs(backup_dir, mode=0o700, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = os.path.join(backup_dir, "%s-%s.json" % (record["user"]["id"], stamp))
-    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(record, out, indent=2, sort_keys=True)
-    return path

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import (
-    BATCH_LIMIT, GraphError, NotWritten, OutcomeUnknown, RetryOn,
+    BATCH_LIMIT, GraphError, NotWritten, OutcomeUnknown,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import ACTIVE, GONE, IN_RECYCLE_BIN, names_user
 
@@ -492,26 +492,9 @@ def patch_user(client, user_id, body, operation, label):
 
 
 # Seconds to wait between tries when a user just soft-deleted is not yet in the recycle bin:
-# the directory is eventually consistent, so a purge right after the delete can meet a 404.
+# the directory is eventually consistent, so a purge right after the delete can meet a 404
+# (``_user_removal_batch``).
 RECYCLE_BIN_WAITS = (1, 2, 4, 8)
-
-
-def purge_deleted_user(client, user_id, label, just_deleted=False, waits=RECYCLE_BIN_WAITS):
-    """``DELETE /directory/deletedItems/{id}`` ("Permanently delete an item"); irreversible.
-
-    Only a user this run just deleted waits out a 404: for one found in the recycle bin
-    beforehand, a 404 means somebody else purged or restored it meanwhile.
-    """
-    retry_on = RetryOn((404,), waits) if just_deleted else None
-    try:
-        client.request("DELETE", "/directory/deletedItems/%s" % user_id, operation="purge user", target=label,
-                       retry_on=retry_on)
-    except GraphError as error:
-        if error.status != 404 or not just_deleted:
-            raise
-        raise GraphError(error.status, error.code, "%s; the user was soft-deleted but did not appear in the "
-                         "recycle bin within %d s: run the task again to purge it" % (error.message, sum(waits)),
-                         error.request_id, error.operation, error.target)
 
 
 def where_is(client, user_id, label):

@@ -16,8 +16,8 @@ Why not msgraph-sdk: see README ("Graph transport").  What Graph documents and t
   ``ConsistencyLevel: eventual``, on every page of the result, ``@odata.nextLink`` included.
 * Errors are ``{"error": {"code", "message", "innerError": {"request-id"}}}``.
 * The directory is eventually consistent: an object just written can be missing for a few
-  seconds (a user just deleted is not yet in the recycle bin).  A caller that knows this names
-  the statuses to wait out and how long, with ``retry_on`` (see ``RetryOn``).
+  seconds (a user just deleted is not yet in the recycle bin); the caller that knows this
+  waits it out (``_user_removal_batch``).
 
 No Ansible imports: the module base turns ``GraphError`` into a failed task.
 """
@@ -106,13 +106,6 @@ class NotWritten(OutcomeUnknown):
     """A write that failed, and reading the object back shows it did not land."""
 
 
-class RetryOn(collections.namedtuple("RetryOn", "statuses waits")):
-    """Statuses a request retries beyond throttling, after waiting each of ``waits`` seconds in
-    turn; once the waits are spent the last answer fails as usual."""
-
-    __slots__ = ()
-
-
 class WritePacer:
     """Spread writes so that no window of ``period`` seconds holds more than ``limit``."""
 
@@ -185,11 +178,10 @@ class GraphClient:
     # -- single requests ------------------------------------------------------------------
 
     def request(self, method, path, params=None, body=None, headers=None, operation=None, target=None, pace=None,
-                retry_on=None, idempotent=None):
+                idempotent=None):
         """Send one request, retrying throttling within the deadline; returns the JSON body or None.
 
         Writes are paced unless ``pace`` is false (a ``$batch`` envelope paces its items).
-        ``retry_on`` (a ``RetryOn``) also retries those statuses, after its waits, one by one.
         A write (``idempotent`` false; by default any method but GET) is sent again after a
         lost connection only when it never left: once sent, its outcome is unknown, and sending
         it again would write twice or misread the second answer (a 404 for a DELETE that
@@ -205,7 +197,6 @@ class GraphClient:
             send_headers["Content-Type"] = "application/json"
         give_up_at = self._clock() + self.deadline
         attempt = transport_failures = 0
-        extra_statuses, extra_waits = (retry_on.statuses, list(retry_on.waits)) if retry_on else ((), [])
         while True:
             if pace:
                 self.pacer.acquire()
@@ -238,10 +229,6 @@ class GraphClient:
                     attempt += 1
                     self._sleep(wait)
                     continue
-            if response.status_code in extra_statuses and extra_waits:
-                self._count("retries")
-                self._sleep(extra_waits.pop(0))
-                continue
             if response.status_code >= 400:
                 raise GraphError.from_response(response.status_code, _json(response), response.headers,
                                                operation or method, target or path)

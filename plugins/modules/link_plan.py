@@ -114,6 +114,18 @@ options:
       - Write the plan as C(<report_path>.json), C(.csv) and C(.md) (mode 0600), for a
         change-window reviewer. Left out, no report is written.
     type: path
+  return_links:
+    description:
+      - Which links RV(links) and RV(msg) carry. V(all) - every one. V(changes) - those with
+        an action or a blocker. V(none) - none; RV(phases), RV(counts) and RV(blocked) are
+        whole either way, and O(report_path) gets every link.
+      - At thousands of links the rows are megabytes - in the module's memory on the way out,
+        in the controller's registered variable, in every AWX job event that shows them; the
+        role P(syncfix.entra.remediation#role) asks for V(none) above
+        C(remediation_links_in_log) links and points to its report.
+    type: str
+    choices: [all, changes, none]
+    default: all
 notes:
   - "AD rights of the bind account: read only - the users' C(objectGUID),
     C(mS-DS-ConsistencyGuid), C(proxyAddresses), C(mail), C(userPrincipalName) and
@@ -285,7 +297,7 @@ error:
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import read_ad_users, read_cloud
-from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import LINK_ITEM, plan_rows
+from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import LINK_ITEM, RETURN_LINKS, plan_rows, returned_rows
 from ansible_collections.syncfix.entra.plugins.module_utils._link_report import table, write_reports
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
 
@@ -300,6 +312,7 @@ def main():
             skip_blocked=dict(type="bool", default=False),
             sync_scope_ous=dict(type="list", elements="str"),
             report_path=dict(type="path"),
+            return_links=dict(type="str", default="all", choices=list(RETURN_LINKS)),
         ),
         directories=("graph", "ad"),
         supports_check_mode=True,
@@ -314,13 +327,20 @@ def main():
     for warning in cloud.warnings:
         base.warn(warning)
     result = plan_rows(links, params, ad_users, ad_problems, cloud)
-    result["msg"] = table(result["links"], result["counts"])
+    # What was read is done with: let the result's copies on the way out reuse its memory.
+    del links, ad_users, ad_problems, cloud
+    rows = result.pop("links")
+    result["links"] = returned_rows(rows, params["return_links"])
+    result["msg"] = table(result["links"], result["counts"], left_out=len(rows) - len(result["links"]),
+                          report=params["report_path"])
     if params["report_path"]:
         try:
-            result["report"] = write_reports(params["report_path"], result["links"], result["counts"])
+            result["report"] = write_reports(params["report_path"], rows, result["counts"])
         except (IOError, OSError) as e:
+            result["links"] = rows
             base.fail("report_path %s can't be written (%s); the plan is in this result" % (params["report_path"], e),
                       **result)
+    del rows
     base.exit(changed=False, **result)
 
 

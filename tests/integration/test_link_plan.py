@@ -74,6 +74,21 @@ def test_plans_each_link_reads_in_bulk_and_writes_nothing(samba, graph_lab, stor
     assert json.load(open(result["report"]["json"]))["counts"]["blocked"] == 1
 
 
+def test_return_links_shortens_the_result_not_the_plan_or_the_reports(samba, graph_lab, story, playbook, tmp_path):
+    links = [{"ad": story["vp"], "cloud": "%s@contoso.com" % story["vp"]}, {"ad": story["team"]}, {"ad": story["new"]}]
+    whole = both(samba, graph_lab, links=links, skip_blocked=True)
+    rc, (full,) = playbook([{MODULE: whole}])
+    rc, (changes, none) = playbook([{MODULE: dict(whole, return_links="changes")},
+                                    {MODULE: dict(whole, return_links="none", report_path=str(tmp_path / "plan"))}])
+    assert [r["name"] for r in changes["links"]] == [story["vp"], story["team"]], "the new user needs no action"
+    assert none["links"] == [] and not none.get("failed"), none
+    for short in (changes, none):
+        assert (short["phases"], short["counts"], short["blocked"]) == (full["phases"], full["counts"], full["blocked"])
+    assert story["new"] not in none["msg"] and "3 more link(s) not shown (return_links)" in none["msg"]
+    assert str(tmp_path / "plan") in none["msg"]
+    assert json.load(open(none["report"]["json"]))["links"] == full["links"], "the report holds every link"
+
+
 def test_a_blocked_link_empties_the_phases_without_skip_blocked(samba, graph_lab, story, playbook):
     links = [{"ad": story["vp"], "cloud": "%s@contoso.com" % story["vp"]}, {"ad": story["team"]}]
     rc, (result,) = playbook([{MODULE: both(samba, graph_lab, links=links)}])

@@ -1,12 +1,11 @@
 """The Graph adapter's bulk reads, against a fake client that answers like Graph."""
 
-import httpx
 from urllib.parse import unquote_plus
 
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient, GraphError
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
 
 NEXT = "https://graph.microsoft.com/v1.0/users/u1/memberOf?$skiptoken=page2"
 
@@ -165,51 +164,6 @@ def test_any_other_refusal_of_a_role_read_is_an_error(refusing, status, operatio
         return listed({"principalId": "g1", "roleDefinitionId": "r"}) if "roleAssignments" in request["url"] else listed()
     with pytest.raises(GraphError, match="%s.*%d Authorization_RequestDenied" % (operation, status)):
         directory.role_holdings(FakeGraph(answers), ["u1"])
-
-
-class Purging:
-    """A real GraphClient whose purge answers 404 ``misses`` times (the recycle bin lagging),
-    then 204; its sleeps are recorded, not slept."""
-
-    def __init__(self, misses):
-        self.misses, self.calls, self.sleeps = misses, 0, []
-        self.client = GraphClient("https://graph.test", StaticToken(), transport=httpx.MockTransport(self.answer),
-                                  sleep=self.sleeps.append)
-
-    def answer(self, request):
-        assert request.method == "DELETE" and request.url.path == "/v1.0/directory/deletedItems/u1"
-        self.calls += 1
-        if self.calls <= self.misses:
-            return httpx.Response(404, json={"error": {"code": "Request_ResourceNotFound",
-                                                       "message": "Resource does not exist"}})
-        return httpx.Response(204)
-
-
-class StaticToken:
-    def get(self):
-        return "tok"
-
-
-def test_a_purge_right_after_the_delete_waits_for_the_recycle_bin():
-    graph = Purging(misses=2)
-    directory.purge_deleted_user(graph.client, "u1", "vp@contoso.com", just_deleted=True)
-    assert graph.calls == 3 and graph.sleeps == [1, 2]
-    assert graph.client.stats["retries"] == 2
-
-
-def test_a_purge_that_never_finds_the_user_says_it_was_soft_deleted():
-    graph = Purging(misses=9)
-    with pytest.raises(GraphError, match="soft-deleted but did not appear in the recycle bin within 15 s"):
-        directory.purge_deleted_user(graph.client, "u1", "vp", just_deleted=True)
-    assert graph.sleeps == [1, 2, 4, 8] and graph.calls == 5
-
-
-def test_a_purge_of_a_user_already_in_the_bin_does_not_wait_on_404():
-    graph = Purging(misses=1)
-    with pytest.raises(GraphError, match="404 Request_ResourceNotFound") as e:
-        directory.purge_deleted_user(graph.client, "u1", "vp")
-    assert graph.sleeps == [] and graph.calls == 1
-    assert "recycle bin within" not in str(e.value)
 
 
 RECYCLE_BIN = "/directory/deletedItems/microsoft.graph.user"

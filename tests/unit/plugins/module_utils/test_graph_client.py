@@ -16,7 +16,6 @@ from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import 
     GraphClient,
     GraphError,
     OutcomeUnknown,
-    RetryOn,
     WritePacer,
 )
 
@@ -265,42 +264,6 @@ def test_transport_retries_are_counted_per_request():
         failures["left"] = 3
         client.request("GET", "/users")
     assert client.stats["transport_errors"] == 9
-
-
-def test_retry_on_waits_out_the_named_status_then_succeeds():
-    answers = [error(404, "Request_ResourceNotFound", "not yet"), error(404, "Request_ResourceNotFound", "not yet"),
-               httpx.Response(204)]
-    client, fake = make_client(lambda request: answers.pop(0))
-    assert client.request("DELETE", "/directory/deletedItems/u1", retry_on=RetryOn((404,), (1, 2, 4, 8))) is None
-    assert fake.sleeps == [1, 2]
-    assert client.stats["requests"] == 3 and client.stats["retries"] == 2
-
-
-def test_retry_on_fails_with_the_last_answer_once_its_waits_are_spent():
-    client, fake = make_client(lambda request: error(404, "Request_ResourceNotFound", "gone", "rid-4"))
-    with pytest.raises(GraphError) as e:
-        client.request("DELETE", "/directory/deletedItems/u1", operation="purge user", target="vp",
-                       retry_on=RetryOn((404,), (1, 2)))
-    assert fake.sleeps == [1, 2] and client.stats["requests"] == 3
-    assert (e.value.status, e.value.code, e.value.request_id) == (404, "Request_ResourceNotFound", "rid-4")
-
-
-def test_without_retry_on_a_404_fails_at_once_and_other_statuses_are_not_retried():
-    client, fake = make_client(lambda request: error(404, "Request_ResourceNotFound", "gone"))
-    with pytest.raises(GraphError):
-        client.request("DELETE", "/directory/deletedItems/u1")
-    client403, fake403 = make_client(lambda request: error(403, "Authorization_RequestDenied", "no"))
-    with pytest.raises(GraphError):
-        client403.request("DELETE", "/directory/deletedItems/u1", retry_on=RetryOn((404,), (1, 2)))
-    assert fake.sleeps == [] and fake403.sleeps == [] and client.stats["requests"] == client403.stats["requests"] == 1
-
-
-def test_retry_on_leaves_throttling_to_retry_after():
-    answers = [error(429, "TooManyRequests", "slow down", headers={"Retry-After": "3"}),
-               error(404, "Request_ResourceNotFound", "not yet"), httpx.Response(204)]
-    client, fake = make_client(lambda request: answers.pop(0))
-    client.request("DELETE", "/directory/deletedItems/u1", retry_on=RetryOn((404,), (5,)))
-    assert fake.sleeps == [3.0, 5] and client.stats["throttled"] == 1
 
 
 def _answers(answers, sent):

@@ -9,7 +9,7 @@ import stat
 from ansible_collections.syncfix.entra.plugins.module_utils import _link_report as report
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
 from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import CloudFacts
-from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import plan_rows
+from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import plan_rows, returned_rows
 
 NOW = calendar.timegm((2026, 12, 1, 0, 0, 0))
 PARAMS = dict(allow_purge=False, allow_data_loss=False, federated_upn_workaround=False, skip_blocked=False)
@@ -112,3 +112,33 @@ def test_the_table_lists_each_links_actions_in_order():
     steps = [line for line in lines if line.startswith("vp: ")]
     assert [line.split(". ", 1)[0] for line in steps] == ["vp: %d" % n for n in range(1, len(steps) + 1)]
     assert len(steps) == len(result["links"][0]["actions"]) and steps[0].startswith("vp: 1. hard match: ")
+
+
+def test_return_links_keeps_all_the_changes_or_none_of_the_rows():
+    linked = cloud("c2", "ann@contoso.com", sync_enabled=True, immutable_id=ANN.anchor, object_identifier=ANN.object_guid)
+    result = plan_rows(links(("vp", "vp@contoso.com"), ("ann", "ann@contoso.com")), PARAMS, {"vp": VP, "ann": ANN}, {},
+                       facts(cloud("c1", "vp@contoso.com"), linked, blockSoftMatchEnabled=True))
+    rows = result["links"]
+    assert [r["state"] for r in rows] == ["conflict", "linked"]
+    assert returned_rows(rows, "all") is rows
+    assert [r["name"] for r in returned_rows(rows, "changes")] == ["vp"]
+    assert returned_rows(rows, "none") == []
+
+
+def test_a_table_of_some_links_says_how_many_are_left_out_and_where_they_are():
+    result = plan_rows(links(("vp", "vp@contoso.com")), PARAMS, {"vp": VP}, {},
+                       facts(cloud("c1", "vp@contoso.com"), blockSoftMatchEnabled=True))
+    lines = report.table([], result["counts"], left_out=1, report="/var/tmp/plan").splitlines()
+    assert lines[-2] == "1 more link(s) not shown (return_links); every link is in the reports at /var/tmp/plan (.json, .csv, .md)"
+    assert "set report_path" in report.table([], result["counts"], left_out=1).splitlines()[-2]
+    assert lines[-1] == report.table(result["links"], result["counts"]).splitlines()[-1]
+
+
+def test_the_reports_as_strings_are_what_the_files_hold(tmp_path):
+    result = plan_rows(links(("vp", "vp@contoso.com")), PARAMS, {"vp": VP}, {},
+                       facts(cloud("c1", "vp@contoso.com"), blockSoftMatchEnabled=True))
+    written = report.write_reports(str(tmp_path / "plan.json"), result["links"], result["counts"])
+    assert written["json"] == str(tmp_path / "plan.json")
+    assert open(written["csv"]).read() == report.to_csv(result["links"])
+    assert open(written["md"]).read() == report.to_markdown(result["links"], result["counts"])
+    assert json.load(open(written["json"])) == {"counts": result["counts"], "links": result["links"]}

@@ -11,7 +11,8 @@ from urllib.parse import unquote_plus
 import pytest
 
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, OutcomeUnknown, RetryOn
+from ansible_collections.syncfix.entra.plugins.module_utils import _user_removal_batch as removal_batch
+from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, OutcomeUnknown
 from ansible_collections.syncfix.entra.plugins.modules import entra_user_purge
 
 from module_runner import run_module
@@ -43,18 +44,35 @@ class FakeGraph:
         self.reads = []
         self.role_name_lists = 0
         self.bodies = []
-        self.retry_on = []
         self.fail = {}
         self.lost_after = set()  # paths whose write lands and whose answer is lost
         self.lost_once = set()  # paths whose next write is lost before Graph carries it out
         self.stats = {"requests": 0}
+        self.envelopes = []
 
     # reads
 
     def batch(self, requests):
+        """Reads answer 200; writes are carried out one by one as ``request`` does, a failed one
+        answering its status, a lost one losing the whole envelope's answer (as a dropped
+        connection does)."""
         self.stats["requests"] += 1
-        return [{"status": 200, "headers": {}, "body": {"value": self._answer(unquote_plus(r["url"]))}}
-                for r in requests]
+        self.envelopes.append([(r["method"], r["url"]) for r in requests])
+        answers = []
+        for r in requests:
+            if r["method"] == "GET":
+                answers.append({"status": 200, "headers": {}, "body": {"value": self._answer(unquote_plus(r["url"]))}})
+                continue
+            try:
+                self.request(r["method"], r["url"], body=r.get("body"))
+            except OutcomeUnknown:
+                raise
+            except GraphError as e:
+                answers.append({"status": e.status, "headers": {"request-id": e.request_id} if e.request_id else {},
+                                "body": {"error": {"code": e.code, "message": e.message}}})
+            else:
+                answers.append({"status": 204, "headers": {}, "body": None})
+        return answers
 
     def _answer(self, url):
         by_field = re.match(r"/users\?.*\$filter=(id|userPrincipalName) in \((.*?)\)&", url)
@@ -86,11 +104,10 @@ class FakeGraph:
 
     # writes
 
-    def request(self, method, path, body=None, operation=None, target=None, retry_on=None, **context):
+    def request(self, method, path, body=None, operation=None, target=None, **context):
         self.stats["requests"] += 1
         self.writes.append((method, path))
         self.bodies.append(body)
-        self.retry_on.append(retry_on)
         if path in self.fail:
             raise self.fail[path]
         if path in self.lost_once:
@@ -198,7 +215,6 @@ def test_delete_then_again_is_unchanged_and_purge_waits_only_after_its_own_delet
     assert never["changed"] is False and never["msg"] == (
         "matches no active or soft-deleted user, and backup_dir %s holds no record of it; nothing to purge" % tmp_path)
     assert purged["warnings"] == []
-    assert graph.retry_on[-1] is None, "a user found in the recycle bin does not wait out a 404"
     again = purge(graph, user="plain@contoso.com", state="purged", backup_dir=str(tmp_path))
     assert again["changed"] is False and not again.get("failed"), again
     assert again["results"][0]["msg"] == "already purged (record %s)" % plain["backup_file"]
@@ -206,7 +222,30 @@ def test_delete_then_again_is_unchanged_and_purge_waits_only_after_its_own_delet
     both = purge(graph, user="vp@contoso.com", state="purged", allow_data_loss=True)
     assert (both["results"][0]["after"], both["results"][0]["msg"]) == ("gone", "soft-delete and purge")
     assert graph.writes[-2:] == [("DELETE", "/users/a2"), ("DELETE", "/directory/deletedItems/a2")]
-    assert graph.retry_on[-1] == RetryOn((404,), (1, 2, 4, 8))
+
+
+def test_a_purge_meeting_a_404_waits_for_the_recycle_bin_only_after_its_own_delete(tmp_path):
+    graph = tenant()
+    graph.fail["/directory/deletedItems/" + BINNED] = GraphError(404, "Request_ResourceNotFound", "Resource does not exist")
+    original, lagging = graph.request, {"/directory/deletedItems/a1": 2}
+
+    def eventually(method, path, **context):
+        if lagging.get(path):  # the bin shows a1 only on the third try
+            lagging[path] -= 1
+            graph.writes.append((method, path))
+            raise GraphError(404, "Request_ResourceNotFound", "Resource does not exist")
+        return original(method, path, **context)
+
+    graph.request = eventually
+    with mock.patch.object(removal_batch.time, "sleep") as slept:
+        result = purge(graph, users=named("plain@contoso.com", BINNED), state="purged", backup_dir=str(tmp_path))
+    plain, binned = result["results"]
+    assert (plain["after"], plain.get("failed")) == ("gone", None), plain
+    assert graph.writes.count(("DELETE", "/directory/deletedItems/a1")) == 3
+    assert [c.args[0] for c in slept.call_args_list] == [1, 2], "waited for its own delete, twice"
+    assert binned["failed"] is True and binned["after"] == "deleted" and "404" in binned["msg"]
+    assert graph.writes.count(("DELETE", "/directory/deletedItems/" + BINNED)) == 1, \
+        "a user found in the recycle bin does not wait out a 404: somebody else purged or restored it"
 
 
 def test_a_data_loss_refusal_writes_nothing_not_even_the_backup(tmp_path):
@@ -246,18 +285,19 @@ def test_a_recycle_bin_that_never_shows_the_user_says_to_run_again():
     original = graph.request
 
     def lagging(method, path, **context):
-        if path.startswith("/directory/deletedItems/"):  # as the client answers once its waits are spent
-            graph.retry_on.append(context.get("retry_on"))
-            raise GraphError(404, "Request_ResourceNotFound", "Resource does not exist", None,
-                             context.get("operation"), context.get("target"))
+        if path.startswith("/directory/deletedItems/"):
+            graph.writes.append((method, path))
+            raise GraphError(404, "Request_ResourceNotFound", "Resource does not exist")
         return original(method, path, **context)
 
     graph.request = lagging
-    result = purge(graph, user="plain@contoso.com", state="purged")
+    with mock.patch.object(removal_batch.time, "sleep") as slept:
+        result = purge(graph, user="plain@contoso.com", state="purged")
     (item,) = result["results"]
     assert item["after"] == "deleted" and item["changed"] is True
     assert "soft-deleted but did not appear in the recycle bin within 15 s: run the task again" in item["msg"]
-    assert graph.retry_on[-1] == RetryOn((404,), (1, 2, 4, 8))
+    assert [c.args[0] for c in slept.call_args_list] == [1, 2, 4, 8]
+    assert graph.writes.count(("DELETE", "/directory/deletedItems/a1")) == 5
 
 
 def test_restore_and_a_failed_restore_leaves_the_user_where_it_was():
@@ -464,7 +504,12 @@ def test_each_item_has_its_own_state_so_a_link_plan_phase_goes_in_unchanged(tmp_
     done = purge(graph, users=items, backup_dir=str(tmp_path))
     assert done["changed"] is True and [r["after"] for r in done["results"]] == ["gone", "active"]
     assert "backup_file" in done["results"][0] and "backup_file" not in done["results"][1]
-    assert graph.bodies[-1] == {"autoReconcileProxyConflict": False, "newUserPrincipalName": "binned.back@contoso.com"}
+    restore = ("POST", "/directory/deletedItems/%s/restore" % BINNED)
+    assert graph.bodies[graph.writes.index(restore)] == {"autoReconcileProxyConflict": False,
+                                                         "newUserPrincipalName": "binned.back@contoso.com"}
+    # Each step goes out for every user at once: the first steps in one envelope, then the purge.
+    writes = [envelope for envelope in graph.envelopes if envelope and envelope[0][0] != "GET"]
+    assert writes == [[("DELETE", "/users/a1"), restore], [("DELETE", "/directory/deletedItems/a1")]]
     again = purge(graph, users=items, backup_dir=str(tmp_path))
     assert again["changed"] is False
     assert again["results"][0]["msg"].startswith("already purged (record ") and again["results"][1]["after"] == "active"
@@ -480,3 +525,17 @@ def test_an_item_without_a_state_and_a_removal_without_backup_dir_are_named_befo
     assert unbacked["failed"] is True and "plain@contoso.com (state is purged)" in unbacked["msg"]
     assert BINNED not in unbacked["msg"]
     assert graph.writes == [] and graph.stats["requests"] == 0
+
+
+def test_many_users_go_twenty_to_an_envelope_one_step_after_another(tmp_path):
+    graph = tenant()
+    ids = ["0b0b0b0b-0000-4000-8000-%012d" % n for n in range(45)]
+    for n, uid in enumerate(ids):
+        graph.active[uid] = user("bulk%02d@contoso.com" % n, uid)
+    done = purge(graph, users=named(*ids), state="purged", backup_dir=str(tmp_path))
+    assert done["changed"] is True and all(r["after"] == "gone" for r in done["results"]), done
+    writes = [envelope for envelope in graph.envelopes if envelope and envelope[0][0] != "GET"]
+    assert [len(envelope) for envelope in writes] == [20, 20, 5, 20, 20, 5]
+    assert all(path.startswith("/users/") for envelope in writes[:3] for method, path in envelope)
+    assert all(path.startswith("/directory/deletedItems/") for envelope in writes[3:] for method, path in envelope)
+    assert len(os.listdir(tmp_path)) == 45, "a record for every user"
