@@ -128,7 +128,11 @@ class CallbackModule(CallbackBase):
     def v2_runner_retry(self, result):
         self._result("retry", result)
 
-    # A loop's item results are what a job log shows between a task's start and its end.
+    # A loop's item results and an async task's polls are what a job log shows between a task's
+    # start and its end.
+    def v2_runner_on_async_poll(self, result):
+        self._write(event="poll", name=result._task.get_name(), path=result._task.get_path())
+
     def v2_runner_item_on_ok(self, result):
         self._write(event="item", name=result._task.get_name(), path=result._task.get_path())
 
@@ -550,6 +554,7 @@ def report(figures):
         ("peak RSS of a module, MiB", "%s (%s)" % (mib(max(role["rss_bytes"].values() or [0])),
                                                    max(role["rss_bytes"], key=role["rss_bytes"].get) if role["rss_bytes"] else "-"),
          mib(max(naive["rss_bytes"].values() or [0])), "", "", ""),
+        ("  link_plan alone, every row returned, MiB", mib(plan["rss_bytes"].get("link_plan", 0)), "", "", "", ""),
         ("Ansible tasks run (started)", "%d (%d)" % (role["tasks_run"], role["tasks_started"]),
          "%.0f" % (naive["tasks_run"] * scale), "", "", ""),
         ("longest task s", "%.1f (%s)" % (role["longest_task"]["s"], role["longest_task"]["name"]), "", "", "", ""),

@@ -53,8 +53,9 @@ def ad_user_of(entry, scope_ous=()):
 
 def read_ad_users(connection, selectors, scope_ous=()):
     """``(found {selector: AdUser}, problems {selector: why})``."""
-    lookup = ad_objects.find_objects(connection, selectors, AD_ATTRIBUTES, classes=("user",))
-    found = dict((selector, ad_user_of(entry, scope_ous)) for selector, entry in lookup.found.items())
+    lookup = ad_objects.find_objects(connection, selectors, AD_ATTRIBUTES, classes=("user",),
+                                     convert=lambda entry: ad_user_of(entry, scope_ous))
+    found = lookup.found
     problems = dict((selector, "no AD user has this name") for selector in lookup.missing)
     problems.update((selector, "matches several AD users (%s); name one by DN or objectGUID" % "; ".join(dns))
                     for selector, dns in lookup.ambiguous.items())

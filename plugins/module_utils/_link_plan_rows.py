@@ -61,8 +61,10 @@ def _opt(link, params, name):
     return link[name] if link.get(name) is not None else params[name]
 
 
-def plan_rows(links, params, ad_users, ad_problems, cloud):
-    """The link_plan result (without ``msg`` and ``report``)."""
+def plan_rows(links, params, ad_users, ad_problems, cloud, detailed=None):
+    """The link_plan result (without ``msg`` and ``report``).  ``detailed(row)`` says which rows
+    carry both users' facts and the predictions (left out, all): the others keep what the phases,
+    counts and blockers are made of - at 10,000 links the facts are tens of megabytes."""
     world = cloud.world
     planned, rows = [], [None] * len(links)
     for index, link in enumerate(links):
@@ -80,13 +82,12 @@ def plan_rows(links, params, ad_users, ad_problems, cloud):
             allow_data_loss=_opt(link, params, "allow_data_loss"),
             federated_upn_workaround=_opt(link, params, "federated_upn_workaround"), name=link["ad"])))
     for (index, link), plan in zip(planned, planner.plan_links([link for index, link in planned], world)):
-        rows[index] = {
-            "name": link.name, "ad": ad_facts(link.ad_user),
-            "cloud": cloud_facts(world.get(plan.cloud) if plan.cloud else None),
-            "state": plan.state, "method": plan.method, "actions": plan.actions,
-            "blockers": [b.to_dict() for b in plan.blockers], "current": prediction_facts(plan.current, world),
-            "predicted": prediction_facts(plan.predicted, world), "warnings": plan.warnings,
-        }
+        row = {"name": link.name, "state": plan.state, "method": plan.method, "actions": plan.actions,
+               "blockers": [b.to_dict() for b in plan.blockers], "warnings": plan.warnings}
+        if detailed is None or detailed(row):
+            row.update(ad=ad_facts(link.ad_user), cloud=cloud_facts(world.get(plan.cloud) if plan.cloud else None),
+                       current=prediction_facts(plan.current, world), predicted=prediction_facts(plan.predicted, world))
+        rows[index] = row
     return shape(rows, params["skip_blocked"])
 
 
@@ -115,10 +116,11 @@ def shape(rows, skip_blocked):
     return {"links": rows, "phases": phases, "phase_options": options, "counts": counts, "blocked": blocked}
 
 
+def returned(row, which):
+    """Whether a result carries ``row``: ``all``; ``changes``, a row with an action or a blocker; ``none``."""
+    return which == "all" or which == "changes" and bool(row["actions"] or row["blockers"])
+
+
 def returned_rows(rows, which):
-    """The rows a result carries: ``all``; ``changes``, those with an action or a blocker; ``none``."""
-    if which == "all":
-        return rows
-    if which == "changes":
-        return [row for row in rows if row["actions"] or row["blockers"]]
-    return []
+    """The rows a result carries (``returned``)."""
+    return rows if which == "all" else [row for row in rows if returned(row, which)]

@@ -104,6 +104,10 @@ def _smtp_part(proxy):
 class AdUser(object):
     """An AD user as the AD connector reads it.  GUIDs are text."""
 
+    # A plan of 10,000 links holds 10,000 of these and more cloud objects: no dict each.
+    __slots__ = ("dn", "object_guid", "consistency_guid", "sam", "upn", "mail", "proxy_addresses",
+                 "admin_description", "in_scope_ou")
+
     def __init__(self, dn, object_guid, consistency_guid=None, sam=None, upn=None, mail=None,
                  proxy_addresses=(), admin_description=None, in_scope_ou=True):
         self.dn = dn
@@ -142,6 +146,10 @@ class AdUser(object):
 class CloudObject(object):
     """A cloud user, group or contact as Graph returns it (with $select), plus the lab's facts:
     ``mailbox`` (Exchange Online), ``roles`` ({name, template_id, assignment: active|eligible})."""
+
+    __slots__ = ("id", "kind", "upn", "mail", "proxy_addresses", "immutable_id", "sync_enabled", "object_identifier",
+                 "deleted", "deleted_at", "mailbox", "roles", "sam", "dn", "provisioning_errors", "licenses",
+                 "display_name")
 
     def __init__(self, id, kind=USER, upn=None, mail=None, proxy_addresses=(), immutable_id=None,
                  sync_enabled=False, object_identifier=None, deleted=False, deleted_at=None, mailbox=False,

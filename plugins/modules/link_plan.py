@@ -297,7 +297,9 @@ error:
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import read_ad_users, read_cloud
-from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import LINK_ITEM, RETURN_LINKS, plan_rows, returned_rows
+from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import (
+    LINK_ITEM, RETURN_LINKS, plan_rows, returned, returned_rows,
+)
 from ansible_collections.syncfix.entra.plugins.module_utils._link_report import table, write_reports
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
 
@@ -326,11 +328,13 @@ def main():
         base.fail_error(e, "%s; nothing was read to the end, nothing was changed" % e)
     for warning in cloud.warnings:
         base.warn(warning)
-    result = plan_rows(links, params, ad_users, ad_problems, cloud)
+    which = params["return_links"]
+    detailed = None if params["report_path"] else (lambda row: returned(row, which))
+    result = plan_rows(links, params, ad_users, ad_problems, cloud, detailed)
     # What was read is done with: let the result's copies on the way out reuse its memory.
     del links, ad_users, ad_problems, cloud
     rows = result.pop("links")
-    result["links"] = returned_rows(rows, params["return_links"])
+    result["links"] = returned_rows(rows, which)
     result["msg"] = table(result["links"], result["counts"], left_out=len(rows) - len(result["links"]),
                           report=params["report_path"])
     if params["report_path"]:

@@ -57,6 +57,13 @@ def assert_converged(verified, kinds, pre_created):
             assert row["cloud"]["id"] == pre_created[row["name"]], (kinds[row["name"]], row)
 
 
+def task_output(output, name):
+    """The job log of the role's task named ``name`` (its first run), up to the next task."""
+    start = output.index("TASK [syncfix.entra.remediation : %s" % name)
+    end = output.find("TASK [", start + 1)
+    return output[start:end if end > 0 else None]
+
+
 def role_vars(samba, graph_lab, tmp_path, generated, **extra):
     return dict(connection_vars(samba, graph_lab), remediation_links=generated["links"], remediation_skip_blocked=True,
                 remediation_allow_purge=True, remediation_backup_dir=str(tmp_path / "purged"), **extra)
@@ -88,6 +95,7 @@ def test_a_mix_of_links_with_resiliency_duplicates_converges_in_one_run(samba, g
         "during the cycle in the middle" in a["why"] for a in row["actions"])]
     assert held and set(kinds[name] for name in held) <= {"hard", "align", "orphaned", "recycled"}, held
     assert re.search(r"chunk 2/\d+: \d+ item", output), "a phase of more than 7 items went in chunks"
+    assert "ASYNC OK" not in task_output(output, "Stamp the AD anchors"), "writes within one quota window: not polled"
     assert_converged(registered["verified"], kinds, pre_created)
 
     rc, registered, output = run_role(ansible, tmp_path, variables)
@@ -102,10 +110,13 @@ def test_under_a_fault_storm_the_role_converges_and_lands_every_write_once(samba
     graph_lab.lab("DELETE", "/requests")
     graph_lab.lab("POST", "/faults", json=STORM)
     try:
-        rc, registered, output = run_role(ansible, tmp_path, role_vars(samba, graph_lab, tmp_path, generated))
+        # A write window of 5 makes the writes of this plan wait for the quota, as 10,000 links do.
+        rc, registered, output = run_role(ansible, tmp_path, role_vars(samba, graph_lab, tmp_path, generated,
+                                                                       remediation_graph_write_window=5))
     finally:
         graph_lab.lab("DELETE", "/faults")
     assert rc == 0, output[-6000:]
+    assert "ASYNC OK" in task_output(output, "Stamp the AD anchors"), "past one quota window the writes are polled"
     assert_converged(registered["verified"], kinds, pre_created)
     log = graph_lab.requests()
     assert sum(1 for e in log if e["status"] == 429) and sum(1 for e in log if e["status"] == 503), "the storm blew"

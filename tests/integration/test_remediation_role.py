@@ -52,7 +52,8 @@ def speed_up_the_schedule(graph_lab):
 def connection_vars(samba, graph_lab):
     (service_principal,) = graph_lab.lab("GET", "/state")["servicePrincipals"]
     return checkout_collection.remediation_vars(samba, graph_lab.facts, service_principal,
-                                                remediation_verify_retries=20, remediation_verify_delay=1)
+                                                remediation_verify_retries=20, remediation_verify_delay=1,
+                                                remediation_progress_interval=1)
 
 
 PLAYBOOK = """

@@ -102,6 +102,20 @@ def test_a_thousand_identities_take_ceil_n_over_500_searches_and_each_finds_its_
     assert lookup.found["u600"]["dn"].startswith("CN=u600,") and lookup.found["U601@CONTOSO.TEST"]["dn"].startswith("CN=u601,")
 
 
+def test_convert_keeps_what_the_caller_needs_of_each_entry_and_ambiguity_still_names_the_dns():
+    entries = numbered(3)
+    entries[2]["attributes"]["mail"] = "u1"
+    converted = []
+
+    def sam(entry):
+        converted.append(entry["dn"])
+        return entry["attributes"]["sAMAccountName"]
+
+    lookup = find_objects(CountingDirectory(entries), ["u0", "u1"], classes=("user",), convert=sam)
+    assert lookup.found == {"u0": "u0"} and len(converted) == 3, "each entry converted once, as it arrives"
+    assert lookup.ambiguous["u1"] == ["CN=u1,OU=Staff,DC=contoso,DC=test", "CN=u2,OU=Staff,DC=contoso,DC=test"]
+
+
 def test_two_entries_answering_one_identity_make_it_ambiguous():
     twins = numbered(2)
     twins[1]["attributes"]["mail"] = "u0"

@@ -9,7 +9,7 @@ import stat
 from ansible_collections.syncfix.entra.plugins.module_utils import _link_report as report
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
 from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import CloudFacts
-from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import plan_rows, returned_rows
+from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import plan_rows, returned, returned_rows
 
 NOW = calendar.timegm((2026, 12, 1, 0, 0, 0))
 PARAMS = dict(allow_purge=False, allow_data_loss=False, federated_upn_workaround=False, skip_blocked=False)
@@ -142,3 +142,15 @@ def test_the_reports_as_strings_are_what_the_files_hold(tmp_path):
     assert open(written["csv"]).read() == report.to_csv(result["links"])
     assert open(written["md"]).read() == report.to_markdown(result["links"], result["counts"])
     assert json.load(open(written["json"])) == {"counts": result["counts"], "links": result["links"]}
+
+
+def test_rows_left_out_of_the_result_skip_the_facts_but_not_the_phases():
+    ann = cloud("c2", "ann@contoso.com", sync_enabled=True, immutable_id=ANN.anchor, object_identifier=ANN.object_guid)
+    world = facts(cloud("c1", "vp@contoso.com"), ann, blockSoftMatchEnabled=True)
+    declared = links(("vp", "vp@contoso.com"), ("ann", "ann@contoso.com"))
+    full = plan_rows(declared, PARAMS, {"vp": VP, "ann": ANN}, {}, world)
+    lean = plan_rows(declared, PARAMS, {"vp": VP, "ann": ANN}, {}, world, detailed=lambda row: returned(row, "changes"))
+    assert (lean["phases"], lean["counts"], lean["blocked"]) == (full["phases"], full["counts"], full["blocked"])
+    vp, ann = lean["links"]
+    assert vp == full["links"][0], "a row the result carries has every fact"
+    assert "ad" not in ann and "predicted" not in ann and (ann["name"], ann["state"]) == ("ann", "linked")
