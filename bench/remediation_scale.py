@@ -497,7 +497,7 @@ def main():
 
 
 def mib(value):
-    return "%.0f" % (value / 1048576.0) if value else "-"
+    return "%.1f" % (value / 1048576.0) if value else "-"
 
 
 def report(figures):
