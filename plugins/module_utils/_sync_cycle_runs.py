@@ -43,7 +43,7 @@ def run_cloud_sync(entra, params):
     job = CloudSyncJob(entra.client, params["service_principal_id"], params["job_id"])
     state = job_state(job.read())
     before = state["last_execution"]
-    result = dict(changed=False, started=False, previous_execution=before, job_status=state["code"],
+    result = dict(changed=False, cycle_started=False, previous_execution=before, job_status=state["code"],
                   schedule_interval=state["interval"])
     if params["provision_objects"]:
         return run_on_demand(entra, params, job, result)
@@ -68,7 +68,7 @@ def run_cloud_sync(entra, params):
         result.update(changed=True, msg="would start the job: %s" % why)
         return result, False
     job.start()
-    result.update(changed=True, started=True)
+    result.update(changed=True, cycle_started=True)
     if not params["wait"]:
         result["msg"] = "started (%s); not waiting for the execution" % why
         return result, False
@@ -85,7 +85,7 @@ def run_on_demand(entra, params, job, result):
     rule = params["rule_id"] or job.rule_id()
     result["provisioned"] = job.provision_on_demand(params["provision_objects"], rule, params["object_type"])
     failed = on_demand_failed(result["provisioned"])
-    result.update(changed=True, started=True, msg="provisioned %d of %d objects on demand%s" % (
+    result.update(changed=True, cycle_started=True, msg="provisioned %d of %d objects on demand%s" % (
         len(result["provisioned"]) - len(failed), len(result["provisioned"]),
         "; not provisioned: %s" % ", ".join(failed) if failed else ""))
     return result, bool(failed) and params["fail_on_errors"]

@@ -160,10 +160,10 @@ class ConnectEngine:
 
     def run(self, policy="delta", if_running="wait", allow_staging=False, wait=True, timeout=1800, poll=10,
             check_mode=False):
-        """Returns the module result: changed, scheduler, started, policy_type, runs, failed_runs, msg."""
+        """Returns the module result: changed, scheduler, cycle_started, policy_type, runs, failed_runs, msg."""
         deadline = self.clock() + timeout
         state = self.scheduler()
-        result = dict(changed=False, started=False, policy_type=policy, scheduler=state.data, notes=state.notes(),
+        result = dict(changed=False, cycle_started=False, policy_type=policy, scheduler=state.data, notes=state.notes(),
                       runs=[], failed_runs=[])
         refusal = staging_refusal(state, allow_staging)
         if refusal:
@@ -192,7 +192,7 @@ class ConnectEngine:
             raise AdsyncError("Start-ADSyncSyncCycle failed: %s" % answer["Error"])
         if (answer.get("Result") or "").lower() != "success":
             raise AdsyncError("Start-ADSyncSyncCycle answered Result=%r, not Success" % answer.get("Result"))
-        result.update(changed=True, started=True, started_utc=answer.get("StartedUtc"))
+        result.update(changed=True, cycle_started=True, started_utc=answer.get("StartedUtc"))
         if not wait:
             result["msg"] = "started a %s cycle; not waiting for it" % policy
             return result

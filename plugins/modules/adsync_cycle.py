@@ -204,9 +204,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-started:
+cycle_started:
   description:
     - Whether a cycle, job run or on-demand provisioning was started.
+    - Formerly C(started), renamed because Ansible's C(async_status) reads a C(started) key
+      in a result as "the job is still running", so a task with C(async) never ended.
     - With O(engine=cloud_sync), false for an C(Active) job, whose scheduled execution was waited for.
   returned: always
   type: bool

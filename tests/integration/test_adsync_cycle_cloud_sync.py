@@ -76,7 +76,7 @@ def test_align_primary_then_wait_for_the_scheduled_run(samba, graph_lab, hybrid,
 
     # At the real PT2M the job does not run during the dry run, so what it leaves alone is seen.
     rc, (planned,) = playbook([cycle(graph_lab, hybrid, wait=True)], check=True)
-    assert planned["changed"] is False and planned["started"] is False, planned
+    assert planned["changed"] is False and planned["cycle_started"] is False, planned
     assert "would not start it, would wait for its next scheduled execution" in planned["msg"], planned["msg"]
     assert graph_lab.writes() == [], "check mode started nothing"
     assert not graph_lab.users()[hybrid["upn"]].get("onPremisesSyncEnabled")
@@ -85,7 +85,7 @@ def test_align_primary_then_wait_for_the_scheduled_run(samba, graph_lab, hybrid,
     rc, (ran,) = playbook([cycle(graph_lab, hybrid, wait=True)])
     assert rc == 0 and not ran.get("failed"), ran
     assert starts(graph_lab) == [], "an Active job is waited for, never started"
-    assert ran["changed"] is False and ran["started"] is False, ran
+    assert ran["changed"] is False and ran["cycle_started"] is False, ran
     assert (ran["job_status"], ran["schedule_interval"]) == ("Active", "PT2M"), ran
     assert "is Active" in ran["msg"] and "every PT2M" in ran["msg"] and "provision_objects" in ran["msg"], ran["msg"]
     assert ran["execution"]["state"] == "Succeeded" and ran["execution"]["timeEnded"], ran
@@ -133,14 +133,14 @@ def test_a_paused_job_is_started_with_allow_resume_and_check_mode_sends_nothing(
     set_job_code(graph_lab, "Paused")
 
     rc, (planned,) = playbook([cycle(graph_lab, hybrid, allow_resume=True)], check=True)
-    assert not planned.get("failed") and planned["changed"] is True and planned["started"] is False, planned
+    assert not planned.get("failed") and planned["changed"] is True and planned["cycle_started"] is False, planned
     assert "would start the job" in planned["msg"] and "is Paused" in planned["msg"], planned["msg"]
     assert graph_lab.writes() == [], "check mode sent no write"
     assert job_status(graph_lab)["code"] == "Paused"
 
     rc, (ran,) = playbook([cycle(graph_lab, hybrid, allow_resume=True)])
     assert rc == 0 and not ran.get("failed"), ran
-    assert ran["changed"] is True and ran["started"] is True and ran["job_status"] == "Paused", ran
+    assert ran["changed"] is True and ran["cycle_started"] is True and ran["job_status"] == "Paused", ran
     assert ran["execution"]["state"] == "Succeeded" and ran["execution"]["timeEnded"], ran
     assert len(starts(graph_lab)) == 1 and len(graph_lab.writes()) == 1, graph_lab.writes()
     assert job_status(graph_lab)["code"] == "Active", "start resumed the job"

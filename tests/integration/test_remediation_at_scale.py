@@ -96,6 +96,7 @@ def test_a_mix_of_links_with_resiliency_duplicates_converges_in_one_run(samba, g
     assert held and set(kinds[name] for name in held) <= {"hard", "align", "orphaned", "recycled"}, held
     assert re.search(r"chunk 2/\d+: \d+ item", output), "a phase of more than 7 items went in chunks"
     assert "ASYNC OK" not in task_output(output, "Stamp the AD anchors"), "writes within one quota window: not polled"
+    assert "ASYNC OK" in task_output(output, "Run a sync cycle: the one that makes the links"), "a cycle is polled"
     assert_converged(registered["verified"], kinds, pre_created)
 
     rc, registered, output = run_role(ansible, tmp_path, variables)

@@ -79,7 +79,7 @@ def engine(server):
 def test_delta_cycle_started_waited_and_results_read():
     server = FakeServer()
     result = engine(server).run(policy="delta", poll=5)
-    assert result["changed"] and result["started"] and result["failed_runs"] == []
+    assert result["changed"] and result["cycle_started"] and result["failed_runs"] == []
     assert [r["RunProfileName"] for r in result["runs"]] == ["Delta Import"]
     assert server.calls[:2] == ["scheduler", "start Delta"] and server.calls[-1] == "runs"
 
@@ -99,7 +99,7 @@ def test_staging_server_is_refused_with_the_explanation():
 
 
 def test_staging_server_allowed_by_name():
-    assert engine(FakeServer(staging=True)).run(allow_staging=True)["started"]
+    assert engine(FakeServer(staging=True)).run(allow_staging=True)["cycle_started"]
 
 
 def test_running_cycle_with_if_running_fail_is_refused_before_any_start():
@@ -119,14 +119,14 @@ def test_running_cycle_with_if_running_skip_starts_nothing():
 def test_running_cycle_is_waited_for_then_ours_starts():
     server = FakeServer(running_polls=3)
     result = engine(server).run(if_running="wait", poll=5)
-    assert result["started"]
+    assert result["cycle_started"]
     assert server.calls.index("start Delta") > 3  # three busy polls came first
 
 
 def test_busy_race_at_start_waits_and_retries_once():
     server = FakeServer(busy_starts=1)
     result = engine(server).run(poll=5)
-    assert result["started"] and server.calls.count("start Delta") == 2
+    assert result["cycle_started"] and server.calls.count("start Delta") == 2
 
 
 def test_busy_at_start_with_fail_policy_names_the_cmdlet_message():
@@ -155,14 +155,14 @@ def test_timeout_while_waiting_fails_clearly():
 def test_check_mode_reads_but_starts_nothing():
     server = FakeServer(running_polls=5)
     result = engine(server).run(check_mode=True)
-    assert result["changed"] and not result["started"] and "after the running one ends" in result["msg"]
+    assert result["changed"] and not result["cycle_started"] and "after the running one ends" in result["msg"]
     assert server.calls == ["scheduler"]
 
 
 def test_no_wait_returns_after_start():
     server = FakeServer()
     result = engine(server).run(wait=False)
-    assert result["started"] and server.calls == ["scheduler", "start Delta"]
+    assert result["cycle_started"] and server.calls == ["scheduler", "start Delta"]
 
 
 def test_disabled_scheduler_is_reported():
@@ -170,6 +170,6 @@ def test_disabled_scheduler_is_reported():
 
 
 def test_json_is_found_after_warnings_and_garbage_is_refused():
-    assert engine(FakeServer(warnings="WARNING: something\n")).run()["started"]
+    assert engine(FakeServer(warnings="WARNING: something\n")).run()["cycle_started"]
     with pytest.raises(AdsyncError, match="printed no JSON"):
         parse_json("Get-ADSyncScheduler : The term is not recognized", "Get-ADSyncScheduler")

@@ -203,7 +203,7 @@ def test_an_active_job_is_not_started_and_its_next_scheduled_execution_is_return
     result, failed = run_cloud_sync(FakeEntra(graph), params())
     assert posts(graph) == [], "an Active job runs on its schedule; start is not called"
     assert not failed and result["execution"] == DONE and result["previous_execution"] == OLD
-    assert (result["changed"], result["started"]) == (False, False)
+    assert (result["changed"], result["cycle_started"]) == (False, False)
     assert (result["job_status"], result["schedule_interval"]) == ("Active", "PT2M")
     assert "is Active" in result["msg"] and "every PT2M" in result["msg"] and "provision_objects" in result["msg"]
 
@@ -231,7 +231,7 @@ def test_allow_resume_or_a_first_run_starts_the_job_once_and_waits(status):
     graph = FakeGraph([OLD, OLD, DONE], status=status)
     result, failed = run_cloud_sync(FakeEntra(graph), params(allow_resume=status["code"] != "NotRun"))
     assert posts(graph) == ["/servicePrincipals/sp1/synchronization/jobs/job1/start"]
-    assert not failed and (result["changed"], result["started"]) == (True, True)
+    assert not failed and (result["changed"], result["cycle_started"]) == (True, True)
     assert result["execution"] == DONE and result["msg"].startswith("started (") and "Succeeded" in result["msg"]
 
 
@@ -252,7 +252,7 @@ def test_check_mode_reads_only_and_is_changed_only_when_a_real_run_would_start(s
     graph = FakeGraph([OLD], status=status)
     result, failed = run_cloud_sync(FakeEntra(graph, check_mode=True), params(allow_resume=allow_resume))
     assert [method for method, _path, _body in graph.requests] == ["GET"]
-    assert not failed and result["changed"] is changed and result["started"] is False
+    assert not failed and result["changed"] is changed and result["cycle_started"] is False
     assert words in result["msg"], result["msg"]
 
 

@@ -79,7 +79,7 @@ def test_a_staging_server_is_refused_with_an_adsync_error_and_nothing_starts():
 def test_a_cycle_is_started_waited_for_and_its_runs_returned():
     server = ConnectServer()
     result = run(server, winrm_ca_path="/etc/ssl/aadc-ca.pem")
-    assert result["changed"] is True and result["started"] is True and result["runs"] == [SUCCESS]
+    assert result["changed"] is True and result["cycle_started"] is True and result["runs"] == [SUCCESS]
     assert server.calls[:2] == ["scheduler", "start"] and server.calls[-1] == "runs"
     assert server.client_options["cert_validation"] == "/etc/ssl/aadc-ca.pem" and server.client_options["port"] == 5986
 
