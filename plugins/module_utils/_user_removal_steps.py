@@ -192,7 +192,7 @@ def report_removal(plan, sent):
     plan.after = STEP_RESULT[sent.landed[-1]] if sent.landed else plan.before
     if sent.backup_file:
         plan.fields["backup_file"] = sent.backup_file
-    if sent.waiting_for is not None or sent.error is not None:
+    if sent.error is not None:  # the batch sends until every removal is done or stopped
         plan.partial = plan.after != plan.before
         raise StepFailed(sent.error, plan.after)
 
