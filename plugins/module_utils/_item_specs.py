@@ -7,6 +7,11 @@ collection: not a public API.
 ``link_plan`` emits its actions as exactly these items, so a plan row can be handed to the
 module that carries it out unchanged.  ``single_item`` turns a module's single-item options
 into the same shape, so one code path handles ``object:`` and ``objects:``.
+
+Opt-ins are per item (issue 26): an item's ``force``, ``allow_data_loss`` and the like unlock
+that item alone; left out (None), the module-level option of the same name applies.  A plan's
+items carry their own opt-ins, so one link's opt-in never reaches another link in the same
+chunk.
 """
 
 import copy
@@ -17,6 +22,7 @@ AD_ANCHOR_ITEM = dict(
     immutable_id=dict(type="str"),
     consistency_guid=dict(type="str"),
     state=dict(type="str", choices=["present", "absent"]),
+    force=dict(type="bool"),
 )
 
 # ad_proxy_addresses objects[]
@@ -34,6 +40,9 @@ IMMUTABLE_ID_ITEM = dict(
     object_guid=dict(type="str"),
     consistency_guid=dict(type="str"),
     state=dict(type="str", choices=["present", "absent"]),
+    force=dict(type="bool"),
+    federated_upn_workaround=dict(type="bool"),
+    allow_role_holder=dict(type="bool"),
 )
 
 # entra_user_purge users[]
@@ -42,7 +51,16 @@ USER_REMOVAL_ITEM = dict(
     state=dict(type="str", choices=["deleted", "purged", "restored"]),
     new_user_principal_name=dict(type="str"),
     mail_from_sync=dict(type="bool", default=False),
+    allow_data_loss=dict(type="bool"),
+    allow_role_holder_removal=dict(type="bool"),
 )
+
+
+def item_opt_in(item, params, name):
+    """An item's own opt-in ``name``, else the module-level option of that name (False when the
+    module has none)."""
+    value = item.get(name)
+    return bool(params.get(name)) if value is None else bool(value)
 
 
 def item_spec(spec):

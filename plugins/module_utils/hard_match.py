@@ -212,6 +212,30 @@ def privileged_role_refusal(user):
     )
 
 
+def role_labels(user):
+    """Every directory role the user holds or is eligible for, as people read them."""
+    labels = []
+    for role_id in user.role_ids:
+        name = user.role_names.get(role_id.lower())
+        labels.append("%s (%s)" % (name, role_id) if name and name.lower() != role_id.lower() else role_id)
+    return labels
+
+
+def role_holder_refusal(user, allow_role_holder):
+    """Linking a cloud user gives the AD side control of everything the account holds, its
+    directory roles too (issue 26): any role, built-in or custom, active or eligible, directly or
+    through a role-assignable group, is a person's decision, unlocked per item by
+    ``allow_role_holder``.  The PRIVILEGED ones stay refused whatever the opt-in: Entra itself
+    blocks a hard match to them (MC1262584, ``privileged_role_refusal``)."""
+    if allow_role_holder or not user.role_ids:
+        return None
+    return (
+        "cloud user %s holds or is eligible for directory roles: %s; linking it to an AD user hands those roles "
+        "to whoever controls that AD account. Set allow_role_holder: true on this item if that is intended, or "
+        "remove the role assignments and eligibilities first" % (user.upn, ", ".join(role_labels(user)))
+    )
+
+
 def _same_guid(left, right):
     try:
         return SourceAnchor.from_guid(left).guid == SourceAnchor.from_guid(right).guid
