@@ -78,8 +78,8 @@ class Emulator:
 
     @property
     def auth(self):
-        return {k: self.facts[k] for k in ("tenant_id", "client_id", "client_secret", "graph_endpoint",
-                                           "authority_host", "ca_path")}
+        return dict({k: self.facts[k] for k in ("tenant_id", "client_id", "client_secret", "graph_endpoint",
+                                                "authority_host", "ca_path")}, allow_custom_authority=True)
 
 
 def main():

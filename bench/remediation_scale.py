@@ -200,7 +200,8 @@ MODULE_DEFAULTS = {
     "group/syncfix.entra.ad": {"server": "{{ ad_server }}", "bind_dn": "{{ ad_bind_dn }}",
                                "bind_password": "{{ ad_bind_password }}", "ldap_ca_path": "{{ ad_ca_path }}"},
     "group/syncfix.entra.entra": {k: "{{ %s }}" % k for k in ("tenant_id", "client_id", "client_secret",
-                                                              "graph_endpoint", "authority_host", "graph_ca_path")},
+                                                              "graph_endpoint", "authority_host", "allow_custom_authority",
+                                                              "graph_ca_path")},
 }
 ROLE_PLAY = "- name: The remediation\n  ansible.builtin.import_playbook: syncfix.entra.remediate\n"
 PLAN_PLAY = [{"name": "link_plan alone", "hosts": "localhost", "gather_facts": False, "module_defaults": MODULE_DEFAULTS,

@@ -313,7 +313,8 @@ class Emulator:
 
     @property
     def auth(self):
-        return {k: self.facts[k] for k in ("tenant_id", "client_id", "client_secret", "graph_endpoint", "authority_host")}
+        return dict({k: self.facts[k] for k in ("tenant_id", "client_id", "client_secret", "graph_endpoint",
+                                                "authority_host")}, allow_custom_authority=True)
 
 
 # -- the bench ---------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ def remediation_vars(dc: dict, graph: dict, service_principal: dict, **overrides
         "ad_bind_password": dc["bind_password"], "ad_ca_path": dc["ldap_ca_path"],
         "tenant_id": graph["tenant_id"], "client_id": graph["client_id"], "client_secret": graph["client_secret"],
         "graph_endpoint": graph["graph_endpoint"], "authority_host": graph["authority_host"],
+        "allow_custom_authority": True,
         "graph_ca_path": graph["ca_path"],
         "remediation_sync_engine": "cloud_sync",
         "remediation_cycle_options": {"service_principal_id": service_principal["id"],

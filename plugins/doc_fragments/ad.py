@@ -101,11 +101,28 @@ options:
     type: str
   referrals:
     description:
-      - Follow referrals to other domains of the forest. Left off, objects outside the
-        O(base_dn) domain are not found.
+      - Follow a referral (LDAP result 10) that a domain controller answers for an object of
+        another domain of the forest. Left off, such an object is an error naming the referral.
+      - A referral is followed only to a host of O(server) or O(referral_hosts); any other host
+        is refused before anything is sent to it, since the bind credentials would go there.
+      - Never from TLS to clear text - an C(ldaps://) referral is opened with LDAPS, an
+        C(ldap://) referral with StartTLS (unless O(tls_mode=none)), both with the same
+        certificate checks as O(server). A referral's own referrals are not followed.
+      - Continuation references in a subtree search (objects below O(base_dn) held by another
+        domain) are not followed; search a global catalog (port 3269) for the whole forest.
       - If not set, the environment variable E(SYNCFIX_AD_REFERRALS) is used.
     type: bool
     default: false
+  referral_hosts:
+    description:
+      - Domain controllers, besides those of O(server), that a referral may lead to when
+        O(referrals=true), by host name as the referral names them (for example
+        V(dc1.emea.contoso.com)). Compared without regard to case.
+      - If not set, the environment variable E(SYNCFIX_AD_REFERRAL_HOSTS) is used
+        (comma-separated).
+    type: list
+    elements: str
+    default: []
   connect_timeout:
     description:
       - Seconds to wait for a server to accept the connection before trying the next.

@@ -79,7 +79,23 @@ options:
         azure-identity's instance discovery, which would ask the public cloud about it.
       - If not set, the environment variable E(AZURE_AUTHORITY_HOST) is used, then
         V(https://login.microsoftonline.com).
+      - The app's client secret, certificate assertion or federated token is sent to this host.
+        Microsoft's authorities are accepted as they are - V(https://login.microsoftonline.com),
+        V(https://login.chinacloudapi.cn) (Azure China) and V(https://login.microsoftonline.us)
+        (Azure US Government), the ones azure-identity knows; Microsoft Cloud Germany
+        (C(login.microsoftonline.de)) closed in 2021. Any other host fails the task before any
+        token request unless O(allow_custom_authority=true).
     type: str
+  allow_custom_authority:
+    description:
+      - Accept an O(authority_host) that is not one of Microsoft's sign-in authorities (a lab,
+        an emulator, a test double) and send the app's credential to it.
+      - Only with a host you trust with that credential. With O(auth_method=access_token),
+        V(managed_identity) or V(azure_cli) no credential goes to O(authority_host), and this
+        option is not needed.
+      - If not set, the environment variable E(SYNCFIX_ALLOW_CUSTOM_AUTHORITY) is used.
+    type: bool
+    default: false
   graph_ca_path:
     description:
       - A PEM bundle of CA certificates to trust for Graph and the authority, instead of the

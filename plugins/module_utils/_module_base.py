@@ -66,6 +66,7 @@ def graph_connection_spec():
         graph_endpoint=dict(type="str", default="https://graph.microsoft.com",
                             fallback=_env("SYNCFIX_GRAPH_ENDPOINT")),
         authority_host=dict(type="str", fallback=_env("AZURE_AUTHORITY_HOST")),
+        allow_custom_authority=dict(type="bool", default=False, fallback=_env("SYNCFIX_ALLOW_CUSTOM_AUTHORITY")),
         graph_ca_path=dict(type="path", aliases=["ca_path"], fallback=_env("SYNCFIX_GRAPH_CA_PATH")),
         graph_validate_certs=dict(type="bool", default=True, aliases=["validate_certs"]),
         request_timeout=dict(type="float", default=30.0),
@@ -103,6 +104,7 @@ def ad_connection_spec():
                        fallback=_ad_env("auth")),
         base_dn=dict(type="str", fallback=_ad_env("base_dn")),
         referrals=dict(type="bool", default=False, fallback=_ad_env("referrals")),
+        referral_hosts=dict(type="list", elements="str", default=[], fallback=_ad_env("referral_hosts")),
         connect_timeout=dict(type="int", default=10, fallback=_ad_env("connect_timeout")),
     ), required_if=[["ldap_auth", "simple", ["bind_dn", "bind_password"]]],
         mutually_exclusive=[["ldap_validate_certs", "cert_validation"]])
@@ -196,6 +198,7 @@ class SyncfixModule:
                     tls_mode=tls_mode, port=params["port"], validate_certs=validate, check_hostname=check_hostname,
                     ca_path=params["ldap_ca_path"], auth=params["ldap_auth"], base_dn=params["base_dn"],
                     connect_timeout=params["connect_timeout"], referrals=params["referrals"],
+                    referral_hosts=params["referral_hosts"],
                 ).connect()
             except LdapError as e:
                 self.fail_error(e, "%s; nothing was changed" % e)

@@ -12,12 +12,19 @@ never guessed; they are chosen by name.  No Azure subscription is needed for any
 National clouds and the lab use the same seam: ``authority_host`` (azure-identity then needs
 ``disable_instance_discovery``, since instance discovery asks the public cloud about the
 authority) and ``graph_ca_path``/``graph_validate_certs`` for the token requests.
+
+The client secret, certificate assertion or federated token goes to the authority, so only the
+Microsoft authorities azure-identity knows (``AzureAuthorityHosts``: the public cloud, Azure
+China, Azure US Government; Microsoft Cloud Germany closed on 2021-10-29) are accepted as they
+are; any other host (a lab, an emulator) needs ``allow_custom_authority``.
 """
 
 import os
 import time
 
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
+from urllib.parse import urlsplit
+
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
 
 try:
     import azure.identity as azure_identity
@@ -28,6 +35,12 @@ AUTH_METHODS = (
     "auto", "access_token", "client_secret", "certificate", "federated_token", "managed_identity", "azure_cli",
 )
 PUBLIC_AUTHORITY_HOST = "https://login.microsoftonline.com"
+# azure-identity's AzureAuthorityHosts (1.27): AZURE_PUBLIC_CLOUD, AZURE_CHINA, AZURE_GOVERNMENT.
+# Its AZURE_GERMANY (login.microsoftonline.de) is deprecated: "Microsoft Cloud Germany was closed
+# on October 29th, 2021".
+MICROSOFT_AUTHORITY_HOSTS = ("login.microsoftonline.com", "login.chinacloudapi.cn", "login.microsoftonline.us")
+# The credentials that send a secret, an assertion or a federated token to the authority.
+AUTHORITY_METHODS = ("client_secret", "certificate", "federated_token")
 # Refresh a little before expiry so a long bulk run never sends an expired token.
 TOKEN_REFRESH_MARGIN = 300
 
@@ -69,6 +82,41 @@ def choose_auth_method(params):
     if missing:
         raise AuthError("auth_method %s needs %s" % (method, ", ".join(missing)))
     return method
+
+
+class CustomAuthorityRefused(AuthError, InputError):
+    """``authority_host`` is not a Microsoft authority and ``allow_custom_authority`` is not set."""
+
+    kind = "input"
+
+
+def authority_url(authority_host):
+    """azure-identity's reading of ``authority_host``: a bare host is https, trailing / dropped."""
+    value = authority_host.strip().rstrip("/")
+    return value if "://" in value else "https://" + value
+
+
+def microsoft_authority(authority_host):
+    """True when ``authority_host`` is one of Microsoft's sign-in authorities, over https on the
+    default port, with no path."""
+    try:
+        parts = urlsplit(authority_url(authority_host))
+        port = parts.port
+    except ValueError:
+        return False
+    return (parts.scheme.lower() == "https" and (parts.hostname or "").lower() in MICROSOFT_AUTHORITY_HOSTS
+            and port in (None, 443) and parts.path in ("", "/") and not parts.query and not parts.username)
+
+
+def authority_refusal(params):
+    """The refusal of a non-Microsoft ``authority_host`` without ``allow_custom_authority``, or None."""
+    authority = params.get("authority_host")
+    if not authority or microsoft_authority(authority) or params.get("allow_custom_authority"):
+        return None
+    return ("authority_host %s is not a Microsoft sign-in authority (%s); the client secret, certificate assertion or "
+            "federated token would be sent to it. Use one of those, or set allow_custom_authority=true (environment "
+            "SYNCFIX_ALLOW_CUSTOM_AUTHORITY=true) if you trust this host with the app's credential (a lab, an "
+            "emulator)" % (authority, ", ".join("https://" + host for host in MICROSOFT_AUTHORITY_HOSTS)))
 
 
 def graph_scope(graph_endpoint):
@@ -128,7 +176,11 @@ def token_provider(params, verify=True):
     timeout = params.get("request_timeout") or 30.0
     options = {"connection_verify": verify, "connection_timeout": timeout, "read_timeout": timeout}
     authority = params.get("authority_host")
-    if authority and authority.rstrip("/") != PUBLIC_AUTHORITY_HOST:
+    if method in AUTHORITY_METHODS:
+        refusal = authority_refusal(params)
+        if refusal:
+            raise CustomAuthorityRefused(refusal)
+    if authority and authority_url(authority) != PUBLIC_AUTHORITY_HOST:
         options.update(authority=authority, disable_instance_discovery=True)
     if method == "client_secret":
         credential = azure_identity.ClientSecretCredential(

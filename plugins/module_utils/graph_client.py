@@ -15,6 +15,11 @@ Why not msgraph-sdk: see README ("Graph transport").  What Graph documents and t
 * Advanced queries (``$count``, ``onPremisesImmutableId eq``, ``endsWith``) need the header
   ``ConsistencyLevel: eventual``, on every page of the result, ``@odata.nextLink`` included.
 * Errors are ``{"error": {"code", "message", "innerError": {"request-id"}}}``.
+* An absolute URL Graph hands back (``@odata.nextLink``, also inside ``$batch`` answers) is
+  followed with the bearer token, so it is followed only when it has ``graph_endpoint``'s
+  origin (https, same host and port); anything else fails the read with ``ForeignLink`` and
+  the token is not sent ("Paging Microsoft Graph data in your app": the next link points back
+  at the same service).
 * The directory is eventually consistent: an object just written can be missing for a few
   seconds (a user just deleted is not yet in the recycle bin); the caller that knows this
   waits it out (``_user_removal_batch``).
@@ -28,6 +33,7 @@ import threading
 import time
 
 from concurrent import futures
+from urllib.parse import urlsplit
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 
@@ -94,6 +100,42 @@ class GraphError(SyncfixError):
                    request_id, operation, target)
 
 
+def origin(url):
+    """(scheme, host, port) of an absolute URL, lower-cased, the scheme's default port filled in;
+    None when ``url`` has no scheme or host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is not a number
+        return None
+    scheme = (parts.scheme or "").lower()
+    if not scheme or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or {"https": 443, "http": 80}.get(scheme)
+
+
+def foreign_link_problem(url, endpoint):
+    """Why the absolute ``url`` must not get ``endpoint``'s bearer token, or None when it may:
+    only an https URL with the endpoint's own origin may."""
+    own = origin(endpoint)
+    theirs = origin(url)
+    if theirs is None:
+        return "it is not an absolute URL with a host"
+    if theirs[0] != "https":
+        return "it is not https (the access token would cross the network in clear text)"
+    if theirs != own:
+        return "its origin %s://%s:%s is not graph_endpoint's (%s://%s:%s)" % (theirs + own)
+    return None
+
+
+class RefusedRequest(GraphError):
+    """A request this client refuses to send (nothing left the machine); the message says why."""
+
+    def describe(self):
+        where = " ".join(p for p in (self.operation, self.target) if p)
+        return "%s: %s" % (where or "Graph request", self.message)
+
+
 class OutcomeUnknown(GraphError):
     """A write whose answer was lost after it was sent: it may or may not have landed."""
 
@@ -137,7 +179,8 @@ class GraphClient:
 
     def __init__(self, endpoint, token, verify=True, timeout=30.0, deadline=300.0,
                  write_quota=DEFAULT_WRITE_QUOTA, transport=None, clock=time.monotonic, sleep=time.sleep):
-        self.base = endpoint.rstrip("/") + "/" + API_VERSION
+        self.endpoint = endpoint.rstrip("/")
+        self.base = self.endpoint + "/" + API_VERSION
         self._token = token
         self._clock = clock
         self._sleep = sleep
@@ -189,7 +232,7 @@ class GraphClient:
         """
         pace = method in WRITE_METHODS if pace is None else pace
         idempotent = method not in WRITE_METHODS if idempotent is None else idempotent
-        url = path if path.startswith("https://") or path.startswith("http://") else self.base + path
+        url = self._url(path, operation or method, target)
         send_headers = dict(headers or {})
         content = None
         if body is not None:
@@ -234,6 +277,18 @@ class GraphClient:
                                                operation or method, target or path)
             return _json(response) if response.content else None
 
+    def _url(self, path, operation=None, target=None):
+        """The URL to send ``path`` to: relative paths under /v1.0; an absolute URL (a next link
+        Graph handed back) only on graph_endpoint's origin, else GraphError before anything is sent."""
+        if not _is_absolute(path):
+            return self.base + path
+        problem = foreign_link_problem(path, self.endpoint)
+        if problem:
+            raise RefusedRequest(None, "ForeignLink", "refused to follow %s: %s; the bearer token goes to graph_endpoint "
+                             "%s only. If Graph really answers on that host, set graph_endpoint to it" % (
+                                 path, problem, self.endpoint), None, operation, target)
+        return path
+
     def get(self, path, params=None, advanced=False, **context):
         return self.request("GET", path, params=params, headers=_advanced(advanced), **context)
 
@@ -261,6 +316,14 @@ class GraphClient:
         Reads only, more than one envelope: up to ``READ_BATCHES_IN_FLIGHT`` envelopes at once.
         Any write among them: one envelope after another, its writes paced, in request order.
         """
+        for request in requests:
+            if _is_absolute(request["url"]):
+                # "Combine multiple HTTP requests using JSON batching": an item's url is relative
+                # to the version; an absolute one (a next link put in a batch) is refused before
+                # any envelope is sent, not handed to Graph to resolve.
+                raise RefusedRequest(None, "AbsoluteBatchUrl", "a $batch item needs a URL relative to /%s, got %s; "
+                                     "read a next link with a plain GET" % (API_VERSION, request["url"]), None,
+                                     "$batch", request["url"])
         responses = [None] * len(requests)
         writes = any(r["method"].upper() in WRITE_METHODS for r in requests)
         if writes or len(requests) <= BATCH_LIMIT:
@@ -351,6 +414,10 @@ def retry_after(headers, attempt):
 
 def _advanced(advanced):
     return {"ConsistencyLevel": "eventual"} if advanced else None
+
+
+def _is_absolute(path):
+    return "://" in path.split("?", 1)[0]
 
 
 def _batch_item(request_id, request):

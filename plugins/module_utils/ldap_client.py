@@ -12,6 +12,17 @@
 * Several servers fail over in order (an ldap3 server pool).
 * ``auth: kerberos`` uses SASL GSSAPI (Python package ``gssapi``).  ldap3's NTLM is not offered:
   Samba refuses it, so it could not be tested.
+* Referrals (result 10, "referral", RFC 4511 4.1.10) are followed only with ``referrals`` on,
+  only to a host of ``servers`` or ``referral_hosts``, and never in clear text from a TLS
+  connection: an ``ldap://`` referral from an LDAPS or StartTLS connection is opened with
+  StartTLS and the same certificate checks.  This client follows them itself, not through
+  ldap3's ``auto_referrals``: ldap3 sends the bind credentials to any host a referral names
+  (``allowed_referral_hosts`` defaults to ``('*', True)``), opens an ``ldap://`` referral from
+  an LDAPS connection without TLS, upgrades a StartTLS referral with a default ``Tls()`` that
+  does not validate the certificate, and follows a referral's own referrals on a connection
+  made with ``auto_referrals=True`` that no option of ours reaches.  Continuation references
+  (``searchResRef``) in a subtree search are not followed: search a global catalog for the
+  forest.
 
 No Ansible imports: callers turn ``LdapError`` into a failed task.
 """
@@ -19,12 +30,13 @@ No Ansible imports: callers turn ``LdapError`` into a failed task.
 import os
 import re
 import ssl
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
 
 try:
     import ldap3
     from ldap3.core import exceptions as ldap3_exceptions
     from ldap3.utils.dn import safe_rdn
+    from ldap3.utils.uri import parse_uri
 except ImportError:  # reported by the module base with the package name and install hint
     ldap3 = None
 
@@ -38,6 +50,7 @@ RESULT_NO_SUCH_ATTRIBUTE = 16
 RESULT_ATTRIBUTE_OR_VALUE_EXISTS = 20
 RESULT_INVALID_CREDENTIALS = 49
 RESULT_STRONGER_AUTH_REQUIRED = 8
+RESULT_REFERRAL = 10
 
 
 class LdapError(SyncfixError):
@@ -51,6 +64,34 @@ class LdapError(SyncfixError):
 
     def details(self):
         return {"kind": self.kind, "message": str(self), "result": self.code}
+
+
+class ReferralRefused(LdapError, InputError):
+    """A referral this client will not follow; the message names it and the way out."""
+
+    kind = "input"
+
+
+def referral_endpoint(uri, tls_mode, allowed_hosts):
+    """Where to follow the referral ``uri`` from a connection in ``tls_mode``: (host, port, mode,
+    base DN or None), or a ReferralRefused naming the URI, why, and the fix.
+
+    The host must be in ``allowed_hosts`` (compared case-insensitively); ``ldaps://`` stays
+    LDAPS; ``ldap://`` is StartTLS unless the connection itself is plain LDAP (tls_mode none,
+    asked for by name), so a referral never takes the bind from TLS to clear text.
+    """
+    parsed = parse_uri(uri) if isinstance(uri, str) else None
+    if not parsed or not parsed.get("host"):
+        return ReferralRefused("referral %r is not an ldap:// or ldaps:// URL with a host; it was not followed" % (uri,))
+    host = parsed["host"]
+    allowed = sorted(set(h.lower() for h in allowed_hosts))
+    if host.lower() not in allowed:
+        return ReferralRefused(
+            "referral to %s not followed: %s is not one of the allowed hosts (%s); the bind credentials would go to "
+            "it. Add it to referral_hosts if it is a domain controller you trust, or connect to that domain's DC "
+            "(server) directly" % (uri, host, ", ".join(allowed)))
+    mode = "ldaps" if parsed["ssl"] else ("none" if tls_mode == "none" else "starttls")
+    return host, parsed.get("port") or DEFAULT_PORTS[mode], mode, parsed.get("base") or None
 
 
 def parse_server(value, tls_mode, port):
@@ -84,7 +125,7 @@ class DirectoryConnection:
 
     def __init__(self, servers, bind_dn=None, bind_password=None, tls_mode="ldaps", port=None,
                  validate_certs=True, ca_path=None, auth="simple", base_dn=None, connect_timeout=10,
-                 receive_timeout=60, referrals=False, check_hostname=True):
+                 receive_timeout=60, referrals=False, check_hostname=True, referral_hosts=()):
         if ldap3 is None:
             raise LdapError("the Python package ldap3 is needed: pip install 'ldap3>=2.9.1'")
         if tls_mode not in DEFAULT_PORTS:
@@ -100,6 +141,10 @@ class DirectoryConnection:
         self.connect_timeout = connect_timeout
         self.receive_timeout = receive_timeout
         self.referrals = referrals
+        # A referral may lead to a configured server or a host named in referral_hosts, no other.
+        self.referral_hosts = tuple(host for host, _port, _mode in self.endpoints) + tuple(referral_hosts or ())
+        self.tls_mode = tls_mode
+        self._referred = {}
         self.connection = None
         self.server_used = None
         self.stats = {"searches": 0, "modifies": 0, "moves": 0}
@@ -141,8 +186,9 @@ class DirectoryConnection:
     def _bind(self, host, port, mode):
         server = ldap3.Server(host, port=port, use_ssl=(mode == "ldaps"), tls=self._tls(),
                               get_info=ldap3.NONE, connect_timeout=self.connect_timeout)
+        # auto_referrals stays off: referrals are followed by _referred_connection (module docstring).
         options = dict(receive_timeout=self.receive_timeout, raise_exceptions=False, read_only=False,
-                       auto_referrals=self.referrals)
+                       auto_referrals=False)
         if self.auth == "kerberos":
             options.update(authentication=ldap3.SASL, sasl_mechanism=ldap3.KERBEROS)
         else:
@@ -179,9 +225,45 @@ class DirectoryConnection:
         return value[0] if isinstance(value, list) else value
 
     def close(self):
+        for referred in self._referred.values():
+            referred.close()
+        self._referred = {}
         if self.connection is not None:
             self.connection.unbind()
             self.connection = None
+
+    def _referred_connection(self, result, step):
+        """The connection (bound, cached) that a referral answer sends ``step`` to, and the base
+        DN the referral names; LdapError when referrals are off, ReferralRefused when no URL of it
+        may be followed.  A referred connection follows no referral of its own."""
+        uris = result.get("referrals") or []
+        if not self.referrals:
+            raise LdapError("%s: the server answered with a referral to %s; referrals is false, so it was not followed. "
+                            "Connect to a domain controller of that domain (server), or set referrals=true with the "
+                            "host in referral_hosts" % (step, ", ".join(uris) or "(no URL)"), RESULT_REFERRAL)
+        refusals = []
+        for uri in uris:
+            target = referral_endpoint(uri, self.tls_mode, self.referral_hosts)
+            if isinstance(target, ReferralRefused):
+                refusals.append(str(target))
+                continue
+            host, port, mode, base = target
+            key = (host.lower(), port, mode)
+            if key not in self._referred:
+                referred = DirectoryConnection(
+                    ["%s://%s:%d" % ("ldaps" if mode == "ldaps" else "ldap", host, port)], bind_dn=self.bind_dn,
+                    bind_password=self.bind_password, tls_mode="none" if mode == "none" else self.tls_mode,
+                    validate_certs=self.validate_certs, ca_path=self.ca_path, auth=self.auth,
+                    base_dn=base or self.base_dn, connect_timeout=self.connect_timeout,
+                    receive_timeout=self.receive_timeout, referrals=False, check_hostname=self.check_hostname)
+                referred.stats = self.stats  # one set of counters for the task
+                try:
+                    self._referred[key] = referred.connect()
+                except LdapError as e:
+                    raise LdapError("%s: following the referral to %s failed: %s" % (step, uri, e), e.code)
+            self.stats["referrals_followed"] = self.stats.get("referrals_followed", 0) + 1
+            return self._referred[key], base
+        raise ReferralRefused("%s: %s" % (step, "; ".join(refusals) or "the referral named no URL"))
 
     # -- reading and writing --------------------------------------------------------------
 
@@ -198,6 +280,11 @@ class DirectoryConnection:
             except ldap3_exceptions.LDAPException as e:
                 raise LdapError("%s failed: %s" % (step, _exception_text(e, self.receive_timeout)))
             result = self.connection.result or {}
+            if result.get("result") == RESULT_REFERRAL:
+                referred, referred_base = self._referred_connection(result, step)
+                yield from referred.search(search_filter, attributes, base=referred_base or base or self.base_dn,
+                                           scope=scope, page_size=page_size)
+                return
             if not ok and result.get("result") not in (0, 32):  # 32 noSuchObject: nothing there
                 raise LdapError("%s failed: %s" % (step, _describe(result)), result.get("result"))
             for entry in self.connection.response or []:
@@ -223,6 +310,10 @@ class DirectoryConnection:
             raise LdapError("modify of %s on %s failed: %s" % (dn, self.server_used, problem))
         if not ok:
             result = self.connection.result or {}
+            if result.get("result") == RESULT_REFERRAL:
+                self.stats["modifies"] -= 1  # counted again where it is sent
+                return self._referred_connection(result, "modify of %s on %s" % (dn, self.server_used))[0].modify(
+                    dn, changes)
             raise LdapError("modify of %s on %s failed: %s" % (dn, self.server_used, _describe(result)),
                             result.get("result"))
 
@@ -237,6 +328,9 @@ class DirectoryConnection:
             raise LdapError("%s failed: %s" % (step, _exception_text(e, self.receive_timeout)))
         if not ok:
             result = self.connection.result or {}
+            if result.get("result") == RESULT_REFERRAL:
+                self.stats["moves"] -= 1  # counted again where it is sent
+                return self._referred_connection(result, step)[0].move(dn, new_parent)
             raise LdapError("%s failed: %s" % (step, _describe(result)), result.get("result"))
 
 

@@ -67,9 +67,10 @@ class GraphLab:
 
     @property
     def auth(self):
-        """Module options that point the collection at the emulator."""
-        return {key: self.facts[key] for key in ("tenant_id", "client_id", "client_secret", "graph_endpoint",
-                                                 "authority_host", "ca_path")}
+        """Module options that point the collection at the emulator (its token service is no
+        Microsoft authority, so the secret goes there only with allow_custom_authority)."""
+        return dict({key: self.facts[key] for key in ("tenant_id", "client_id", "client_secret", "graph_endpoint",
+                                                      "authority_host", "ca_path")}, allow_custom_authority=True)
 
     def lab(self, method, path, **kwargs):
         answer = self.http.request(method, self.facts["graph_endpoint"] + "/_lab" + path, **kwargs)

@@ -70,7 +70,9 @@ def test_awx_azure_credential_environment_reaches_graph(graph_lab, playbook):
     facts = graph_lab.facts
     env = {"AZURE_TENANT": facts["tenant_id"], "AZURE_CLIENT_ID": facts["client_id"],
            "AZURE_SECRET": facts["client_secret"], "AZURE_AUTHORITY_HOST": facts["authority_host"],
-           "SYNCFIX_GRAPH_ENDPOINT": facts["graph_endpoint"], "SYNCFIX_GRAPH_CA_PATH": facts["ca_path"]}
+           "SYNCFIX_GRAPH_ENDPOINT": facts["graph_endpoint"], "SYNCFIX_GRAPH_CA_PATH": facts["ca_path"],
+           # The emulator is no Microsoft authority: the credential goes to it only when allowed.
+           "SYNCFIX_ALLOW_CUSTOM_AUTHORITY": "true"}
     rc, (result,) = playbook([{"syncfix.entra.entra_user_info": {"users": ["vp@contoso.com"]}}], env=env)
     assert not result.get("failed"), result.get("msg")
     assert result["users"][0]["found"] is True and result["users"][0]["id"], result["users"]

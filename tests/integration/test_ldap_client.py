@@ -46,3 +46,23 @@ def test_plain_ldap_bind_is_refused_by_the_dc_with_a_hint(samba):
     with pytest.raises(ldap_client.LdapError) as e:
         connect(samba, servers=["%s:%d" % (samba["ldap_server"], samba["ldap_port"])], tls_mode="none")
     assert "stronger authentication (8)" in str(e.value) and "ldaps or starttls" in str(e.value)
+
+
+
+def test_with_referrals_on_a_continuation_reference_is_not_followed(samba, monkeypatch):
+    """Samba answers a subtree search of the domain with a continuation reference to the
+    configuration partition (searchResRef ldaps://<realm>/CN=Configuration,...): with referrals on,
+    the search still returns the domain's own entries and opens no other connection."""
+    opened = []
+    real_bind = ldap_client.DirectoryConnection._bind
+
+    def bind(self, host, port, mode):
+        opened.append((host, port, mode))
+        return real_bind(self, host, port, mode)
+
+    monkeypatch.setattr(ldap_client.DirectoryConnection, "_bind", bind)
+    connection = connect(samba, referrals=True)
+    entries = list(connection.search("(objectClass=domain)", ["distinguishedName"]))
+    assert [e["dn"].lower() for e in entries] == [samba["base_dn"].lower()]
+    assert opened == [(samba["ldap_server"], samba["ldaps_port"], "ldaps")]
+    assert "referrals_followed" not in connection.stats

@@ -51,7 +51,8 @@ def test_custom_authority_disables_instance_discovery(monkeypatch):
             built.update(tenant=tenant, client=client, secret=secret, **kwargs)
 
     monkeypatch.setattr(graph_auth.azure_identity, "ClientSecretCredential", FakeSecretCredential)
-    provider = token_provider(dict(APP, client_secret="s", authority_host="https://127.0.0.1:8443"), verify="/ca.pem")
+    provider = token_provider(dict(APP, client_secret="s", authority_host="https://127.0.0.1:8443",
+                                   allow_custom_authority=True), verify="/ca.pem")
     assert built == {"tenant": "t", "client": "c", "secret": "s", "authority": "https://127.0.0.1:8443",
                      "disable_instance_discovery": True, "connection_verify": "/ca.pem", "connection_timeout": 30.0,
                      "read_timeout": 30.0}
@@ -95,3 +96,55 @@ def test_a_certificate_file_that_is_not_a_certificate_names_the_option(tmp_path)
     with pytest.raises(AuthError) as raised:
         token_provider(dict(APP, client_certificate_path=str(garbage)))
     assert "client_certificate_path %s could not be loaded" % garbage in str(raised.value)
+
+
+class NoCredential:
+    """Fails the test if azure-identity is asked to make a credential (and so, later, a token)."""
+
+    def __init__(self, *args, **kwargs):
+        raise AssertionError("a credential was made for a refused authority")
+
+
+@pytest.mark.parametrize("method,extra", [
+    ("client_secret", {"client_secret": "s"}),
+    ("certificate", {"client_certificate_path": "/c.pem"}),
+    ("federated_token", {"federated_token_file": "/token"}),
+])
+@pytest.mark.parametrize("authority", [
+    "https://127.0.0.1:8443", "login.attacker.example", "https://login.microsoftonline.com.attacker.example",
+    "https://login.microsoftonline.com:8443", "https://login.microsoftonline.com/attacker",
+    "https://login.microsoftonline.de",  # Microsoft Cloud Germany, closed in 2021
+])
+def test_a_custom_authority_is_refused_before_any_credential_without_the_opt_in(monkeypatch, method, extra, authority):
+    for name in ("ClientSecretCredential", "CertificateCredential", "WorkloadIdentityCredential"):
+        monkeypatch.setattr(graph_auth.azure_identity, name, NoCredential)
+    monkeypatch.setattr(graph_auth.os.path, "isfile", lambda path: True)
+    monkeypatch.setattr(graph_auth.os, "access", lambda path, mode: True)
+    with pytest.raises(graph_auth.CustomAuthorityRefused) as raised:
+        token_provider(dict(APP, authority_host=authority, **extra))
+    message = str(raised.value)
+    assert "authority_host %s is not a Microsoft sign-in authority" % authority in message
+    for named in ("https://login.microsoftonline.com", "https://login.chinacloudapi.cn",
+                  "https://login.microsoftonline.us", "allow_custom_authority=true", "SYNCFIX_ALLOW_CUSTOM_AUTHORITY"):
+        assert named in message
+    assert isinstance(raised.value, graph_auth.InputError)
+
+
+@pytest.mark.parametrize("authority", [
+    "https://login.microsoftonline.com", "https://login.microsoftonline.us/", "login.chinacloudapi.cn",
+    "https://LOGIN.microsoftonline.us:443",
+])
+def test_microsoft_authorities_need_no_opt_in(monkeypatch, authority):
+    built = {}
+    monkeypatch.setattr(graph_auth.azure_identity, "ClientSecretCredential", lambda *a, **kwargs: built.update(kwargs))
+    token_provider(dict(APP, client_secret="s", authority_host=authority))
+    assert built["connection_verify"] is True
+
+
+@pytest.mark.parametrize("method", ["managed_identity", "azure_cli"])
+def test_credentials_that_never_reach_the_authority_are_not_refused(monkeypatch, method):
+    made = []
+    monkeypatch.setattr(graph_auth.azure_identity, "ManagedIdentityCredential", lambda **kwargs: made.append(method))
+    monkeypatch.setattr(graph_auth.azure_identity, "AzureCliCredential", lambda **kwargs: made.append(method))
+    token_provider(dict(APP, auth_method=method, authority_host="https://127.0.0.1:8443"))
+    assert made == [method]

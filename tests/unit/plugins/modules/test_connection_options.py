@@ -21,7 +21,8 @@ class Failed(Exception):
 
 def module(args, directories, monkeypatch, env=None):
     for name in ("AZURE_TENANT_ID", "AZURE_TENANT", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SECRET",
-                 "SYNCFIX_GRAPH_ENDPOINT", "SYNCFIX_AD_SERVER", "SYNCFIX_AD_BIND_DN", "SYNCFIX_AD_BIND_PASSWORD"):
+                 "SYNCFIX_GRAPH_ENDPOINT", "SYNCFIX_AD_SERVER", "SYNCFIX_AD_BIND_DN", "SYNCFIX_AD_BIND_PASSWORD",
+                 "AZURE_AUTHORITY_HOST", "SYNCFIX_ALLOW_CUSTOM_AUTHORITY", "SYNCFIX_AD_REFERRAL_HOSTS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in (env or {}).items():
         monkeypatch.setenv(name, value)
@@ -178,3 +179,38 @@ def test_every_variable_the_types_inject_is_one_a_module_reads():
     for name in ("credential_type_ad_bind.yml", "credential_type_entra_app.yml"):
         injected = set(yaml.safe_load((AWX_TYPES / name).read_text())["injectors"]["env"])
         assert injected <= read, injected - read
+
+
+LAB_APP = dict(tenant_id="t", client_id="c", client_secret="s")
+
+
+@pytest.mark.parametrize("args,env", [
+    (dict(LAB_APP, authority_host="https://127.0.0.1:9443"), {}),
+    (dict(LAB_APP), {"AZURE_AUTHORITY_HOST": "https://sts.attacker.example"}),
+    (dict(LAB_APP, authority_host="https://127.0.0.1:9443"), {"SYNCFIX_ALLOW_CUSTOM_AUTHORITY": ""}),  # AWX's blank
+])
+def test_a_custom_authority_fails_the_task_before_the_graph_client_is_made(monkeypatch, args, env):
+    with pytest.raises(Failed) as raised:
+        module(args, ("graph",), monkeypatch, env=env).graph  # pylint: disable=expression-not-assigned
+    assert "is not a Microsoft sign-in authority" in str(raised.value)
+    assert "allow_custom_authority=true" in str(raised.value)
+
+
+@pytest.mark.parametrize("args,env", [
+    (dict(LAB_APP, authority_host="https://127.0.0.1:9443", allow_custom_authority=True), {}),
+    (dict(LAB_APP, authority_host="https://127.0.0.1:9443"), {"SYNCFIX_ALLOW_CUSTOM_AUTHORITY": "true"}),
+    (dict(LAB_APP, authority_host="https://login.microsoftonline.us"), {}),
+    (dict(access_token="tok", authority_host="https://127.0.0.1:9443"), {}),  # no credential goes there
+])
+def test_the_opt_in_or_a_microsoft_authority_makes_the_graph_client(monkeypatch, args, env):
+    base = module(args, ("graph",), monkeypatch, env=env)
+    assert base.graph is not None, "made without any request: the credential asks for a token on first use"
+    assert base.params["authority_host"] == args["authority_host"]
+
+
+def test_referrals_and_referral_hosts_reach_the_ldap_connection(monkeypatch):
+    made = ldap_connection(dict(server=["dc1.contoso.com"], bind_dn="a", bind_password="b", referrals=True,
+                                referral_hosts=["dc1.emea.contoso.com"]), monkeypatch)
+    assert (made["referrals"], made["referral_hosts"]) == (True, ["dc1.emea.contoso.com"])
+    made = ldap_connection(dict(server=["dc1.contoso.com"], bind_dn="a", bind_password="b"), monkeypatch)
+    assert (made["referrals"], made["referral_hosts"]) == (False, []), "off, and no host beyond server, by default"
