@@ -3,12 +3,22 @@
 
 """link_plan's output for people: the table in the task output and the reports a change-window
 reviewer reads (JSON, CSV, Markdown).  Pure code, apart from ``write_reports``.
-Internal to this collection: not a public API."""
+Internal to this collection: not a public API.
+
+The CSV is for reviewers in a spreadsheet (unlike the scan's, which IdFix reads back), so a cell
+that would start a formula gets an apostrophe (``_report_text.csv_cell``, OWASP's advice); the
+Markdown escapes as the scan's does (``_report_text.markdown_text``).  The JSON keeps every value
+exactly.  The files are written by the one private-file writer (``_private_file``).
+"""
 
 import csv
 import io
 import json
-import os
+
+from ansible_collections.syncfix.entra.plugins.module_utils._private_file import (
+    PrivateFileError, file_problem, private_file,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils._report_text import csv_cell, markdown_text
 
 CSV_COLUMNS = ("link", "ad_dn", "ad_anchor", "ad_primary_smtp", "cloud_id", "cloud_upn", "cloud_immutable_id",
                "state", "method", "next_sync_now", "next_sync_after_plan", "actions", "blockers")
@@ -78,12 +88,8 @@ def to_csv(links, out=None):
     writer = csv.DictWriter(target, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for link in links:
-        writer.writerow(_row(link))
+        writer.writerow(dict((key, csv_cell(value)) for key, value in _row(link).items()))
     return None if out else target.getvalue()
-
-
-def _md(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(links, counts, out=None):
@@ -101,18 +107,18 @@ def to_markdown(links, counts, out=None):
     line("| link | AD user | cloud user | state | method | next sync now | after the plan |")
     line("|---|---|---|---|---|---|---|")
     for row in (_row(link) for link in links):
-        line("| %s |" % " | ".join(_md(row[k]) for k in (
+        line("| %s |" % " | ".join(markdown_text(row[k]) for k in (
             "link", "ad_dn", "cloud_upn", "state", "method", "next_sync_now", "next_sync_after_plan")))
     for link in links:
         if link["actions"] or link["blockers"]:
             line()
-            line("## %s" % _md(link["name"]))
+            line("## %s" % markdown_text(link["name"]))
             line()
             for i, a in enumerate(link["actions"]):
-                line("%d. `%s` %s: %s" % (i + 1, a["module"], a["phase"], _md(a["why"])))
+                line("%d. `%s` %s: %s" % (i + 1, a["module"], markdown_text(a["phase"]), markdown_text(a["why"])))
             for b in link["blockers"]:
                 line("- **blocked** (%s): %s. Way out: %s. Source: %s" % (
-                    b["rule"], _md(b["reason"]), _md(b["way_out"]), _md(b["source"])))
+                    markdown_text(b["rule"]), markdown_text(b["reason"]), markdown_text(b["way_out"]), markdown_text(b["source"])))
     return None if out else target.getvalue()
 
 
@@ -121,19 +127,22 @@ def _to_json(links, counts, out):
 
 
 def write_reports(path, links, counts):
-    """``<path>.json``, ``<path>.csv`` and ``<path>.md``, each 0600 (they hold directory data),
-    each written to its file as it is made."""
-    written = {}
+    """``<path>.json``, ``<path>.csv`` and ``<path>.md``, each streamed into a private file
+    (``_private_file.private_file``: 0600 in a 0700 folder, never through a symlink, in place
+    only once whole).  Every target is checked before the first is written, so a refused one
+    leaves all three as they were; PrivateFileError (an OSError) names it."""
     base = path[:-len(".json")] if path.endswith(".json") else path
-    folder = os.path.dirname(os.path.abspath(base))
-    if not os.path.isdir(folder):
-        os.makedirs(folder)
-    for suffix, write in ((".json", lambda out: _to_json(links, counts, out)), (".csv", lambda out: to_csv(links, out)),
-                          (".md", lambda out: to_markdown(links, counts, out))):
+    writers = ((".json", lambda out: _to_json(links, counts, out)), (".csv", lambda out: to_csv(links, out)),
+               (".md", lambda out: to_markdown(links, counts, out)))
+    for suffix, dummy in writers:
+        problem = file_problem(base + suffix)
+        if problem:
+            raise PrivateFileError(problem)
+    written = {}
+    for suffix, write in writers:
         target = base + suffix
-        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(handle, "w") as out:
+        # The csv module writes its own line ends and keeps a CR inside a quoted cell as it is.
+        with private_file(target, newline="" if suffix == ".csv" else None) as out:
             write(out)
-        os.chmod(target, 0o600)
         written[suffix.lstrip(".")] = target
     return written

@@ -26,8 +26,11 @@ FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 
 
-class PrivateFileError(InputError):
-    """A folder or file the collection must not write into; found before anything is written."""
+class PrivateFileError(InputError, OSError):
+    """A folder or file the collection must not write into; found before anything is written.
+
+    Also an OSError, so a caller that already handles a file it can't write (``except OSError``)
+    handles this refusal the same way, with this message."""
 
     kind = "private_file"
 
@@ -70,6 +73,19 @@ def folder_problem(path):
     return None
 
 
+def file_problem(path):
+    """Why ``path`` can't be written as a private file, or None: its folder's ``folder_problem``,
+    or ``path`` exists and is not a regular file (a symbolic link is refused, never followed).
+    For checking a target before the first write of a run, in check mode too."""
+    path = os.path.abspath(os.path.expanduser(path))
+    problem = folder_problem(os.path.dirname(path))
+    if problem:
+        return problem
+    if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
+        return "%s exists and is not a regular file (a symbolic link or a folder); remove it or choose another path" % path
+    return None
+
+
 def ensure_folder(path):
     """``path`` as a private folder (missing parts created 0700); PrivateFileError when it can't be one."""
     path = os.path.abspath(os.path.expanduser(path))
@@ -108,9 +124,9 @@ def private_file(path, binary=False, newline=None):
     is left as it was."""
     path = os.path.abspath(os.path.expanduser(path))
     folder = ensure_folder(os.path.dirname(path))
-    if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
-        raise PrivateFileError("%s exists and is not a regular file (a symbolic link or a folder); remove it or "
-                               "choose another path" % path)
+    problem = file_problem(path)
+    if problem:
+        raise PrivateFileError(problem)
     handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=folder)
     try:
         os.fchmod(handle, FILE_MODE)

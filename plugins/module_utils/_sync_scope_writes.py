@@ -2,17 +2,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """ad_sync_scope's edges: reading users and OUs from AD, carrying out a ``_sync_scope`` plan
-over LDAP, and the record file on the controller.  Internal to this collection: not a public API.
+over LDAP, and the record file on the controller (written by the one private-file writer,
+``_private_file``).  Internal to this collection: not a public API.
 
 No Ansible imports; the rules themselves are in ``_sync_scope``.
 """
 
 import datetime
 import os
-import tempfile
 
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_scope as scope
 from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects
+from ansible_collections.syncfix.entra.plugins.module_utils._private_file import file_problem, write_private
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import (
     RESULT_ATTRIBUTE_OR_VALUE_EXISTS, RESULT_NO_SUCH_ATTRIBUTE, LdapError,
@@ -136,7 +137,13 @@ def read_records(path):
 
 
 def load_record_file(path):
-    """The records in ``path`` (none without a path); ScopeError names the file and the fix."""
+    """The records in ``path`` (none without a path); ScopeError names the file and the fix.
+    A path the record can't be written to privately (a symlink, a folder others can write or
+    another user owns) is refused here, before anything is read or written, in check mode too:
+    a planted record would send users to someone else's OU."""
+    problem = file_problem(path) if path else None
+    if problem:
+        raise scope.ScopeError("record_path %s can't hold the record (%s); nothing was changed" % (path, problem))
     try:
         return read_records(path)
     except scope.ScopeError as e:
@@ -146,18 +153,10 @@ def load_record_file(path):
 
 
 def write_records(path, records):
-    """Replace the record file atomically; mode 0600 (it maps users to OUs, nobody else's business)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".sync-scope-", dir=folder)
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w") as out:
-            out.write(scope.dump_records(records))
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Replace the record file through the private-file writer: 0600 (it maps users to OUs,
+    nobody else's business), synced before the move it records, never through a symlink, the old
+    file kept when the write fails.  OSError (PrivateFileError is one) when it can't be written."""
+    write_private(path, scope.dump_records(records))
 
 
 class RecordFile:

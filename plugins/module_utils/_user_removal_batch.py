@@ -10,7 +10,9 @@ Through ``$batch`` they go 20 per envelope, paced under the quota by ``graph_cli
 
 Each user's order holds: a step goes out for every user at once (all the soft-deletes, then
 all the purges, then all the restores) and a user goes on to its next step only once the one
-before landed.  Every record is in its backup file before the first step is sent.  When an
+before landed.  Every record is in its backup file, synced to disk, before the first step of the
+run is sent; when one can't be written, no step is sent and the records this run wrote are taken
+back (nobody was removed).  When an
 envelope's answer is lost, its users are read back (``settle``): a step that landed is done,
 one that did not is sent again, up to ``RESENDS`` times, so none lands twice.  A purge right
 after this run's own soft-delete may meet a 404 while the recycle bin catches up (the
@@ -25,12 +27,19 @@ import time
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._private_file import checked_guid, write_private
 from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import (
     BATCH_LIMIT, GraphError, NotWritten, OutcomeUnknown,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import ACTIVE, GONE
 
 OPERATION = {"soft_delete": "soft-delete user", "purge": "purge user", "restore": "restore user"}
+
+
+class BackupNotWritten(SyncfixError):
+    """A backup that could not be written: no step of the run was sent."""
+
+    kind = "backup"
 
 
 class Removal:
@@ -46,6 +55,12 @@ class Removal:
         self.landed = []
         self.backup_file = None
         self.error = None
+        self.item = None  # the ItemPlan this removal carries out, once planned
+
+    @property
+    def refused(self):
+        """Its item was refused after planning (two items naming one user): never sent."""
+        return self.item is not None and bool(self.item.refusal)
 
     @property
     def waiting_for(self):
@@ -100,18 +115,41 @@ class RemovalBatch:
                     removal.error = error
 
     def _send_all(self):
-        for removal in self.removals:
-            if removal.options.backup_dir and removal.record is not None:
-                try:
-                    removal.backup_file = write_backup(removal.options.backup_dir, removal.record)
-                except OSError as error:
-                    removal.error = error
+        # Items are refused alone (issue 26): one refused after planning must not go out with the others.
+        self.removals = [r for r in self.removals if not r.refused]
+        if not self._write_backups():
+            return
         while True:
             stage = [r for r in self.removals if r.waiting_for is not None]
             if not stage:
                 return
             self._send_settled(stage)
             self._wait_for_the_recycle_bin([r for r in stage if r.purge_not_in_bin_yet()])
+
+    def _write_backups(self):
+        """Every record into its backup file before any step is sent; False (each removal
+        stopped, the files written by this run removed) when one can't be written."""
+        stamp = utc_stamp()
+        written = []
+        for removal in self.removals:
+            if removal.options.backup_dir and removal.record is not None:
+                try:
+                    removal.backup_file = write_backup(removal.options.backup_dir, removal.record, stamp)
+                except OSError as error:
+                    self._stop_before_sending(removal, error, written)
+                    return False
+                written.append(removal)
+        return True
+
+    def _stop_before_sending(self, failed, error, written):
+        for removal in written:
+            os.unlink(removal.backup_file)
+            removal.backup_file = None
+        why = "the record of %s could not be written to backup_dir %s (%s)" % (
+            failed.label, failed.options.backup_dir, getattr(error, "strerror", None) or error)
+        for removal in self.removals:
+            removal.error = BackupNotWritten("%s%s; no user was removed" % (
+                why, "" if removal is failed else ", so nothing was sent for %s" % removal.label))
 
     def _send_settled(self, removals):
         """Send each removal's next step once; a step read back as not carried out goes again."""
@@ -182,13 +220,19 @@ def settle(client, step, user_id, label, lost):
                          None, OPERATION[step], label)
 
 
-def write_backup(backup_dir, record):
-    """Write ``record`` to ``<backup_dir>/<object id>-<UTC time>.json``, readable by its owner
-    only (it holds personal data); returns the path."""
-    os.makedirs(backup_dir, mode=0o700, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = os.path.join(backup_dir, "%s-%s.json" % (record["user"]["id"], stamp))
-    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(record, out, indent=2, sort_keys=True)
-    return path
+def utc_stamp():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def backup_name(user_id, stamp):
+    """``<object id>-<UTC time>.json``; the id must be a GUID (PrivateFileError otherwise), as
+    anything else in a file name could climb out of backup_dir."""
+    return "%s-%s.json" % (checked_guid(user_id, "object id"), stamp)
+
+
+def write_backup(backup_dir, record, stamp=None):
+    """Write ``record`` to ``<backup_dir>/<object id>-<UTC time>.json`` through the private-file
+    writer (0600 in a 0700 folder, synced to disk before it returns: it holds personal data and is
+    the only copy of what a purge destroys); returns the path."""
+    path = os.path.join(backup_dir, backup_name(record["user"]["id"], stamp or utc_stamp()))
+    return write_private(path, json.dumps(record, indent=2, sort_keys=True))

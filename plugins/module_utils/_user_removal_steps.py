@@ -22,7 +22,10 @@ from ansible_collections.syncfix.entra.plugins.module_utils import entra_directo
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError, error_details
 from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import FAIL, decide
-from ansible_collections.syncfix.entra.plugins.module_utils._user_removal_batch import RemovalBatch
+from ansible_collections.syncfix.entra.plugins.module_utils._private_file import (
+    PrivateFileError, ensure_folder, folder_problem,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils._user_removal_batch import RemovalBatch, backup_name
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
     ACTIVE, GONE, STEP_RESULT, data_loss_reasons, names_user, plan_removal, record_summary, role_reasons,
 )
@@ -45,11 +48,14 @@ class RemovalOptions:
         self.new_user_principal_name = new_user_principal_name
         self.auto_reconcile_proxy_conflict = auto_reconcile_proxy_conflict
 
-    def for_item(self, state, new_user_principal_name=None, mail_from_sync=False):
-        """These options with one item's own ``state``, restore UPN and ``mail_from_sync``."""
-        return RemovalOptions(state, self.allow_data_loss, self.backup_dir, new_user_principal_name,
-                              self.auto_reconcile_proxy_conflict, self.allow_role_holder_removal,
-                              self.lookup_failure_action, mail_from_sync)
+    def for_item(self, state, new_user_principal_name=None, mail_from_sync=False, allow_data_loss=None,
+                 allow_role_holder_removal=None):
+        """These options with one item's own ``state``, restore UPN, ``mail_from_sync`` and
+        opt-ins (None: the run's).  An item's opt-in unlocks that item alone."""
+        return RemovalOptions(state, self.allow_data_loss if allow_data_loss is None else allow_data_loss,
+                              self.backup_dir, new_user_principal_name, self.auto_reconcile_proxy_conflict,
+                              self.allow_role_holder_removal if allow_role_holder_removal is None
+                              else allow_role_holder_removal, self.lookup_failure_action, mail_from_sync)
 
 
 class StepFailed(SyncfixError):
@@ -135,7 +141,7 @@ def plan_gone(selector, backup, unknown, state):
         return ItemPlan(selector, GONE, note="already purged (record %s)" % path,
                         fields=dict(id=record["user"].get("id"), backup_file=path))
     if unknown.failed:
-        return ItemPlan(selector, GONE, refusal=unknown.failures[selector])
+        return stops_run(ItemPlan(selector, GONE, refusal=unknown.failures[selector]))
     return ItemPlan(selector, GONE, note="%s; nothing to %s" % (unknown.reasons[selector], VERB[state]))
 
 
@@ -172,8 +178,11 @@ def plan_user(batch, selector, where, user, record, options):
     removal = plan_removal(options.state, where, selector, user, reasons, options.allow_data_loss, roles,
                            options.allow_role_holder_removal)
     fields = dict(id=user["id"] if user else None)
+    unnamed = None
     if record is not None and removal.steps:
         fields["record_summary"] = record_summary(record)
+        if removal.refusal is None and options.backup_dir:
+            unnamed = removal.refusal = unnamed_backup(selector, user["id"])
     sent = None
     if removal.changed and removal.refusal is None:
         sent = batch.add(selector, user["id"], removal.steps, options, record if removal.steps else None)
@@ -182,8 +191,34 @@ def plan_user(batch, selector, where, user, record, options):
         batch.send()
         report_removal(plan, sent)
 
-    return ItemPlan(selector, where, removal.after, changed=removal.changed, action=removal.action, apply=apply,
+    plan = ItemPlan(selector, where, removal.after, changed=removal.changed, action=removal.action, apply=apply,
                     refusal=removal.refusal, note=removal.note or "already as requested", fields=fields)
+    if sent is not None:
+        sent.item = plan
+    return stops_run(plan) if unnamed else plan
+
+
+def stops_run(plan):
+    """Mark a refusal that is bad input (a selector naming no one, an id that can't name a
+    backup): it stops the whole run before any write.  A refusal of the user itself (data to
+    lose, a role, a synced user) fails that item alone: its opt-ins are its own (issue 26)."""
+    plan.stops_run = True
+    return plan
+
+
+def run_stopped(plans):
+    """Whether a refusal among ``plans`` stops the whole run (``stops_run``)."""
+    return any(getattr(plan, "stops_run", False) for plan in plans)
+
+
+def unnamed_backup(selector, user_id):
+    """The refusal of a removal whose object id can't name its backup file (not a GUID), or None:
+    found when planning, so nothing of the run is written."""
+    try:
+        backup_name(user_id, "")
+    except PrivateFileError as e:
+        return "refusing to remove %s: its %s; its record could not be kept, so nothing was written" % (selector, e)
+    return None
 
 
 def report_removal(plan, sent):
@@ -197,14 +232,28 @@ def report_removal(plan, sent):
         raise StepFailed(sent.error, plan.after)
 
 
+BACKUP_DIR_FIX = ("Give a folder of this user's that no one else can write (chmod 700); the record of each "
+                  "removed user is kept only there.")
+
+
+def backup_dir_problem(backup_dir):
+    """Why ``backup_dir`` can't keep the records (``_private_file.folder_problem``: a symlink,
+    another user's folder, one others can write, one that can't be made), as an InputError
+    message, or None.  Asked before any Graph request, in check mode too."""
+    problem = folder_problem(backup_dir)
+    if problem:
+        return "backup_dir %s can't keep the records (%s): nothing was deleted, no request was sent. %s" % (
+            backup_dir, problem, BACKUP_DIR_FIX)
+    return None
+
+
 def prepare_backup_dir(backup_dir):
-    """Create ``backup_dir`` (0700) and prove it takes a file, before the first delete: a
-    backup that can't be written must stop the run, not follow a purge."""
+    """Create ``backup_dir`` (0700, ``_private_file.ensure_folder``) and prove it takes a file,
+    before the first delete: a backup that can't be written must stop the run, not follow a purge."""
     try:
-        os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+        ensure_folder(backup_dir)
         probe = tempfile.NamedTemporaryFile(dir=backup_dir, prefix=".probe-")
         probe.close()
     except OSError as e:
-        raise InputError("backup_dir %s can't be written (%s): nothing was deleted. Give a directory this "
-                         "user can write; the record of each removed user is kept only there."
-                         % (backup_dir, e.strerror or e))
+        raise InputError("backup_dir %s can't be written (%s): nothing was deleted. %s"
+                         % (backup_dir, e.strerror or e, BACKUP_DIR_FIX))

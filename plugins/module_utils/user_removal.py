@@ -177,10 +177,10 @@ def plan_removal(state, where, label, user=None, reasons=(), allow_data_loss=Fal
     if roles and not allow_role_holder_removal:
         return RemovalPlan(where, steps, refusal="refusing to %s %s: %s. Remove its role assignments and "
                                                  "eligibilities first, or set allow_role_holder_removal: true "
-                                                 "(allow_data_loss does not cover directory roles)"
+                                                 "on this item (allow_data_loss does not cover directory roles)"
                            % ("purge" if "purge" in steps else "delete", label, "; ".join(roles)))
     if reasons and not allow_data_loss:
-        return RemovalPlan(where, steps, refusal="refusing to %s %s: %s. Set allow_data_loss: true if that is "
-                                                 "intended (the full record is returned and written to backup_dir)"
+        return RemovalPlan(where, steps, refusal="refusing to %s %s: %s. Set allow_data_loss: true on this item "
+                                                 "if that is intended (its record is written to backup_dir first)"
                            % ("purge" if "purge" in steps else "delete", label, "; ".join(reasons)))
     return RemovalPlan(where, steps)

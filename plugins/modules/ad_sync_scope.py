@@ -108,6 +108,10 @@ options:
         original DN, parent OU and time of each move out. Created if missing, mode C(0600),
         written before the first move (so a failed run still leaves the record) and updated
         after the moves; a user brought back is removed from it.
+      - Written under a temporary name and renamed into place (never through a symbolic link),
+        synced to disk before the move it records. Refused before anything is read, in check
+        mode too, when the path is a symbolic link or its folder is one, is owned by another
+        user, or can be written by others (group or world writable, such as C(/tmp)).
       - Left out, the original OU is only returned in RV(results[].record); bringing the users
         back then needs O(target_ou).
     type: path

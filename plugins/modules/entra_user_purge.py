@@ -15,10 +15,17 @@ description:
   - Finds each user among active and soft-deleted users by user principal name (a deleted
     user's renamed UPN too), object id, mail or any proxy address. The recycle-bin holder of
     an address is the classic trap this finds.
-  - Refuses, before anything is written, users that were synced from on-premises, hold or
-    are eligible for directory roles, have licenses or a mailbox, unless
-    O(allow_data_loss=true). An active synced user is always refused, because Entra only
-    lets it be deleted on-premises.
+  - Refuses, before anything is written, users that were synced from on-premises, have
+    licenses or a mailbox, unless the user's own O(users[].allow_data_loss) (else the task's
+    O(allow_data_loss)) is V(true); users that hold or are eligible for directory roles,
+    unless its O(users[].allow_role_holder_removal) (else the task's) is V(true). An opt-in
+    unlocks the user it is given for, never another item. An active synced user is always
+    refused, because Entra only lets it be deleted on-premises.
+  - A refused user fails alone - nothing is written for it, not even its backup - and the
+    other users, each checked on its own, are still removed; the task fails naming it. Two
+    items naming one user are both refused. Bad input stops the whole run before any write - a
+    selector that names no user (see O(lookup_failure_action)), a user whose object id is not
+    a GUID, a backup that can't be written.
   - Before deleting or purging, reads the full record (properties, licenses, group
     memberships, directory roles with their names) and writes it to O(backup_dir), before the
     first write. The task output carries the file's path and a summary
@@ -73,6 +80,20 @@ options:
           - M(syncfix.entra.link_plan) sets it on the duplicates it removes.
         type: bool
         default: false
+      allow_data_loss:
+        description:
+          - As O(allow_data_loss), for this user alone - another item's opt-in never unlocks it.
+          - Left out, the task's O(allow_data_loss) applies. V(false) refuses this user's data loss
+            even when the task's option is V(true).
+          - M(syncfix.entra.link_plan) sets it on the items of its plan that may lose data; its
+            plans never rely on the task's option.
+        type: bool
+      allow_role_holder_removal:
+        description:
+          - As O(allow_role_holder_removal), for this user alone.
+          - Left out, the task's O(allow_role_holder_removal) applies. V(false) refuses this user
+            when it holds a role even when the task's option is V(true).
+        type: bool
   state:
     description:
       - V(deleted) soft-deletes (recoverable for 30 days).
@@ -86,6 +107,7 @@ options:
       - Delete or purge users that were synced, have licenses or a mailbox. Their records are
         still written to O(backup_dir).
       - Does not cover directory roles; see O(allow_role_holder_removal).
+      - The default of every item of O(users) that does not set its own O(users[].allow_data_loss).
     type: bool
     default: false
   allow_role_holder_removal:
@@ -93,6 +115,7 @@ options:
       - Delete or purge users that hold or are eligible for a directory role (active or
         eligible assignments, read through PIM). Removing an administrator is its own
         decision; O(allow_data_loss) does not cover it.
+      - The default of every item of O(users) that does not set its own O(users[].allow_role_holder_removal).
     type: bool
     default: false
   backup_dir:
@@ -100,6 +123,12 @@ options:
       - A directory on the controller where the full record of each user is written, as
         C(<object id>-<UTC time>.json) (mode 0600; the directory is created 0700 if missing),
         before it is deleted or purged. That file is the only copy of what was removed.
+      - Every record of the run is written and synced to disk before its first delete; a record
+        that can't be written stops the run before any delete. The file is written under a
+        temporary name and renamed into place, never through a symbolic link, and named only by
+        the user's object id checked as a GUID (a user whose id is not one is refused).
+      - Refused before any Graph request, in check mode too, when it is a symbolic link, is
+        owned by another user, or can be written by others (group or world writable).
       - Required when any user is V(deleted) or V(purged) - a purge is irreversible, and the
         record is the only way to know afterwards what it destroyed. Keep it between runs - it
         is also how a second run knows that a user it no longer finds was purged by the first.
@@ -243,12 +272,15 @@ graph_requests:
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import converge
+from ansible_collections.syncfix.entra.plugins.module_utils._converge_per_item import converge_per_item
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
-from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import USER_REMOVAL_ITEM, item_spec, single_item
+from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import (
+    USER_REMOVAL_ITEM, item_opt_in, item_spec, single_item,
+)
 from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
 from ansible_collections.syncfix.entra.plugins.module_utils._user_removal_steps import (
-    RemovalOptions, plan_users, prepare_backup_dir,
+    RemovalOptions, backup_dir_problem, plan_users, prepare_backup_dir, run_stopped,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import parse_removal_items
@@ -278,8 +310,9 @@ def main():
         supports_check_mode=True,
     )
     params = entra.params
+    given = single_item(params, "users", USER_REMOVAL_ITEM)
     try:
-        items = parse_removal_items(single_item(params, "users", USER_REMOVAL_ITEM), params["state"])
+        items = parse_removal_items(given, params["state"])
     except InputError as e:
         entra.fail_error(e)
     # The record of a removed user is kept only in backup_dir: no delete without one.
@@ -287,14 +320,20 @@ def main():
     if removals and not params["backup_dir"]:
         entra.fail_error(InputError("backup_dir is required to delete or purge users - the record of each removed "
                                     "user is kept only there: %s; nothing was changed" % ", ".join(removals)))
+    # A shared, foreign or symlinked folder is refused before any request, in check mode too.
+    problem = backup_dir_problem(params["backup_dir"]) if removals else None
+    if problem:
+        entra.fail_error(InputError(problem))
     if params["auto_reconcile_proxy_conflict"] and not any(state == "restored" for dummy, state, dummy_upn in items):
         entra.fail_error(InputError("auto_reconcile_proxy_conflict applies only to state: restored; nothing was changed"))
     options = RemovalOptions(None, params["allow_data_loss"], params["backup_dir"], None,
                              params["auto_reconcile_proxy_conflict"], params["allow_role_holder_removal"],
                              params["lookup_failure_action"])
-    from_sync = set((item.get("user") or "").strip().lower() for item in params["users"] or [] if item.get("mail_from_sync"))
-    requests = [(selector, options.for_item(state, new_upn, selector.lower() in from_sync))
-                for selector, state, new_upn in items]
+    # Each item's opt-ins are its own (the task's options are the default of the items that set none).
+    requests = [(selector, options.for_item(state, new_upn, bool(item.get("mail_from_sync")),
+                                            item_opt_in(item, params, "allow_data_loss"),
+                                            item_opt_in(item, params, "allow_role_holder_removal")))
+                for item, (selector, state, new_upn) in zip(given, items)]
     try:
         located = directory.locate_users(entra.graph, [selector for selector, dummy in requests])
         if located.ambiguous:
@@ -304,13 +343,17 @@ def main():
         entra.fail_error(e, describe_error(e) + "; nothing was changed")
     for warning in warnings:
         entra.warn(warning)
-    if options.backup_dir and not entra.check_mode and not any(p.refusal for p in plans) \
+    # Bad input (a selector naming no one, an id that can't name a backup) stops the run before
+    # any write; a user refused for itself (data to lose, a role) fails alone - its opt-ins are
+    # its own, and the others, each checked on its own, go ahead (issue 26).
+    stopped = run_stopped(plans)
+    if options.backup_dir and not entra.check_mode and not stopped \
             and any(p.changed and "record_summary" in p.fields for p in plans):
         try:
             prepare_backup_dir(options.backup_dir)
         except InputError as e:
             entra.fail_error(e)
-    converge(entra, plans, diff_entry)
+    (converge if stopped else converge_per_item)(entra, plans, diff_entry)
 
 
 if __name__ == "__main__":

@@ -221,3 +221,30 @@ def test_a_selector_naming_nothing_fails_unless_told_and_a_purged_user_is_known_
     rc, (again,) = playbook([purge(graph, user="plain@contoso.com", state="purged")])
     assert rc == 0 and again["changed"] is False, again
     assert again["results"][0]["msg"] == "already purged (record %s)" % backup_file
+
+
+def test_an_items_opt_in_unlocks_that_item_alone(graph, playbook):
+    # Issue 26, finding 5: vp@ (licensed) and gone@ (a mailbox) both lose data; only vp@ opts in.
+    # One run: vp@ is purged, gone@ is refused, and the results say which.
+    items = [{"user": "vp@contoso.com", "allow_data_loss": True}, {"user": "gone@contoso.com"}]
+    rc, (mixed,) = playbook([purge(graph, users=items, state="purged")])
+    vp, gone = mixed["results"]
+    assert mixed["failed"] is True and mixed["changed"] is True, mixed
+    assert gone["failed"] is True and gone["error"]["kind"] == "refused" and gone["after"] == "deleted", gone
+    assert "allow_data_loss: true on this item" in gone["msg"], gone
+    assert not vp.get("failed") and (vp["before"], vp["after"]) == ("active", "gone"), vp
+    assert [(w["method"], w["path"]) for w in graph.applied_writes()] == [
+        ("DELETE", "/users/%s" % vp["id"]), ("DELETE", "/directory/deletedItems/%s" % vp["id"])]
+    assert os.listdir(BACKUP_DIR) == [os.path.basename(vp["backup_file"])], "no record of the refused user"
+    assert "vp@contoso.com" not in graph.users() and "gone@contoso.com" in deleted(graph)
+
+
+def test_a_backup_dir_others_can_write_is_refused_before_any_graph_request(graph, playbook, tmp_path):
+    # Issue 26, finding 7.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    before = len(graph.requests())
+    rc, (result,) = playbook([purge(graph, user="plain@contoso.com", state="purged", backup_dir=str(shared))])
+    assert result["failed"] is True and "can be written by others" in result["msg"], result
+    assert len(graph.requests()) == before and os.listdir(shared) == []

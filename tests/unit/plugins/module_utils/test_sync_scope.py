@@ -251,3 +251,18 @@ def test_options_of_the_ou_method_are_refused_with_admin_description_and_ous_mus
     with pytest.raises(ScopeError, match="target_ou: .*not a distinguished name.*nothing was changed"):
         check_options("ou", parking_ou=PARKING, target_ou="Staff")
     check_options("ou", parking_ou=PARKING, target_ou=OU, record_path="/tmp/r.json")
+
+
+def test_a_record_file_that_fails_mid_write_keeps_the_old_one(tmp_path, monkeypatch):
+    import os
+    from ansible_collections.syncfix.entra.plugins.module_utils import _private_file, _sync_scope_writes
+    record_path = tmp_path / "records.json"
+    record_path.write_text("the old record")
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_private_file.os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        _sync_scope_writes.write_records(str(record_path), {GUID: {"dn": "CN=VP," + OU, "parent": OU, "time": NOW}})
+    assert record_path.read_text() == "the old record" and os.listdir(tmp_path) == ["records.json"]

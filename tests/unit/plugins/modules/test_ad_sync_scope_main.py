@@ -1,6 +1,8 @@
 """ad_sync_scope's main() offline, through the shared module base and converge engine."""
 
 import json
+import os
+import stat
 import uuid
 
 from ansible_collections.syncfix.entra.plugins.modules import ad_sync_scope
@@ -111,3 +113,43 @@ def test_options_of_the_other_method_fail_naming_the_fix():
     result = run_module(ad_sync_scope.main, dict(CONNECTION, object="jdoe", state="excluded", parking_ou=PARKING),
                         ad=directory())
     assert result["failed"] is True and "parking_ou: only used with method ou" in result["msg"]
+
+
+# -- issue 26, finding 7: the record file goes through the private-file writer
+
+def ou_args(record_path, **extra):
+    return dict(CONNECTION, method="ou", parking_ou=PARKING, record_path=str(record_path), object="jdoe",
+                state="excluded", **extra)
+
+
+def test_a_record_folder_others_can_write_is_refused_before_any_read_or_move(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    for check_mode in (True, False):
+        ad = directory()
+        result = run_module(ad_sync_scope.main, ou_args(shared / "records.json"), ad=ad, check_mode=check_mode)
+        assert result["failed"] is True and "can be written by others" in result["msg"]
+        assert "nothing was changed" in result["msg"] and ad.moves == [] and ad.stats["searches"] == 0
+    assert os.listdir(shared) == []
+
+
+def test_a_symlink_planted_at_the_record_path_is_not_followed(tmp_path):
+    victim = tmp_path / "victim.json"
+    victim.write_text('{"version": 1, "objects": {}}')
+    folder = tmp_path / "records"
+    folder.mkdir(mode=0o700)
+    (folder / "records.json").symlink_to(victim)
+    ad = directory()
+    result = run_module(ad_sync_scope.main, ou_args(folder / "records.json"), ad=ad)
+    assert result["failed"] is True and "is not a regular file" in result["msg"] and ad.moves == []
+    assert victim.read_text() == '{"version": 1, "objects": {}}' and os.path.islink(folder / "records.json")
+
+
+def test_an_existing_record_file_with_a_wide_mode_becomes_private(tmp_path):
+    record_path = tmp_path / "records.json"
+    record_path.write_text('{"version": 1, "objects": {}}\n')
+    os.chmod(record_path, 0o644)
+    out = run_module(ad_sync_scope.main, ou_args(record_path), ad=directory())
+    assert out["changed"] is True and stat.S_IMODE(os.lstat(record_path).st_mode) == 0o600
+    assert [r["parent"] for r in json.loads(record_path.read_text())["objects"].values()] == [STAFF]

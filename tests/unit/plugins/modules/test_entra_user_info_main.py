@@ -9,7 +9,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils._module_base import 
 from ansible_collections.syncfix.entra.plugins.modules import entra_user_info
 
 from module_runner import run_module
-from test_entra_user_purge_main import ADMIN_ROLE, AUTH, tenant, user
+from test_entra_user_purge_main import A1, ADMIN_ROLE, AUTH, tenant, user
 
 
 def info(graph, **args):
@@ -51,7 +51,7 @@ def test_warn_and_ignore_keep_the_not_found_entries(action, warned):
 
 def test_roles_are_objects_with_their_names_read_in_one_list():
     graph = tenant()
-    graph.roles["a1"] = [ADMIN_ROLE, "00000000-0000-4000-8000-0000000000cc"]
+    graph.roles[A1] = [ADMIN_ROLE, "00000000-0000-4000-8000-0000000000cc"]
     result = info(graph, users=["admin@contoso.com", "plain@contoso.com", "vp@contoso.com"])
     admin, plain, vp = result["users"]
     assert admin["roles"] == {"active": [{"id": ADMIN_ROLE, "displayName": "Global Administrator"}], "eligible": []}
