@@ -5,8 +5,9 @@
 Internal to this collection: not a public API.
 
 The cloud users are looked up first; only the users whose value would change cost further
-reads, and only stamps need the holders of each value, the soft-deleted users, the directory
-roles and the tenant's sync features.  Returns plain facts and raises GraphError; it knows
+reads: the directory roles of every one of them (a stamp and a clear alike need a role
+holder's own opt-in, and a PRIVILEGED one is refused either way: issue 26), and for stamps the
+holders of each value, the soft-deleted users and the tenant's sync features.  Returns plain facts and raises GraphError; it knows
 nothing of Ansible options.
 """
 
@@ -125,7 +126,10 @@ def gather_facts(client, items, lookup_failure_action=lookup_failure.FAIL):
         for deleted in directory.deleted_users(client):
             if deleted.get("onPremisesImmutableId") in facts.holders:
                 facts.holders[deleted["onPremisesImmutableId"]].append(dict(deleted, deleted=True))
-        facts.roles = directory.role_holdings(client, [users[i.selector]["id"] for i in stamps])
+    if writes:
+        # Clears too: "state=absent force=true" on a Global Administrator was cleared before
+        # (issue 26), though a privileged user's link is never changed by a task.
+        facts.roles = directory.role_holdings(client, [users[i.selector]["id"] for i in writes])
         if any(ids for kinds in facts.roles.values() for ids in kinds.values()):
             facts.role_names = directory.role_names(client)
     return facts

@@ -22,27 +22,32 @@ from ansible_collections.syncfix.entra.plugins.module_utils.anchor import Anchor
 STATE_PRESENT = "present"
 STATE_ABSENT = "absent"
 VALUE_OPTIONS = ("immutable_id", "object_guid", "consistency_guid")
+# The per-item opt-ins (issue 26): each unlocks its own item only; None means "the module's".
+OPT_INS = ("force", "federated_upn_workaround", "allow_role_holder")
 
 
 class ImmutableIdRequest:
     """One requested change: the cloud user as given, the ImmutableId wanted (None clears)."""
 
-    def __init__(self, selector, desired, state, object_guid=None):
+    def __init__(self, selector, desired, state, object_guid=None, opt_ins=None):
         self.selector = selector
         self.desired = desired
         self.state = state
         # The objectGUID of the AD object the anchor belongs to, when given (see object_guid).
         self.object_guid = object_guid
+        # {opt-in: True, False or None} as the item gave them (``_item_specs.item_opt_in``).
+        self.opt_ins = dict(opt_ins or {})
 
 
 def _parse_item(entry, state, allow_opaque=False):
     given = [name for name in VALUE_OPTIONS if entry.get(name)]
     if not entry.get("user"):
         raise InputError("user is required")
+    opt_ins = dict((name, entry.get(name)) for name in OPT_INS)
     if state == STATE_ABSENT:
         if given:
             raise InputError("state=absent clears the value; remove %s" % ", ".join(given))
-        return ImmutableIdRequest(entry["user"], None, state)
+        return ImmutableIdRequest(entry["user"], None, state, opt_ins=opt_ins)
     anchors = [name for name in ("immutable_id", "consistency_guid") if entry.get(name)]
     if not given:
         raise InputError("state=present needs one of immutable_id, object_guid, consistency_guid")
@@ -56,7 +61,7 @@ def _parse_item(entry, state, allow_opaque=False):
         anchor = SourceAnchor.requested(entry["immutable_id"], allow_opaque)
     else:
         anchor = SourceAnchor.from_guid(entry["consistency_guid"])
-    return ImmutableIdRequest(entry["user"], anchor.immutable_id, state, object_guid)
+    return ImmutableIdRequest(entry["user"], anchor.immutable_id, state, object_guid, opt_ins)
 
 
 def parse_items(entries, default_state, allow_opaque=False):
@@ -221,14 +226,24 @@ def role_labels(user):
     return labels
 
 
-def role_holder_refusal(user, allow_role_holder):
+def role_holder_refusal(user, allow_role_holder, clearing=False):
     """Linking a cloud user gives the AD side control of everything the account holds, its
     directory roles too (issue 26): any role, built-in or custom, active or eligible, directly or
-    through a role-assignable group, is a person's decision, unlocked per item by
-    ``allow_role_holder``.  The PRIVILEGED ones stay refused whatever the opt-in: Entra itself
-    blocks a hard match to them (MC1262584, ``privileged_role_refusal``)."""
+    through a role-assignable group, is a person's decision,
+    unlocked per item by ``allow_role_holder``.  Clearing the anchor is the same decision the
+    other way: the next sync may soft match the account, roles and all, to whichever AD user
+    holds its address.  The PRIVILEGED ones stay refused whatever the opt-in: Entra itself blocks
+    a hard match to them (MC1262584, ``privileged_role_refusal``), and an administrator's link is
+    not changed by a task (``privileged_clear_refusal``)."""
     if allow_role_holder or not user.role_ids:
         return None
+    if clearing:
+        return (
+            "cloud user %s holds or is eligible for directory roles: %s; clearing its immutable id unlinks it, and the "
+            "next sync may soft match it, roles and all, to whichever AD user holds its address. Set "
+            "allow_role_holder: true on this item if that is intended, or remove the role assignments and "
+            "eligibilities first" % (user.upn, ", ".join(role_labels(user)))
+        )
     return (
         "cloud user %s holds or is eligible for directory roles: %s; linking it to an AD user hands those roles "
         "to whoever controls that AD account. Set allow_role_holder: true on this item if that is intended, or "
@@ -376,8 +391,12 @@ class ImmutableIdPlan:
 
 
 def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_workaround=False, features=None,
-                      object_guid=None):
+                      object_guid=None, allow_role_holder=False):
     """Decide one stamp (``desired`` an ImmutableId) or clear (``desired`` None).
+
+    ``force``, ``federated_upn_workaround`` and ``allow_role_holder`` are this item's own
+    opt-ins (issue 26: an opt-in unlocks its own item only).  A role holder needs
+    ``allow_role_holder`` to be stamped or cleared; a PRIVILEGED one is refused whatever it is.
 
     ``features`` are the tenant's directory-sync features, as Graph returns them.
     ``object_guid`` is the objectGUID of the AD object the anchor belongs to, when the caller
@@ -390,11 +409,13 @@ def plan_immutable_id(user, desired, holders=(), force=False, federated_upn_work
         return ImmutableIdPlan(user, desired)
     if desired is None:
         return ImmutableIdPlan(user, None, synced_user_refusal(user) or privileged_clear_refusal(user)
+                               or role_holder_refusal(user, allow_role_holder, clearing=True)
                                or federated_clear_refusal(user) or clear_refusal(user, force))
     refusal = (
         synced_user_refusal(user)
         or cloud_takeover_block_refusal(user, features)
         or privileged_role_refusal(user)
+        or role_holder_refusal(user, allow_role_holder)
         or object_identifier_refusal(user, desired, object_guid, features)
         or anchor_holder_refusal(user, desired, holders)
         or existing_value_refusal(user, desired, force)

@@ -79,6 +79,17 @@ def replace_refusal(dn, before, desired, force):
             "force: true to replace it" % (dn, before.immutable_id, before.guid, desired.immutable_id))
 
 
+def clear_refusal(dn, before, force):
+    """Clearing the anchor unlinks the AD user from its cloud user: the next sync treats it as
+    new and may soft match or provision it anew (issue 26), so it needs force, as on the cloud
+    side (``hard_match.clear_refusal``)."""
+    if before is None or force:
+        return None
+    return ("%s holds anchor %s (%s); clearing it unlinks this user from its cloud user, and the next sync may soft "
+            "match or provision it anew. Set force: true on this item to clear it (the old value is returned in "
+            "before)" % (dn, before.immutable_id, before.guid))
+
+
 def held_anchor_refusal(dn, desired, holders):
     """Two AD objects with one sourceAnchor both claim one cloud user: the engine joins the one
     it meets first and fails the other.  ``holders`` are the DNs of the other AD objects whose

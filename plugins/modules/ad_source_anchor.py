@@ -11,8 +11,9 @@ description:
     Entra Connect takes the sourceAnchor from. This is the reverse hard match - when an AD
     user was deleted and recreated (new objectGUID), writing the old anchor makes the new
     object take over its existing cloud identity, mailbox and licenses included.
-  - Replacing a different value re-links the AD user to another cloud user and needs
-    O(force=true).
+  - "Replacing a different value re-links the AD user to another cloud user, and clearing a value
+    unlinks it; both need O(force=true) (per item, O(objects[].force)). Without it the item is
+    refused before any write, naming the object."
   - A value that is already another AD object's sourceAnchor (its C(mS-DS-ConsistencyGuid), or
     its objectGUID when it has none) is refused, naming that object, even with O(force=true) -
     two AD objects with one anchor both claim one cloud user. One LDAP search finds the holders
@@ -51,12 +52,19 @@ options:
       - The same option name as in M(syncfix.entra.entra_immutable_id), where it means the same value.
     type: str
   state:
-    description: V(present) writes the value; V(absent) clears the attribute.
+    description:
+      - V(present) writes the value; V(absent) clears the attribute.
+      - Clearing a value unlinks the AD user from its cloud user (the next sync may soft match or
+        provision it anew), so V(absent) needs O(force=true) like a replacement does.
     type: str
     choices: [present, absent]
     default: present
   force:
-    description: Replace a different value the user already has. The old one is returned in RV(results[].before).
+    description:
+      - Replace a different value the user already has, or clear one with O(state=absent). The old
+        one is returned in RV(results[].before).
+      - Never overrides the refusal of an anchor another AD object holds.
+      - Applies to every item of O(objects) that does not set its own O(objects[].force).
     type: bool
     default: false
   objects:
@@ -78,6 +86,9 @@ options:
         description: As O(state); left out, the module's O(state).
         type: str
         choices: [present, absent]
+      force:
+        description: As O(force), for this item only; left out, the module-level O(force) applies.
+        type: bool
 notes:
   - "AD rights of the bind account: read the users, Write Property on their
     C(mS-DS-ConsistencyGuid) (what the Entra Connect account is given by
@@ -100,13 +111,26 @@ EXAMPLES = r"""
     object: jdoe
     immutable_id: "{{ cloud_user.onPremisesImmutableId }}"
 
-- name: Clear a wrong anchor
+- name: Clear a wrong anchor (clearing unlinks the user, so it needs force)
   syncfix.entra.ad_source_anchor:
     server: [dc1.contoso.com]
     bind_dn: svc-syncfix@contoso.com
     bind_password: "{{ vault_ad_password }}"
     object: CN=John Doe,OU=Staff,DC=contoso,DC=com
     state: absent
+    force: true
+
+- name: Per-item force - only jdoe's anchor may be replaced
+  syncfix.entra.ad_source_anchor:
+    server: [dc1.contoso.com]
+    bind_dn: svc-syncfix@contoso.com
+    bind_password: "{{ vault_ad_password }}"
+    objects:
+      - object: jdoe
+        consistency_guid: 3ab39606-c642-489b-84b6-58c038d3ef39
+        force: true
+      - object: ann
+        consistency_guid: 0b1c3ec4-2d2a-4b5f-9e0e-5ad2e1c3d4f5
 """
 
 RETURN = r"""
@@ -173,15 +197,18 @@ from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects
 from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
 from ansible_collections.syncfix.entra.plugins.module_utils._dn import dn_key
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
-from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import AD_ANCHOR_ITEM, single_item
+from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import (
+    AD_ANCHOR_ITEM, item_opt_in, item_spec, single_item,
+)
 from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
 from ansible_collections.syncfix.entra.plugins.module_utils.reverse_hard_match import (
-    ATTRIBUTE, current_anchor, describe, held_anchor_refusal, parse_anchor_requests, replace_refusal,
+    ATTRIBUTE, clear_refusal, current_anchor, describe, held_anchor_refusal, parse_anchor_requests, replace_refusal,
 )
 
 
-def plan_item(ad, identity, entry, desired, holders):
-    """One user's ItemPlan: the force and uniqueness rules, or the replace to send."""
+def plan_item(ad, identity, entry, desired, holders, force=False):
+    """One user's ItemPlan: the force and uniqueness rules, or the replace to send.  ``force``
+    is this item's own (issue 26: an opt-in unlocks its own item only)."""
     try:
         before = current_anchor(entry["dn"], entry["raw"].get(ATTRIBUTE))
     except InputError as e:
@@ -192,7 +219,8 @@ def plan_item(ad, identity, entry, desired, holders):
 
     return ItemPlan(identity, describe(before), describe(desired), changed=before != desired, apply=write,
                     action="%s %s" % ("clear" if desired is None else "set", ATTRIBUTE),
-                    refusal=(replace_refusal(entry["dn"], before, desired, ad.params["force"])
+                    refusal=(replace_refusal(entry["dn"], before, desired, force)
+                             or (clear_refusal(entry["dn"], before, force) if desired is None else None)
                              or (held_anchor_refusal(entry["dn"], desired, holders.get(desired.immutable_id, []))
                                  if desired is not None and before != desired else None)),
                     fields=dict(dn=entry["dn"]))
@@ -228,7 +256,7 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             force=dict(type="bool", default=False),
             # Both anchors on one item are refused by reverse_hard_match, naming the item.
-            objects=dict(type="list", elements="dict", options=AD_ANCHOR_ITEM),
+            objects=dict(type="list", elements="dict", options=item_spec(AD_ANCHOR_ITEM)),
             **lookup_failure_spec()
         ),
         mutually_exclusive=[["object", "objects"], ["immutable_id", "consistency_guid"], ["objects", "immutable_id"],
@@ -236,14 +264,18 @@ def main():
         required_one_of=[["object", "objects"]],
         supports_check_mode=True,
     )
+    entries = single_item(ad.params, "objects", AD_ANCHOR_ITEM)
     try:
-        requests = parse_anchor_requests(single_item(ad.params, "objects", AD_ANCHOR_ITEM), ad.params["state"])
+        requests = parse_anchor_requests(entries, ad.params["state"])
     except InputError as e:
         ad.fail_error(e)
+    # Each item's own force, else the module's (parse_anchor_requests refused duplicates).
+    forces = dict(((e.get("object") or "").strip().lower(), item_opt_in(e, ad.params, "force")) for e in entries)
     found = ad.find_objects([identity for identity, anchor in requests], [ATTRIBUTE], classes=("user",))
     requests = [(identity, desired) for identity, desired in requests if identity in found]
     holders = holders_after_run(ad, requests, found)
-    plans = [plan_item(ad, identity, found[identity], desired, holders) for identity, desired in requests]
+    plans = [plan_item(ad, identity, found[identity], desired, holders, forces[identity.lower()])
+             for identity, desired in requests]
     converge(ad, plans, diff_entry)
 
 

@@ -15,8 +15,14 @@ description:
     the Graph write quota.
   - Before writing it refuses, with the reason and the way out, a user synced from
     on-premises (Graph cannot change its value), a value another user, active or soft-deleted,
-    already holds, a user that already has a different value unless O(force=true), and the two
+    already holds, a user that already has a different value unless O(force=true), a user that
+    holds or is eligible for any directory role unless O(allow_role_holder=true), and the two
     cases the 2026 hard-match hardening makes the sync refuse (see the notes).
+  - Opt-ins are per item. O(users[].force), O(users[].federated_upn_workaround) and
+    O(users[].allow_role_holder) unlock their own item only; left out, the module-level option
+    of the same name applies. A refused item fails with its reason and the other items are still
+    written (every refusal is found before the first write), so one changed user does not hold
+    back a whole chunk of a plan, and no item borrows another's opt-in.
   - It also refuses every stamp while the tenant's directory sync feature
     C(blockCloudObjectTakeoverThroughHardMatchEnabled) is on, because the sync engine would then
     refuse the hard match (C(InvalidHardMatch)) and the stamp would link nothing. Reading the
@@ -79,8 +85,9 @@ options:
     description:
       - V(present) sets the value; V(absent) clears it (Graph receives JSON C(null)).
       - Clearing a value unlinks the cloud user from its AD object, so V(absent) needs
-        O(force=true) like a replacement does, and is refused for a user that holds or is
-        eligible for a role labelled PRIVILEGED.
+        O(force=true) like a replacement does, is refused for a user that holds or is
+        eligible for a role labelled PRIVILEGED even with O(force=true), and needs
+        O(allow_role_holder=true) for a user that holds or is eligible for any other directory role.
       - Applies to every item of O(users) that does not set its own.
     type: str
     choices: [present, absent]
@@ -89,8 +96,21 @@ options:
     description:
       - Replace a different value the user already has, or clear one with O(state=absent).
         The old value is returned in RV(results[].before).
-      - Never overrides the refusals for synced users, privileged role holders, the tenant's
+      - Never overrides the refusals for synced users, role holders, the tenant's
         takeover block or the 2026 hard-match hardening.
+      - Applies to every item of O(users) that does not set its own O(users[].force).
+    type: bool
+    default: false
+  allow_role_holder:
+    description:
+      - Stamp or clear a cloud user that holds or is eligible for a directory role that is not
+        labelled PRIVILEGED (Exchange Administrator, a custom role, ...), directly, through a
+        role-assignable group (see the notes for what is read).
+        Linking the account hands its roles to whoever controls the AD user; clearing its anchor
+        lets the next sync soft match it, roles and all, to another AD user.
+      - Left false, such a user is refused, naming its roles.
+      - A role labelled PRIVILEGED is refused whatever this option says (see the notes).
+      - Applies to every item of O(users) that does not set its own O(users[].allow_role_holder).
     type: bool
     default: false
   allow_opaque_anchor:
@@ -113,13 +133,15 @@ options:
         as it signs in through federation again once the UPN is back. For the few seconds
         the UPN is on the initial domain, federated sign-in does not work for that user.
       - Left out or V(false), such a user is refused with this option named.
+      - Applies to every item of O(users) that does not set its own
+        O(users[].federated_upn_workaround).
     type: bool
     default: false
   users:
     description:
       - Several users in one run; each item takes O(user), the value as for a single user
         (one of O(immutable_id) and O(consistency_guid), or O(object_guid) alone, with
-        O(object_guid) optionally beside either) and optionally O(state).
+        O(object_guid) optionally beside either) and optionally O(state) and its own opt-ins.
     type: list
     elements: dict
     suboptions:
@@ -140,6 +162,19 @@ options:
         description: As O(state); left out, the module's O(state).
         type: str
         choices: [present, absent]
+      force:
+        description: As O(force), for this item only; left out, the module-level O(force) applies.
+        type: bool
+      federated_upn_workaround:
+        description:
+          - As O(federated_upn_workaround), for this item only; left out, the module-level
+            O(federated_upn_workaround) applies.
+        type: bool
+      allow_role_holder:
+        description:
+          - As O(allow_role_holder), for this item only; left out, the module-level
+            O(allow_role_holder) applies.
+        type: bool
 notes:
   - "Graph application permissions: C(User.ReadWrite.All), C(RoleManagement.Read.Directory),
     C(Domain.Read.All), C(OnPremDirectorySynchronization.Read.All). Without the last one the
@@ -147,14 +182,20 @@ notes:
     needed (the role check reads role assignments and eligibilities, the federated-UPN check
     reads the domains). No directory role is needed: the module never writes to a user that
     holds one labelled PRIVILEGED."
+  - "Role holdings read: directory role assignments and eligibilities (PIM for roles), of the user
+    and of the role-assignable groups it is a member of. An eligible membership of a
+    role-assignable group (PIM for Groups) is not read yet: such a user is not seen as a role
+    holder until it activates the membership."
   - "The 2026 hard-match hardening (\"Microsoft Entra Connect: When you have an existing tenant\",
     message-center posts MC1262584 and MC1263280) blocks two hard matches, and the module refuses
     to stamp them, because the stamp would link nothing:"
   - A cloud user that holds, or is eligible for, a directory role labelled PRIVILEGED in
     "Microsoft Entra built-in roles" (Global Administrator, User Administrator, Helpdesk
     Administrator, Hybrid Identity Administrator, Global Reader and the others so labelled).
-    The sync reports C(InvalidHardMatch). A role without the label (Exchange Administrator, for
-    example) does not block. A role held through a role-assignable group counts (its members hold it).
+    The sync reports C(InvalidHardMatch). A role held through a role-assignable group counts (its
+    members hold it). Such a user is not cleared with O(state=absent) either, even with
+    O(force=true). A role without the label (Exchange Administrator, a custom role) does not block
+    the sync, but the module still asks for O(allow_role_holder=true) on the item.
   - "A cloud user whose C(onPremisesObjectIdentifier) is set and differs from the objectGUID
     of the AD object being linked (O(object_guid), or the GUID the immutable id decodes to).
     The sync fails with \"Hard match operation blocked due to security hardening. Review
@@ -211,6 +252,18 @@ EXAMPLES = r"""
     user: 4f1c3c55-9f55-4f43-9b8e-0d1ad77c3a1e
     state: absent
     force: true
+
+- name: Opt-ins per item - only ann's stray value is replaced, only the mail admin is linked
+  syncfix.entra.entra_immutable_id:
+    users:
+      - user: ann@contoso.com
+        object_guid: 46e23144-8377-483e-a87e-b6769db62eed
+        force: true
+      - user: exchange-admin@contoso.com
+        object_guid: 0d9f3a52-6b1e-4b8e-9a7c-2f1d5c3e4a01
+        allow_role_holder: true
+      - user: bob@contoso.com
+        immutable_id: QF5HMK7n80qvdYsUPIHa9Q==
 
 - name: Re-point a user on a federated domain
   syncfix.entra.entra_immutable_id:
@@ -282,12 +335,15 @@ graph_requests:
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
+from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan
+from ansible_collections.syncfix.entra.plugins.module_utils._converge_per_item import converge_per_item
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils._federated_upn import UpnNotMovedBack, apply_federated
 from ansible_collections.syncfix.entra.plugins.module_utils._hard_match_facts import gather_facts
 from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
-from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import IMMUTABLE_ID_ITEM, single_item
+from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import (
+    IMMUTABLE_ID_ITEM, item_opt_in, item_spec, single_item,
+)
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
 from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
 from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
@@ -377,9 +433,12 @@ def finish_move_back(entra, item, user, temporary):
 def plan_items(entra, items, facts):
     """One ItemPlan per item, after warning of what could not be checked."""
     params = entra.params
+    # Each item's own opt-ins, else the module-level ones (issue 26: one link's opt-in never
+    # reaches another link of the same chunk).
     decisions = [plan_immutable_id(facts.user(item.selector), item.desired, facts.holders_of(item.desired),
-                                   params["force"], params["federated_upn_workaround"], facts.features,
-                                   item.object_guid)
+                                   item_opt_in(item.opt_ins, params, "force"),
+                                   item_opt_in(item.opt_ins, params, "federated_upn_workaround"), facts.features,
+                                   item.object_guid, item_opt_in(item.opt_ins, params, "allow_role_holder"))
                  for item in items]
     for warning in fact_warnings(decisions, facts.features):
         entra.warn(warning)
@@ -413,10 +472,11 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             force=dict(type="bool", default=False),
             federated_upn_workaround=dict(type="bool", default=False),
+            allow_role_holder=dict(type="bool", default=False),
             allow_opaque_anchor=dict(type="bool", default=False),
             # immutable_id and consistency_guid together are refused per item by hard_match,
             # whose message names the item; a suboption mutually_exclusive would not.
-            users=dict(type="list", elements="dict", options=IMMUTABLE_ID_ITEM),
+            users=dict(type="list", elements="dict", options=item_spec(IMMUTABLE_ID_ITEM)),
             **lookup_failure_spec()
         ),
         mutually_exclusive=[["user", "users"], ["users", "immutable_id"], ["users", "object_guid"],
@@ -425,7 +485,7 @@ def main():
         supports_check_mode=True,
     )
     items, facts = read_requests(entra)
-    converge(entra, plan_items(entra, items, facts), diff_entry(facts))
+    converge_per_item(entra, plan_items(entra, items, facts), diff_entry(facts))
 
 
 if __name__ == "__main__":

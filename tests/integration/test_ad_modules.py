@@ -193,7 +193,12 @@ def test_source_anchor_set_repeat_force_and_clear(samba, ldap_admin, vp, playboo
     rc, (forced,) = playbook([anchor_task(samba, object=name, consistency_guid=other, force=True)])
     assert forced["changed"] is True and forced["results"][0]["before"]["immutable_id"] == ANCHOR_ID
 
-    rc, (cleared,) = playbook([anchor_task(samba, object=name, state="absent")])
+    # Clearing unlinks the user: it needs force too (issue 26), refused before any write.
+    forced_usn = usn(ldap_admin, dn)
+    rc, (unforced,) = playbook([anchor_task(samba, object=name, state="absent")])
+    assert unforced["failed"] is True and "set force: true" in unforced["msg"].lower() and dn in unforced["msg"], unforced
+    assert usn(ldap_admin, dn) == forced_usn
+    rc, (cleared,) = playbook([anchor_task(samba, object=name, state="absent", force=True)])
     assert cleared["changed"] is True
     assert not read(ldap_admin, dn).entry_raw_attributes.get("mS-DS-ConsistencyGuid")
 

@@ -99,26 +99,98 @@ def test_refusal_names_the_way_out_and_writes_nothing(graph, playbook, args, exp
     assert graph.users() == before
 
 
-def test_one_refusal_in_a_list_stops_every_write(graph, playbook):
+def test_a_refused_item_fails_alone_and_the_others_are_written(graph, playbook):
+    # Issue 26: each item is decided with its own opt-ins; a refusal (found before the first
+    # write) fails its item and does not hold back the others.
     rc, (result,) = playbook([stamp(graph, users=[
         {"user": "plain@contoso.com", "immutable_id": t.NEW_HIRE},
         {"user": "synced@contoso.com", "immutable_id": t.OTHER},
     ])])
-    assert result["failed"] is True, result
+    assert result["failed"] is True and result["changed"] is True, result
     plain, synced = result["results"]
-    assert plain["changed"] is False and not plain.get("failed")
-    assert synced["failed"] is True
-    assert graph.writes() == []
+    assert plain["changed"] is True and not plain.get("failed")
+    assert synced["failed"] is True and synced["changed"] is False
+    assert [(w["path"], w["body"]) for w in graph.writes()] == [
+        ("/users/%s" % graph.users()["plain@contoso.com"]["id"], {"onPremisesImmutableId": t.NEW_HIRE})]
 
 
-def test_a_user_with_only_a_non_privileged_role_is_stamped(graph_lab, playbook):
-    # MC1262584 blocks privileged roles only; Exchange Administrator carries no PRIVILEGED label.
+def test_a_user_with_only_a_non_privileged_role_is_stamped_with_its_items_opt_in(graph_lab, playbook):
+    # MC1262584 blocks privileged roles only; Exchange Administrator carries no PRIVILEGED label,
+    # but linking the account hands the role over: the item must say allow_role_holder (issue 26).
     tenant = t.tenant()
     tenant["users"].append(t.user("exchange@contoso.com", roles=[{"name": "Exchange Administrator"}]))
     graph_lab.load(tenant)
-    rc, (result,) = playbook([stamp(graph_lab, user="exchange@contoso.com", immutable_id=t.NEW_HIRE)])
+    rc, (refused,) = playbook([stamp(graph_lab, user="exchange@contoso.com", immutable_id=t.NEW_HIRE, force=True)])
+    assert refused["failed"] is True and "allow_role_holder: true" in refused["results"][0]["msg"], refused
+    assert "Exchange Administrator" in refused["results"][0]["msg"] and graph_lab.writes() == []
+    rc, (result,) = playbook([stamp(graph_lab, users=[
+        {"user": "exchange@contoso.com", "immutable_id": t.NEW_HIRE, "allow_role_holder": True}])])
     assert rc == 0 and result["changed"] is True, result
-    assert graph_lab.users()["exchange@contoso.com"]["onPremisesImmutableId"] == t.NEW_HIRE
+
+
+LATE = t.immutable_id("0d9f3a52-0000-4000-8000-00000000a006")  # stamped on late@ after the plan
+
+
+def test_one_chunk_each_item_with_its_own_force(graph_lab, playbook):
+    # Issue 26, finding 5, as the role runs it: one task, one chunk.  stamped@'s item carries
+    # force for its stray value; late@'s cloud user got a value after the plan and its item
+    # has no force.  late@ is refused, stamped@ is replaced, the results say which.
+    users = [{"user": "stamped@contoso.com", "immutable_id": t.NEW_HIRE, "force": True},
+             {"user": "late@contoso.com", "immutable_id": t.OTHER}]
+    tenant = t.tenant()
+    tenant["users"].append(t.user("late@contoso.com"))
+    graph_lab.load(tenant)
+    rc, (planned,) = playbook([stamp(graph_lab, users=users)], check=True, diff=True)
+    assert rc == 0 and [r["msg"] for r in planned["results"]] == ["would set onPremisesImmutableId"] * 2, planned
+    assert graph_lab.writes() == []
+
+    # Between the plan and the run, somebody stamps late@contoso.com.
+    tenant["users"][-1] = t.user("late@contoso.com", onPremisesImmutableId=LATE)
+    graph_lab.load(tenant)
+    rc, (checked,) = playbook([stamp(graph_lab, users=users)], check=True)
+    assert [r.get("failed", False) for r in checked["results"]] == [False, True] and graph_lab.writes() == []
+
+    rc, (applied,) = playbook([stamp(graph_lab, users=users)], diff=True)
+    assert applied["failed"] is True and applied["changed"] is True, applied
+    replaced, late = applied["results"]
+    assert replaced["changed"] is True and replaced["before"]["immutable_id"] == t.STAMPED
+    assert replaced["after"]["immutable_id"] == t.NEW_HIRE and not replaced.get("failed")
+    assert late["failed"] is True and late["changed"] is False and "Set force: true to replace it" in late["msg"]
+    assert list(applied["diff"]["after"]) == ["stamped@contoso.com"]
+    state = graph_lab.users()
+    assert state["stamped@contoso.com"]["onPremisesImmutableId"] == t.NEW_HIRE
+    assert state["late@contoso.com"]["onPremisesImmutableId"] == LATE
+    assert [w["body"] for w in graph_lab.applied_writes()] == [{"onPremisesImmutableId": t.NEW_HIRE}]
+
+    rc, (again,) = playbook([stamp(graph_lab, users=users)])
+    assert [r["changed"] for r in again["results"]] == [False, False], again
+    assert len(graph_lab.writes()) == 1, "the second run wrote nothing"
+
+
+def test_clearing_a_role_holder_reads_its_roles(graph_lab, playbook):
+    # Issue 26, finding 3: a clear read no roles, so state=absent force=true cleared a Global
+    # Administrator's anchor.  A privileged holder is refused whatever the opt-ins; any other
+    # role holder needs its item's allow_role_holder.
+    tenant = t.tenant()
+    tenant["users"] += [
+        t.user("ga@contoso.com", onPremisesImmutableId=t.OTHER,
+               roles=[{"name": "Global Administrator", "assignment": "active"}]),
+        t.user("mail-admin@contoso.com", onPremisesImmutableId=t.FEDERATED_ANCHOR,
+               roles=[{"name": "Exchange Administrator", "assignment": "eligible"}]),
+    ]
+    graph_lab.load(tenant)
+    rc, (refused,) = playbook([stamp(graph_lab, users=[
+        {"user": "ga@contoso.com", "state": "absent", "force": True, "allow_role_holder": True},
+        {"user": "mail-admin@contoso.com", "state": "absent", "force": True}])])
+    ga, mail_admin = refused["results"]
+    assert ga["failed"] is True and "labelled PRIVILEGED" in ga["msg"] and "even with force" in ga["msg"], refused
+    assert mail_admin["failed"] is True and "allow_role_holder: true" in mail_admin["msg"]
+    assert graph_lab.writes() == []
+    rc, (cleared,) = playbook([stamp(graph_lab, users=[
+        {"user": "mail-admin@contoso.com", "state": "absent", "force": True, "allow_role_holder": True}])])
+    assert rc == 0 and cleared["changed"] is True, cleared
+    assert graph_lab.users()["mail-admin@contoso.com"].get("onPremisesImmutableId") is None
+    assert graph_lab.users()["ga@contoso.com"]["onPremisesImmutableId"] == t.OTHER
 
 
 def test_an_object_identifier_of_the_same_ad_object_is_stamped(graph, playbook):

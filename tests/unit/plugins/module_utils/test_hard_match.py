@@ -109,8 +109,34 @@ EXCHANGE_ADMINISTRATOR = "29232cdf-9323-42fd-ade2-1d097af3e4de"  # no PRIVILEGED
 REMAP_ERROR = "Hard match operation blocked due to security hardening. Review OnPremisesObjectIdentifier mapping."
 
 
+def test_a_role_holder_is_stamped_only_with_its_own_opt_in():
+    # Issue 26, finding 4: a role without the PRIVILEGED label does not block the sync, but
+    # linking the account hands the role over, so the item needs allow_role_holder; force is
+    # not it.
+    custom = "3b1c0d3e-8f7a-4c2b-9d5e-6a7b8c9d0e1f"
+    for roles in ([EXCHANGE_ADMINISTRATOR], [custom]):
+        refused = plan_immutable_id(user(roles=roles), VALUE, force=True)
+        assert not refused.changed and "allow_role_holder: true" in refused.refusal and roles[0] in refused.refusal
+        assert plan_immutable_id(user(roles=roles), VALUE, allow_role_holder=True).changed
+
+
+def test_a_role_holders_anchor_is_cleared_only_with_its_own_opt_in():
+    holder = user(onPremisesImmutableId=VALUE, roles=[EXCHANGE_ADMINISTRATOR])
+    refused = plan_immutable_id(holder, None, force=True)
+    assert not refused.changed and "allow_role_holder: true" in refused.refusal and "soft match" in refused.refusal
+    assert plan_immutable_id(holder, None, force=True, allow_role_holder=True).changed
+    assert "Set force: true" in plan_immutable_id(holder, None, allow_role_holder=True).refusal
+
+
+def test_no_opt_in_lifts_a_privileged_role():
+    for desired, facts in ((VALUE, {}), (None, {"onPremisesImmutableId": VALUE})):
+        plan = plan_immutable_id(user(roles=[GLOBAL_ADMINISTRATOR], **facts), desired, force=True,
+                                 allow_role_holder=True)
+        assert not plan.changed and "PRIVILEGED" in plan.refusal
+
+
 def test_only_privileged_roles_block_the_hard_match():
-    assert plan_immutable_id(user(roles=[EXCHANGE_ADMINISTRATOR]), VALUE).changed
+    assert plan_immutable_id(user(roles=[EXCHANGE_ADMINISTRATOR]), VALUE, allow_role_holder=True).changed
     plan = plan_immutable_id(user(roles=[EXCHANGE_ADMINISTRATOR, GLOBAL_ADMINISTRATOR.upper()]), VALUE)
     assert not plan.changed
     for word in ["vp@contoso.com", "labelled PRIVILEGED", "MC1262584", "InvalidHardMatch", GLOBAL_ADMINISTRATOR.upper()]:

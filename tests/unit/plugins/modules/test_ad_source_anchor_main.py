@@ -129,3 +129,36 @@ def test_two_anchors_in_one_item_are_refused_naming_the_item_before_any_write():
     assert result["failed"] is True and result["error"]["kind"] == "input"
     assert "jdoe: state=present needs exactly one of immutable_id, consistency_guid" in result["msg"], result
     assert ad.modifies == []
+
+
+def test_clearing_needs_force_and_names_the_object():
+    # Issue 26, finding 6: state=absent cleared mS-DS-ConsistencyGuid without force.
+    ad = directory(OLD)
+    dn = next(iter(ad.entries.values()))["dn"]
+    refused = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", state="absent"), ad=ad)
+    (item,) = refused["results"]
+    assert refused["failed"] is True and item["error"]["kind"] == "refused" and ad.modifies == [], refused
+    assert dn in item["msg"] and "set force: true" in item["msg"].lower() and str(OLD) in item["msg"]
+    checked = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", state="absent", force=True), ad=ad,
+                         check_mode=True)
+    assert checked["results"][0]["msg"] == "would clear mS-DS-ConsistencyGuid" and ad.modifies == []
+    cleared = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[dict(object="jdoe", state="absent",
+                                                                               force=True)]), ad=ad, diff=True)
+    assert cleared["changed"] is True and cleared["results"][0]["before"]["guid"] == str(OLD), cleared
+    assert ad.modifies == [(dn, {"mS-DS-ConsistencyGuid": [("replace", [])]})]
+    again = run_module(ad_source_anchor.main, dict(CONNECTION, object="jdoe", state="absent"), ad=ad)
+    assert again["changed"] is False and not again.get("failed"), "nothing to clear needs no force"
+
+
+def test_an_items_force_is_its_own():
+    # Issue 26, finding 5: jdoe's item carries force; ann's does not, so ann's replace is refused.
+    ad = FakeAD(ad_user("jdoe", uuid.uuid4(), **{"mS-DS-ConsistencyGuid": [OLD.bytes_le]}),
+                ad_user("ann", uuid.uuid4(), **{"mS-DS-ConsistencyGuid": [uuid.uuid4().bytes_le]}))
+    result = run_module(ad_source_anchor.main, dict(CONNECTION, objects=[
+        dict(object="jdoe", consistency_guid=str(NEW), force=True), dict(object="ann", state="absent")]), ad=ad)
+    jdoe, ann = result["results"]
+    assert ann["failed"] is True and "set force: true" in ann["msg"].lower() and "CN=ann," in ann["msg"], result
+    assert not jdoe.get("failed") and ad.modifies == []
+    forced = run_module(ad_source_anchor.main, dict(CONNECTION, force=True, objects=[
+        dict(object="jdoe", consistency_guid=str(NEW)), dict(object="ann", state="absent", force=False)]), ad=ad)
+    assert forced["results"][1]["failed"] is True, "an item's force: false is not overridden by the module's"

@@ -179,23 +179,32 @@ def test_plain_stamps_and_clears_go_out_in_one_batch():
     assert tenant.by_upn("ann@contoso.com")["onPremisesImmutableId"] == NEW_HIRE
 
 
-def test_one_refusal_writes_nothing_at_all():
+def test_a_refusal_fails_its_item_only_and_the_others_are_written():
+    # Issue 26: opt-ins are per item, so each item is decided on its own; a refused item fails
+    # with its reason (found before the first write) and does not hold back the others.
     tenant = FakeTenant(cloud_user("plain@contoso.com"), cloud_user("synced@contoso.com", onPremisesSyncEnabled=True),
                         cloud_user("admin@contoso.com"), roles={})
     tenant.roles[tenant.by_upn("admin@contoso.com")["id"]] = [GLOBAL_ADMINISTRATOR]
-    result = run(tenant, users=[dict(user="plain@contoso.com", immutable_id=NEW_HIRE),
-                                dict(user="synced@contoso.com", immutable_id=OTHER),
-                                dict(user="admin@contoso.com", object_guid="0d9f3a52-0000-4000-8000-00000000a001")])
-    assert result["failed"] is True and not result.get("changed"), result
+    users = [dict(user="plain@contoso.com", immutable_id=NEW_HIRE),
+             dict(user="synced@contoso.com", immutable_id=OTHER),
+             dict(user="admin@contoso.com", object_guid="0d9f3a52-0000-4000-8000-00000000a001",
+                  allow_role_holder=True, force=True)]
+    checked = run(tenant, check_mode=True, diff=True, users=users)
+    assert checked["failed"] is True and tenant.writes() == [], checked
+    assert [r["msg"] for r in checked["results"]][0] == "would set onPremisesImmutableId"
+    assert list(checked["diff"]["after"]) == ["plain@contoso.com"]
+
+    result = run(tenant, diff=True, users=users)
+    assert result["failed"] is True and result["changed"] is True, result
     plain, synced, admin = result["results"]
-    assert plain["changed"] is False and not plain.get("failed")
-    assert "nothing was written because another item was refused" in plain["msg"]
+    assert plain["changed"] is True and not plain.get("failed") and plain["msg"] == "set onPremisesImmutableId"
     assert synced["failed"] is True and "synced from on-premises" in synced["msg"]
     assert synced["error"]["kind"] == "refused" and synced["after"] == synced["before"]
-    assert admin["failed"] is True and "labelled PRIVILEGED" in admin["msg"]
+    assert admin["failed"] is True and "labelled PRIVILEGED" in admin["msg"], "no opt-in lifts a PRIVILEGED role"
     assert "Global Administrator (%s)" % GLOBAL_ADMINISTRATOR in admin["msg"]
-    assert "diff" not in result
-    assert tenant.writes() == []
+    assert list(result["diff"]["after"]) == ["plain@contoso.com"]
+    assert tenant.writes() == [("PATCH", "/users/" + tenant.by_upn("plain@contoso.com")["id"],
+                                {"onPremisesImmutableId": NEW_HIRE})]
 
 
 def test_a_value_held_by_a_soft_deleted_user_is_refused():
@@ -419,3 +428,71 @@ def test_a_stamp_that_never_lands_fails_after_its_resends_naming_it():
     result = run(tenant, users=[dict(user=p["userPrincipalName"], object_guid=a) for p, a in zip(people, anchors)])
     assert [w for w in tenant.writes() if w[0] == "PATCH"] == []
     assert result["failed"] is True and all("not written" in r["msg"] and not r["changed"] for r in result["results"])
+
+
+# --- issue 26: role holders and per-item opt-ins ----------------------------------------------
+
+EXCHANGE_ADMINISTRATOR = "29232cdf-9323-42fd-ade2-1d097af3e4de"  # no PRIVILEGED label
+
+
+def test_clearing_a_global_administrators_anchor_is_refused_even_with_force():
+    # Finding 3: the roles were read for stamps only, so this clear went through.
+    tenant = FakeTenant(cloud_user("admin@contoso.com", onPremisesImmutableId=OTHER))
+    tenant.roles[tenant.by_upn("admin@contoso.com")["id"]] = [GLOBAL_ADMINISTRATOR]
+    result = run(tenant, user="admin@contoso.com", state="absent", force=True, allow_role_holder=True)
+    (item,) = result["results"]
+    assert result["failed"] is True and item["error"]["kind"] == "refused", result
+    assert "labelled PRIVILEGED" in item["msg"] and "even with force" in item["msg"]
+    assert "Global Administrator (%s)" % GLOBAL_ADMINISTRATOR in item["msg"]
+    assert tenant.writes() == [] and tenant.by_upn("admin@contoso.com")["onPremisesImmutableId"] == OTHER
+
+
+def test_clearing_a_role_holders_anchor_needs_allow_role_holder():
+    tenant = FakeTenant(cloud_user("mail-admin@contoso.com", onPremisesImmutableId=OTHER))
+    tenant.roles[tenant.by_upn("mail-admin@contoso.com")["id"]] = [EXCHANGE_ADMINISTRATOR]
+    refused = run(tenant, user="mail-admin@contoso.com", state="absent", force=True)
+    assert refused["failed"] is True and "allow_role_holder: true" in refused["results"][0]["msg"], refused
+    assert EXCHANGE_ADMINISTRATOR in refused["results"][0]["msg"] and tenant.writes() == []
+    cleared = run(tenant, users=[dict(user="mail-admin@contoso.com", state="absent", force=True,
+                                      allow_role_holder=True)])
+    assert cleared["changed"] is True and not cleared.get("failed"), cleared
+    assert tenant.by_upn("mail-admin@contoso.com")["onPremisesImmutableId"] is None
+
+
+def test_a_role_holder_is_stamped_with_its_items_opt_in_only():
+    # Finding 4: force alone stamped an Exchange Administrator; allow_role_holder is per item.
+    tenant = FakeTenant(cloud_user("mail-admin@contoso.com"), cloud_user("other-admin@contoso.com"))
+    for upn in ("mail-admin@contoso.com", "other-admin@contoso.com"):
+        tenant.roles[tenant.by_upn(upn)["id"]] = [EXCHANGE_ADMINISTRATOR]
+    result = run(tenant, force=True, users=[
+        dict(user="mail-admin@contoso.com", immutable_id=NEW_HIRE, allow_role_holder=True),
+        dict(user="other-admin@contoso.com", immutable_id=OTHER)])
+    allowed, other = result["results"]
+    assert allowed["changed"] is True and not allowed.get("failed"), result
+    assert other["failed"] is True and "allow_role_holder: true" in other["msg"]
+    assert [body for method, path, body in tenant.writes()] == [{"onPremisesImmutableId": NEW_HIRE}]
+    # A hand-written task may still set it once, module-level, for all its items.
+    again = run(tenant, allow_role_holder=True, users=[dict(user="other-admin@contoso.com", immutable_id=OTHER)])
+    assert again["changed"] is True and not again.get("failed"), again
+
+
+def test_an_items_force_does_not_reach_the_other_items_of_the_chunk():
+    # Finding 5: A's item carries force for its stray value; B's cloud user got a value after
+    # the plan and its item has none.  B is refused, A is applied; check mode and a second run
+    # write nothing.
+    stray = "QF5HMK7n80qvdYsUPIHa9Q=="
+    tenant = FakeTenant(cloud_user("a@contoso.com", onPremisesImmutableId=stray),
+                        cloud_user("b@contoso.com", onPremisesImmutableId="UjqfDQAAAECAAAAAAACwAg=="))
+    users = [dict(user="a@contoso.com", immutable_id=NEW_HIRE, force=True),
+             dict(user="b@contoso.com", immutable_id=OTHER)]
+    checked = run(tenant, check_mode=True, diff=True, users=users)
+    assert tenant.writes() == [] and checked["results"][0]["msg"] == "would set onPremisesImmutableId", checked
+    assert checked["results"][1]["failed"] is True
+    result = run(tenant, users=users)
+    a, b = result["results"]
+    assert a["changed"] is True and a["before"]["immutable_id"] == stray and a["after"]["immutable_id"] == NEW_HIRE
+    assert b["failed"] is True and b["changed"] is False and "Set force: true to replace it" in b["msg"], b
+    assert result["failed"] is True and result["changed"] is True
+    assert [body for method, path, body in tenant.writes()] == [{"onPremisesImmutableId": NEW_HIRE}]
+    again = run(tenant, users=users)
+    assert [r["changed"] for r in again["results"]] == [False, False] and len(tenant.writes()) == 1
