@@ -129,18 +129,21 @@ class ADIndex:
     ``anchors`` {ImmutableId: DN}; ``names`` {DN: sAMAccountName or None};
     ``classes`` {DN: 'user' | 'contact' | 'group'}; ``soft_keys`` {DN of a user: (lowercase
     primary SMTP address or None, lowercase UPN or None)}, what soft match compares;
-    ``object_guids`` {DN: objectGUID text}.  Excluded objects are in none of them.
+    ``object_guids`` {DN: objectGUID text}; ``identities`` {DN of a user: (lowercase mailNickname
+    or None, displayName or None)}, what a proposed link's evidence compares besides the soft
+    keys and the sAMAccountName (``_scan_proposals``).  Excluded objects are in none of them.
     """
 
-    __slots__ = ("addresses", "anchors", "names", "classes", "soft_keys", "object_guids")
+    __slots__ = ("addresses", "anchors", "names", "classes", "soft_keys", "object_guids", "identities")
 
-    def __init__(self, addresses, anchors, names, classes, soft_keys=None, object_guids=None):
+    def __init__(self, addresses, anchors, names, classes, soft_keys=None, object_guids=None, identities=None):
         self.addresses = addresses
         self.anchors = anchors
         self.names = names
         self.classes = classes
         self.soft_keys = {} if soft_keys is None else soft_keys
         self.object_guids = {} if object_guids is None else object_guids
+        self.identities = {} if identities is None else identities
 
 
 class ADScan:
@@ -160,6 +163,7 @@ class ADScan:
         self._nicknames = {}          # lowercase mailNickname -> first DN
         self._soft_keys = {}          # user DN -> (primary SMTP, UPN), lowercase: what soft match compares
         self._object_guids = {}       # DN -> objectGUID text
+        self._identities = {}         # user DN -> (mailNickname, displayName): a proposal's evidence
         self._duplicates = []         # (rule, key, later Subject, attribute, value, first DN)
 
     # -- the three calls ------------------------------------------------------------------
@@ -205,7 +209,8 @@ class ADScan:
         return findings
 
     def index(self):
-        return ADIndex(self._addresses, self._anchors, self._names, self._classes, self._soft_keys, self._object_guids)
+        return ADIndex(self._addresses, self._anchors, self._names, self._classes, self._soft_keys, self._object_guids,
+                       self._identities)
 
     # -- one object's own rules -------------------------------------------------------------
 
@@ -270,6 +275,9 @@ class ADScan:
         primary = primaries[0] if len(primaries) == 1 else (None if smtp else _first(attributes, "mail"))
         upn = _first(attributes, "userPrincipalName")
         self._soft_keys[subject.dn] = ((primary or "").strip().lower() or None, (upn or "").strip().lower() or None)
+        nickname, display = _first(attributes, "mailNickname"), _first(attributes, "displayName")
+        if nickname or display:
+            self._identities[subject.dn] = ((nickname or "").strip().lower() or None, display or None)
 
     def _first_attribute(self, rule, key):
         if rule == DUPLICATE_ADDRESS:

@@ -14,6 +14,10 @@ The AD index (from the AD scan) is duck-typed: ``addresses`` {lower-case UPN, ma
 address: DN}, ``anchors`` {ImmutableId: DN}, ``names`` {DN: sAMAccountName}, ``classes``
 {DN: 'user' | 'contact' | 'group'}.  Without it, the rules that compare with AD are skipped.
 
+A finding's ``link`` is a proposal (``_scan_proposals``: how sure, on what evidence,
+``confirmed: false``) or None: no link rests on a secondary address alone, and a soft-deleted
+user is never proposed.
+
 The matching rules themselves live in ``_sync_prediction`` (the placeholder's shape, the admin
 role refusal) and ``hard_match`` (the PRIVILEGED roles of the 2026 hardening); they are reused
 here, not restated.
@@ -21,6 +25,7 @@ here, not restated.
 
 import re
 
+from ansible_collections.syncfix.entra.plugins.module_utils import _scan_proposals as proposals
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
 from ansible_collections.syncfix.entra.plugins.module_utils._scan_findings import (
     CLOUD, ERROR, INFO, WARNING, finding,
@@ -100,6 +105,17 @@ class AdSide(object):
         self.classes = getattr(ad_index, "classes", None) or {}
         self.soft_keys = getattr(ad_index, "soft_keys", None) or {}
         self.object_guids = getattr(ad_index, "object_guids", None) or {}
+        self.identities = getattr(ad_index, "identities", None) or {}
+
+    def identity(self, dn, cloud):
+        """The AD user ``dn`` as ``_scan_proposals`` compares it with ``cloud`` (a CloudIdentity):
+        its soft keys, sAMAccountName, mailNickname and display name, and the addresses of the
+        cloud user's that it brings (read from the address index, so no address list is kept)."""
+        primary, upn = self.soft_keys.get(dn) or (None, None)
+        nickname, display = self.identities.get(dn) or (None, None)
+        theirs = cloud.addresses | set(a for a in (cloud.primary, cloud.upn) if a)
+        return proposals.ad_identity(primary, upn, nickname, self.names.get(dn), display,
+                                     [a for a in theirs if self.by_address(a) == dn])
 
     def by_address(self, address):
         return self.addresses.get(address) if address else None
@@ -194,22 +210,26 @@ def placeholder_of(user, initial_domain):
     return None
 
 
-def placeholder_finding(user, quarantined, collided, ad_name):
+def placeholder_finding(user, quarantined, collided, ad_name, link=None, why_not=None):
     """The duplicate the engine created and joined to the AD user, and the cloud user it collided
-    with.  When that user is cloud-only, linking the AD user to it is the fix (link_plan removes
-    the duplicate: out of scope, purge, link, back in scope); when it is synced from another AD
-    object, two AD objects want one UPN and the fix is on-premises."""
-    link, action_text = None, ""
+    with.  When that user is cloud-only and the evidence says it is this person's
+    (``_scan_proposals``), linking the AD user to it is the fix (link_plan removes the
+    duplicate: out of scope, purge, link, back in scope), proposed for a person to confirm; when
+    it is synced from another AD object, two AD objects want one UPN and the fix is on-premises."""
+    action_text = ""
     if collided is None:
         action_text = ("no active cloud user holding %s was read; when one exists, link %s to it"
                        % (quarantined, ad_name or "the AD user"))
     elif collided[3]:
         action_text = ("%s is synced from another on-premises object: two AD objects want %s; change the UPN of one "
                        "of them on-premises" % (collided[1], quarantined))
+    elif link:
+        action_text = ("%s is cloud-only: linking the AD user to it removes this duplicate; the link is proposed "
+                       "(%s confidence: review it and set proposal.confirmed)" % (
+                           collided[1], link["proposal"]["confidence"]))
     else:
-        link = {"ad": ad_name, "cloud": collided[1]} if ad_name else None
-        action_text = ("%s is cloud-only: link the AD user to it (remediation_links), which removes this duplicate"
-                       % collided[1])
+        action_text = ("%s is cloud-only, but no link is proposed: %s; if it is this person's account, declare the "
+                       "link with cloud: %s" % (collided[1], why_not or "the evidence is too thin", collided[0]))
     return finding(
         RESILIENCY_PLACEHOLDER, ERROR, CLOUD, user.get("id"), "userPrincipalName", user.get("userPrincipalName"),
         "synced user %s is a resiliency placeholder: the sync could not give it %s, which another cloud user holds, so "
@@ -241,20 +261,25 @@ def soft_match_expected(user, ad_keys, features):
     return bool(feature("softMatchOnUpnEnabled") and upn and _lower(user.get("userPrincipalName")) == upn)
 
 
-def preprovisioned_finding(user, attribute, address, dn, ad_name, expected=None):
+def preprovisioned_finding(user, attribute, address, dn, ad_name, expected=None, link=None, why_not=None):
     """A cloud-only user holding a UPN or SMTP address an AD user brings: the sync soft-matches it
     (primary SMTP: KB 2641663 "How to use SMTP matching"; UPN: softMatchOnUpnEnabled), or, when the
     match is refused or the address is only an alias, meets a duplicate: AttributeValueMustBeUnique,
     or with resiliency a placeholder ("When you have an existing tenant").  Declaring the link
-    decides which."""
+    decides which; the scan proposes it only on evidence (``_scan_proposals``)."""
+    if link:
+        tail = ("the link is proposed (%s confidence): review it, then declare it (proposal.confirmed: true)"
+                % link["proposal"]["confidence"])
+    else:
+        tail = ("no link is proposed: %s; if it is this person's account, declare the link with cloud: %s"
+                % (why_not or "the evidence is too thin", user.get("id")))
     return finding(
         PREPROVISIONED_CLOUD_USER, WARNING, CLOUD, user.get("id"), attribute, address,
         "cloud-only user %s holds %s, which on-premises %s brings%s: a duplicate (AttributeValueMustBeUnique; with "
         "resiliency a placeholder user) unless the link is declared, so the plan matches them on purpose (When you "
-        "have an existing tenant)" % (user.get("userPrincipalName"), address, ad_name,
-                                      "" if expected is None else ", and soft match will not join them"),
-        conflicts_with=dn, object_class=USER, common_name=display_name(user),
-        link={"ad": ad_name, "cloud": user.get("userPrincipalName") or user.get("id")})
+        "have an existing tenant); %s" % (user.get("userPrincipalName"), address, ad_name,
+                                          "" if expected is None else ", and soft match will not join them", tail),
+        conflicts_with=dn, object_class=USER, common_name=display_name(user), link=link)
 
 
 # -- rule 4: soft-deleted holders ----------------------------------------------------------------
@@ -262,18 +287,32 @@ def preprovisioned_finding(user, attribute, address, dn, ad_name, expected=None)
 def recycle_bin_finding(user, attribute, value, dn, ad_name, by_anchor):
     """A soft-deleted user (kept 30 days with its properties: "Restore or remove a recently deleted
     user") holding an AD object's anchor, which a hard match restores, or an address it brings,
-    which a soft-deleted mailbox keeps reserved (field experience, not a Microsoft page).  Restore
-    and link before purging: a purge is irreversible ("Permanently delete an item")."""
+    which a soft-deleted mailbox keeps reserved (field experience, not a Microsoft page).
+
+    Never proposed as the AD user's cloud user: a soft-deleted namesake is often the account of
+    someone who left, and restoring it hands its groups, licences and app assignments to whoever
+    the AD user is now.  The finding says how to restore it on purpose (declare it by its object
+    id) or to purge it if it is disposable (a purge is irreversible: "Permanently delete an item")."""
+    on_purpose = ("if it is this person's account, restore it on purpose by declaring it by its object id: "
+                  "remediation_links: [{ad: '%s', cloud: '%s'}]" % (_yaml_quoted(dn), _yaml_quoted(user.get("id"))))
     if by_anchor:
-        text = ("soft-deleted user %s holds the anchor of on-premises %s: the next sync hard-matches and restores it "
-                "(When you have an existing tenant)" % (user.get("userPrincipalName"), ad_name))
+        text = ("soft-deleted user %s holds the anchor of on-premises %s: the next sync hard-matches and restores it, "
+                "with its groups, licences and app assignments (When you have an existing tenant); no link is "
+                "proposed: %s; if it is not, purge it before the next sync (Restore or remove a recently deleted "
+                "user)" % (user.get("userPrincipalName"), ad_name, on_purpose))
     else:
         text = ("soft-deleted user %s holds %s, which on-premises %s brings; a soft-deleted mailbox keeps its addresses "
-                "until it is purged (field experience), so the sync may fail on it: restore it and link it, or purge "
-                "it if it is disposable (Restore or remove a recently deleted user)" % (
-                    user.get("userPrincipalName"), value, ad_name))
+                "until it is purged (field experience), so the sync may fail on it. It is not proposed as %s's cloud "
+                "user (a soft-deleted namesake is no evidence of one person): %s; if it is disposable, purge it "
+                "(Restore or remove a recently deleted user)" % (
+                    user.get("userPrincipalName"), value, ad_name, ad_name, on_purpose))
     return finding(RECYCLE_BIN_HOLDER, WARNING, CLOUD, user.get("id"), attribute, value, text, conflicts_with=dn,
-                   object_class=USER, common_name=display_name(user), link={"ad": ad_name, "cloud": user.get("id")})
+                   object_class=USER, common_name=display_name(user))
+
+
+def _yaml_quoted(value):
+    """``value`` inside a YAML single-quoted string (a DN may hold an apostrophe: O'Brien)."""
+    return str(value or "").replace("'", "''")
 
 
 # -- rule 5: admin role holders a match would hit ------------------------------------------------
@@ -329,7 +368,7 @@ def object_type_mismatch_finding(obj, kind, attribute, address, dn, ad_kind, ad_
 
 # -- rule 7: orphaned anchors --------------------------------------------------------------------
 
-def orphaned_anchor_finding(user, soft_match_dn=None, ad_name=None):
+def orphaned_anchor_finding(user, soft_match_dn=None, ad_name=None, link=None, why_not=None):
     """A user whose onPremisesImmutableId no AD object holds.  Synced: its AD object is gone, out
     of the scanned scope, or was recreated with another anchor ("Design concepts": the anchor
     can't change once projected).  Cloud-only: a stray anchor that makes the soft match an AD
@@ -343,11 +382,20 @@ def orphaned_anchor_finding(user, soft_match_dn=None, ad_name=None):
                        "deleted, recreated with a new anchor, or is outside the scan (Microsoft Entra Connect: Design "
                        "concepts)" % (upn, user.get("onPremisesImmutableId")),
                        object_class=USER, common_name=display_name(user))
-    severity, link, tail = WARNING, None, "clear it unless a hard match is planned"
+    severity, tail = WARNING, "clear it unless a hard match is planned"
     if soft_match_dn:
-        severity, link = ERROR, {"ad": ad_name, "cloud": upn or user.get("id")}
+        severity = ERROR
         tail = ("on-premises %s would soft-match it and is refused (InvalidSoftMatch; with resiliency a duplicate is "
-                "created); link them, which stamps the right anchor" % ad_name)
+                "created); linking them stamps the right anchor, and the link needs force: true to replace the stray "
+                "one; " % ad_name)
+        if link:
+            tail += ("the link is proposed (%s confidence): review it and set proposal.confirmed"
+                     % link["proposal"]["confidence"])
+        else:
+            tail += ("no link is proposed: %s; if it is this person's account, declare the link with cloud: %s"
+                     % (why_not or "the evidence is too thin", user.get("id")))
+    else:
+        link = None
     return finding(ORPHANED_ANCHOR, severity, CLOUD, user.get("id"), "onPremisesImmutableId",
                    user.get("onPremisesImmutableId"),
                    "cloud-only user %s carries immutable id %s, which no scanned AD object holds; %s (Understanding "
@@ -443,7 +491,7 @@ class CloudScan(object):
         self._holders = {}
         self._quarantined = set()
         self._errors = []           # (object summary, kind, error), in read order
-        self._placeholders = []     # (user summary, quarantined UPN, AD name)
+        self._placeholders = []     # (user summary, quarantined UPN, AD name, AD object, AD DN, AD identity)
         self._targets = {}          # {cloud user id: (upn, how, value, dn)}: users a match would hit
         self._roles = None
         self.counts = {"users": 0, "groups": 0, "contacts": 0, "deleted_users": 0}
@@ -458,12 +506,12 @@ class CloudScan(object):
         found = []
         quarantined = placeholder_of(user, self.initial_domain)
         if quarantined:
-            self._placeholders.append((_summary(user), quarantined, self._placeholder_ad_name(user, quarantined)))
+            self._placeholders.append((_summary(user), quarantined) + self._placeholder_ad(user, quarantined))
         if not self.ad.present:
             return found
         synced = bool(user.get("onPremisesSyncEnabled"))
         anchor = user.get("onPremisesImmutableId")
-        soft_dn = None
+        soft_dn = link = why_not = None
         for attribute, address in held:
             dn = self.ad.by_address(address)
             if dn is None:
@@ -476,13 +524,16 @@ class CloudScan(object):
                 expected = soft_match_expected(user, self.ad.soft_keys.get(dn), self.features)
                 # A soft match the first sync makes is the sync working as designed, not a
                 # conflict: no finding (an admin holder is still admin_role_match's).
+                link, why_not = self._proposal(dn, user)
                 if not anchor and not expected:
-                    found.append(preprovisioned_finding(user, attribute, address, dn, self.ad.name(dn), expected))
+                    found.append(preprovisioned_finding(user, attribute, address, dn, self.ad.name(dn), expected,
+                                                        link, why_not))
                 self._targets.setdefault(user["id"], (user.get("userPrincipalName"), attribute, address, dn))
         if anchor and not synced and self.ad.by_anchor(anchor):
             self._targets[user["id"]] = (user.get("userPrincipalName"), "hard", anchor, self.ad.by_anchor(anchor))
         elif anchor and not self.ad.by_anchor(anchor):
-            found.append(orphaned_anchor_finding(user, soft_dn, self.ad.name(soft_dn) if soft_dn else None))
+            found.append(orphaned_anchor_finding(user, soft_dn, self.ad.name(soft_dn) if soft_dn else None,
+                                                 link, why_not))
         holder = self.ad.by_anchor(anchor) if synced else None
         if holder and object_identifier_remap_refused(user, self.ad.object_guids.get(holder), self.features):
             found.append(object_identifier_mismatch_finding(user, holder, self.ad.object_guids[holder],
@@ -540,9 +591,16 @@ class CloudScan(object):
         for summary, kind, error in self._errors:
             holder = self._holder(_bare_address(error.get("value")), summary["id"])
             found.append(provisioning_error_finding(summary, kind, error, holder and (holder[0], holder[1])))
-        for summary, quarantined, ad_name in self._placeholders:
-            found.append(placeholder_finding(summary, quarantined, self._holder(quarantined.lower(), summary["id"]),
-                                             ad_name))
+        for summary, quarantined, ad_name, ad_object, dn, identity in self._placeholders:
+            collided = self._holder(quarantined.lower(), summary["id"])
+            link = why_not = None
+            if collided and not collided[3] and collided[2] == USER and collided[4] is not None and ad_object:
+                cloud = collided[4]
+                if dn:
+                    identity = self.ad.identity(dn, cloud)
+                link = proposals.proposed_link(ad_object, identity, cloud)
+                why_not = None if link else proposals.no_proposal_reason(identity, cloud)
+            found.append(placeholder_finding(summary, quarantined, collided, ad_name, link, why_not))
         for user_id, target in sorted(self._targets.items()):
             roles = (self._roles or {}).get(user_id)
             if not roles:
@@ -556,13 +614,17 @@ class CloudScan(object):
     # -- bookkeeping -------------------------------------------------------------------------
 
     def _remember(self, obj, kind, held):
-        entry = (obj.get("id"), obj.get("userPrincipalName") or display_name(obj), kind,
-                 bool(obj.get("onPremisesSyncEnabled")))
+        entry = None
         for attribute, address in held:
             keep = (address in self._quarantined or self.ad.by_address(address) is not None
                     or (not self.ad.present and attribute == "userPrincipalName"))
-            if keep:
-                self._holders.setdefault(address, entry)
+            if keep and address not in self._holders:
+                if entry is None:
+                    # A user's identity too: a placeholder's proposal compares it in finish().
+                    entry = (obj.get("id"), obj.get("userPrincipalName") or display_name(obj), kind,
+                             bool(obj.get("onPremisesSyncEnabled")),
+                             proposals.cloud_identity(obj) if kind == USER else None)
+                self._holders[address] = entry
 
     def _holder(self, address, exclude_id):
         holder = self._holders.get(address)
@@ -577,13 +639,31 @@ class CloudScan(object):
                 continue
             self._errors.append((_summary(obj), kind, dict(error)))
 
-    def _placeholder_ad_name(self, user, quarantined):
-        """The AD object joined to the placeholder: by its anchor, else by the quarantined UPN,
-        else what Graph says of it (onPremisesSamAccountName, onPremisesDistinguishedName)."""
+    def _proposal(self, dn, user):
+        """(the proposed link or None, why none) between AD user ``dn`` and active cloud user ``user``."""
+        cloud = proposals.cloud_identity(user)
+        identity = self.ad.identity(dn, cloud)
+        link = proposals.proposed_link(dn, identity, cloud)
+        return link, (None if link else proposals.no_proposal_reason(identity, cloud))
+
+    def _placeholder_ad(self, user, quarantined):
+        """(AD name, AD object for a link, AD DN or None, AD identity or None) of the AD user joined
+        to the placeholder: by its anchor, else by the quarantined UPN; without it, what Graph says
+        of it - the placeholder is that user's synced copy (onPremisesSamAccountName,
+        onPremisesDistinguishedName, mailNickname, displayName), and its quarantined values are
+        the UPN and addresses the AD user brings."""
         dn = self.ad.by_anchor(user.get("onPremisesImmutableId")) or self.ad.by_address(quarantined.lower())
         if dn:
-            return self.ad.name(dn)
-        return user.get("onPremisesSamAccountName") or user.get("onPremisesDistinguishedName")
+            return self.ad.name(dn), dn, dn, None
+        errors = provisioning_errors(user)
+        proxies = [e["value"] for e in errors if isinstance(e.get("value"), str)
+                   and _property_key(e.get("propertyCausingError")) == PROXY_PROPERTY.lower()]
+        primary = next((p[5:] for p in proxies if p.startswith("SMTP:")), None)
+        own = proposals.cloud_identity(user)
+        identity = proposals.ad_identity(primary or own.primary, quarantined, own.nickname, own.sam, own.display,
+                                         [_bare_address(p) for p in proxies] + sorted(own.addresses))
+        sam, on_prem_dn = user.get("onPremisesSamAccountName"), user.get("onPremisesDistinguishedName")
+        return sam or on_prem_dn, on_prem_dn or sam, None, identity
 
 
 def _summary(obj):

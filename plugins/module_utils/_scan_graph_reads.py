@@ -20,9 +20,9 @@ from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import 
 
 PAGE_SIZE = 999
 USER_SELECT = ",".join([
-    "id", "userPrincipalName", "displayName", "mail", "proxyAddresses", "accountEnabled", "createdDateTime",
-    "onPremisesSyncEnabled", "onPremisesImmutableId", "onPremisesProvisioningErrors", "onPremisesSamAccountName",
-    "onPremisesDistinguishedName", "onPremisesObjectIdentifier",
+    "id", "userPrincipalName", "displayName", "mail", "mailNickname", "proxyAddresses", "accountEnabled",
+    "createdDateTime", "onPremisesSyncEnabled", "onPremisesImmutableId", "onPremisesProvisioningErrors",
+    "onPremisesSamAccountName", "onPremisesDistinguishedName", "onPremisesObjectIdentifier",
 ])
 MAIL_OBJECT_SELECT = "id,displayName,mail,proxyAddresses,onPremisesSyncEnabled,onPremisesProvisioningErrors"
 DELETED_USER_SELECT = "id,userPrincipalName,displayName,mail,proxyAddresses,onPremisesSyncEnabled,onPremisesImmutableId,deletedDateTime"

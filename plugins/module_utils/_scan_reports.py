@@ -13,9 +13,12 @@ Where they go (``report_path``):
   ``scan.html``.
 
 A missing folder is created 0700 and every report file is written 0600: they hold directory
-data (names, addresses, anchors).  Each file is written under a temporary name beside its final
-place and renamed over it at the end, so a scan that fails half-way leaves the previous reports
-as they were.
+data (names, addresses, anchors).  Both go through the collection's one private-file writer
+(``_private_file``): each file is written under a temporary name beside its final place
+(``mkstemp``, so a planted symlink is never followed), synced and renamed over it at the end, so a
+scan that fails half-way leaves the previous reports as they were; a folder that is a symbolic
+link, is owned by another user or that others may write into is refused before anything is
+written.
 
 Memory is bounded whatever the number of findings: ``findings`` may be a generator of 100,000 or
 more dicts, read once.  Each finding is written at once to a temporary file per report (the CSV
@@ -43,7 +46,8 @@ Formats (``FORMATS``):
     "findings": [...]}``, the findings as they came (every key kept).
 ``markdown``
     The summary, a table of counts by rule and severity, then one table row per finding; ``|``,
-    backslashes and Markdown's inline markup characters are escaped, line breaks become ``<br>``.
+    backslashes, ``#`` and Markdown's inline markup characters are escaped, line breaks become
+    ``<br>``, other control characters U+FFFD (``_report_text.markdown_text``).
 ``html``
     One self-contained page: inline CSS and JavaScript, no URL of any kind, a Content Security
     Policy that allows only its own script and style (by hash) and no connection, so it works
@@ -66,6 +70,8 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.syncfix.entra.plugins.module_utils._private_file import ensure_folder, private_file
+from ansible_collections.syncfix.entra.plugins.module_utils._report_text import markdown_text
 from ansible_collections.syncfix.entra.plugins.module_utils._scan_findings import AD, FIELDS, SEVERITIES
 
 FORMATS = ("csv", "json", "markdown", "html")
@@ -141,7 +147,7 @@ class ScanReports(object):
         self._parts = {}
         self._csv_file = None
         for folder in sorted(set(os.path.dirname(p) for p in self.paths.values())):
-            _make_private_folder(folder)
+            ensure_folder(folder)
         try:
             if "csv" in self.paths:
                 self._csv_file = self._open_final("csv", newline="")
@@ -236,30 +242,29 @@ class ScanReports(object):
         for part in self._parts.values():
             part.close()
         self._parts = {}
-        for handle, temporary in self._temporary:
-            handle.close()
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        for dummy, writer in self._temporary:
+            try:
+                # private_file drops its temporary file when its block ends with an error.
+                writer.__exit__(_Aborted, _Aborted(), None)
+            except _Aborted:
+                pass
         self._temporary = []
 
     # -- files --------------------------------------------------------------------------------
 
     def _open_final(self, name, newline=None):
-        """A 0600 temporary file beside the report, renamed over it by ``_close_final``."""
-        final = self.paths[name]
-        handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(final), suffix=".tmp",
-                                             dir=os.path.dirname(final))
-        out = os.fdopen(handle, "w", encoding="utf-8", newline=newline)
-        self._temporary.append((out, temporary))
+        """The report's ``private_file``, held open across ``add`` calls (the CSV streams into
+        it); ``_close_final`` puts it in place, ``abort`` drops it."""
+        writer = private_file(self.paths[name], newline=newline)
+        out = writer.__enter__()
+        self._temporary.append((out, writer))
         return out
 
     def _close_final(self, name, out):
-        for index, (handle, temporary) in enumerate(self._temporary):
+        for index, (handle, writer) in enumerate(self._temporary):
             if handle is out:
-                out.close()
-                os.chmod(temporary, 0o600)
-                os.replace(temporary, self.paths[name])
                 del self._temporary[index]
+                writer.__exit__(None, None, None)
                 return
         raise ValueError("not a report file of this writer")
 
@@ -368,26 +373,8 @@ def _check_formats(formats):
     return [f for f in FORMATS if f in formats]
 
 
-def _make_private_folder(folder):
-    """Create ``folder`` (and missing parents) 0700; an existing folder keeps its mode."""
-    if os.path.isdir(folder):
-        return
-    missing = []
-    path = folder
-    while path and not os.path.isdir(path):
-        missing.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            if not os.path.isdir(path):
-                raise
-            continue
-        os.chmod(path, 0o700)
+class _Aborted(Exception):
+    """Thrown into a report's ``private_file`` to drop it (``ScanReports.abort``)."""
 
 
 def _text(value):
@@ -411,21 +398,11 @@ def _json_default(value):
     return str(value)
 
 
-# Characters that would end or start Markdown markup inside a table cell get CommonMark's
-# backslash escape (GFM reads \| as a literal pipe inside a table).  An underscore inside a word
-# never emphasises in GFM, so only one at a word's edge is escaped (rule names stay readable).
-_MARKDOWN_ESCAPES = str.maketrans(dict((c, "\\" + c) for c in "\\`*[]<>|&~"))
-_MARKDOWN_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
 def _markdown_cell(value):
-    text = _text(value).translate(_MARKDOWN_ESCAPES)
-    if "_" in text:
-        text = _MARKDOWN_UNDERSCORE.sub(r"\\_", text)
-    if "\n" in text or "\r" in text:
-        text = _LINE_BREAK.sub("<br>", text)
-    return text
+    """A Markdown table cell that stays text: the collection's one Markdown escaping
+    (``_report_text.markdown_text``: markup characters, raw HTML and entities escaped, line
+    breaks as ``<br>``, other control characters replaced)."""
+    return markdown_text(_text(value))
 
 
 # JSON that is safe inside <script>: no "<" (so no "</script>" or "<!--"), no ">" or "&", and

@@ -64,7 +64,8 @@ def scan(ldap, graph, options, facts):
 
 class Tally:
     """Counts by rule and severity, the first ``keep`` findings, and the ``remediation_links``
-    entries the findings propose (each once), while the findings stream past."""
+    entries the findings propose (each once, by AD object and cloud object id; each a
+    ``_scan_proposals`` proposal, never confirmed), while the findings stream past."""
 
     def __init__(self, keep):
         self.keep = keep

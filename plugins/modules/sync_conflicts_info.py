@@ -26,7 +26,28 @@ description:
     users whose anchor no AD object holds, and the tenant's sync features that change the outcome.
   - Each finding names its severity, the object, the attribute and value, the rule, the object
     in the way, the action in IdFix's terms (V(EDIT), V(REMOVE), V(COMPLETE)), and for a link
-    problem the O(syncfix.entra.remediation#role:main:remediation_links) entry that fixes it.
+    problem, when the evidence carries one, a B(proposed)
+    O(syncfix.entra.remediation#role:main:remediation_links) entry that fixes it.
+  - B(Proposed links.) Linking an AD user to a cloud user hands that identity (mailbox, groups,
+    app access, roles) to the AD account, so the scan never decides it. A proposal names the AD
+    user by DN and the cloud user by object id, and carries C(proposal) - C(confidence),
+    C(evidence) (every attribute that agrees, one sentence each) and C(confirmed=false), always.
+    Attributes are compared without case and surrounding spaces. V(high) - the AD user's primary
+    SMTP address is the active cloud user's primary SMTP address (C(SMTP:) proxy, else C(mail)),
+    and at least one of these agrees too - the UPN, the account name (AD C(mailNickname) or
+    C(sAMAccountName) against the cloud user's C(mailNickname) or C(onPremisesSamAccountName)),
+    or the display name. V(medium) - only the primary SMTP address, or the UPN without the
+    primary SMTP address. V(low) - neither, but one side's primary SMTP address is the other
+    side's UPN. Otherwise no link is proposed and the finding says why and how to declare the
+    link by the cloud user's object id.
+  - No proposal rests on a secondary C(smtp:) address (an alias, on either side; soft match
+    ignores it) - it is listed in the evidence as not counted. A soft-deleted cloud user is never
+    proposed - its C(recycle_bin_holder) finding says how to restore it on purpose, by declaring
+    it by its object id.
+  - Review each proposal and set C(proposal.confirmed=true) on the ones you agree with (or run the
+    role with O(syncfix.entra.remediation#role:main:remediation_accept_proposals=true)); the role
+    refuses unconfirmed proposals, and a V(low) one is never accepted without
+    C(proposal.confirmed).
   - Reads in bulk - paged LDAP searches over the scope and Graph list requests with
     C($select), never one request per object - and streams the findings into the reports, so
     memory does not grow with the directory.
@@ -108,6 +129,10 @@ options:
       - A directory to write the reports into (created 0700, files 0600) - an IdFix-compatible
         CSV of the AD findings, JSON, Markdown and one self-contained HTML page. Left out, no
         report is written.
+      - Each report is written to a temporary file in that folder, synced to disk and renamed
+        over the old one, so a failed scan leaves the previous reports. A folder that is a
+        symbolic link, is owned by another user, or that others may write into is refused before
+        the scan reads anything.
     type: path
   report_formats:
     description: Which reports to write into O(report_path).
@@ -136,7 +161,7 @@ notes:
 seealso:
   - module: syncfix.entra.link_plan
   - ref: syncfix.entra.remediation role
-    description: Applies the links this scan proposes.
+    description: Applies the links this scan proposes, once a person confirmed them.
   - name: Errors supported by the IdFix tool
     description: IdFix's rules, which the AD side applies.
     link: https://microsoft.github.io/idfix/errors/
@@ -155,11 +180,27 @@ EXAMPLES = r"""
     report_path: /var/reports/sync-conflicts
   register: scan
 
-- name: Feed the fixes the scan proposes to the remediation role, checked first
+# A scan proposes, a person decides: save the proposals for review. The reviewer keeps the links
+# they agree with, sets proposal.confirmed: true on each, and deletes the rest.
+- name: Save the proposed links for review
+  ansible.builtin.copy:
+    content: "{{ scan.remediation_links | to_nice_yaml }}"
+    dest: /var/reports/sync-conflicts/proposed-links.yml
+    mode: "0600"
+
+- name: In the change window, apply the reviewed links
   ansible.builtin.include_role:
     name: syncfix.entra.remediation
   vars:
-    remediation_links: "{{ scan.remediation_links }}"
+    remediation_links: "{{ lookup('ansible.builtin.file', '/var/reports/sync-conflicts/proposed-links.yml') | from_yaml }}"
+
+- name: Dry run of the high-confidence proposals without confirming each (check mode; low ones stay refused)
+  ansible.builtin.include_role:
+    name: syncfix.entra.remediation
+  vars:
+    remediation_links: "{{ scan.remediation_links | selectattr('proposal.confidence', 'eq', 'high') | list }}"
+    remediation_accept_proposals: true
+  check_mode: true
 
 - name: CI gate before a change window - fail on any error-level finding, AD only
   syncfix.entra.sync_conflicts_info:
@@ -224,9 +265,14 @@ findings:
       type: str
       sample: "smtp:maria@contoso.com is also on CN=Maria Lopez,...: Entra keeps addresses unique ..."
     link:
-      description: The O(syncfix.entra.remediation#role:main:remediation_links) entry that fixes it, for a link problem.
+      description:
+        - The proposed O(syncfix.entra.remediation#role:main:remediation_links) entry that fixes it, for a
+          link problem whose evidence carries one (see RV(remediation_links)); else null.
       type: dict
-      sample: {"ad": "vp", "cloud": "vp@contoso.com"}
+      sample: {"ad": "CN=Vera Price,OU=Staff,DC=contoso,DC=com", "cloud": "0d3c9f4e-5c1a-4b8e-9f3e-2a7d1c6b8e01",
+               "proposal": {"confidence": "high", "confirmed": false,
+                            "evidence": ["primary SMTP address vp@contoso.com is the cloud user's primary SMTP address",
+                                         "userPrincipalName vp@contoso.com is the cloud user's userPrincipalName"]}}
 counts:
   description: How many findings, by severity and by rule, and how many objects were read.
   returned: always
@@ -237,11 +283,43 @@ counts:
 remediation_links:
   description:
     - The links the findings propose, each once, as the role's O(syncfix.entra.remediation#role:main:remediation_links)
-      takes them. Review before use - a scan proposes, a person decides.
+      takes them - the AD user by DN, the cloud user by object id, and C(proposal). A scan proposes, a person
+      decides - the role refuses these until C(proposal.confirmed) is true on each (or the run sets
+      O(syncfix.entra.remediation#role:main:remediation_accept_proposals); a V(low) one is refused even then).
+    - Never a soft-deleted cloud user, never on a secondary address alone (see the description for the rule).
   returned: always
   type: list
   elements: dict
-  sample: [{"ad": "vp", "cloud": "vp@contoso.com"}]
+  contains:
+    ad:
+      description: The AD user's DN (its sAMAccountName or on-premises DN as Graph reports it, when AD was not scanned).
+      type: str
+      sample: CN=Vera Price,OU=Staff,DC=contoso,DC=com
+    cloud:
+      description: The active cloud user's object id.
+      type: str
+      sample: 0d3c9f4e-5c1a-4b8e-9f3e-2a7d1c6b8e01
+    proposal:
+      description: How sure the scan is, and why.
+      type: dict
+      contains:
+        confidence:
+          description: V(high), V(medium) or V(low), by the rule in the description.
+          type: str
+          sample: high
+        evidence:
+          description: One sentence per attribute that agrees; a shared secondary address is listed as not counted.
+          type: list
+          elements: str
+          sample: ["primary SMTP address vp@contoso.com is the cloud user's primary SMTP address",
+                   "userPrincipalName vp@contoso.com is the cloud user's userPrincipalName"]
+        confirmed:
+          description: Always V(false) - a person sets it to V(true) after review.
+          type: bool
+          sample: false
+  sample: [{"ad": "CN=Vera Price,OU=Staff,DC=contoso,DC=com", "cloud": "0d3c9f4e-5c1a-4b8e-9f3e-2a7d1c6b8e01",
+            "proposal": {"confidence": "medium", "confirmed": false,
+                         "evidence": ["primary SMTP address vp@contoso.com is the cloud user's primary SMTP address"]}}]
 report:
   description: The paths of the reports written, by format.
   returned: when O(report_path) was given
@@ -279,6 +357,7 @@ import os
 
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
+from ansible_collections.syncfix.entra.plugins.module_utils._private_file import PrivateFileError
 from ansible_collections.syncfix.entra.plugins.module_utils._scan_findings import SEVERITIES
 from ansible_collections.syncfix.entra.plugins.module_utils._scan_reports import write_reports
 from ansible_collections.syncfix.entra.plugins.module_utils._scan_run import ScanFacts, ScanOptions, Tally, scan
@@ -351,6 +430,9 @@ def main():
         else:
             for dummy in findings:
                 pass
+    except PrivateFileError as e:
+        base.fail_error(e, "report_path %s can't hold the reports: %s; the scan read nothing, nothing was changed"
+                        % (params["report_path"], e))
     except SyncfixError as e:
         base.fail_error(e, "%s; the scan stopped, nothing was changed" % e)
     except (IOError, OSError) as e:

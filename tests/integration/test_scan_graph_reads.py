@@ -61,13 +61,14 @@ def ad_index():
         addresses={"vp@contoso.com": DN["vp"], "itadmin@contoso.com": DN["itadmin"], "jdoe@contoso.com": DN["jdoe"],
                    "sales@contoso.com": DN["sales"]},
         anchors={ANCHOR: DN["vp"]}, names=dict((dn, sam) for sam, dn in DN.items()),
-        classes=dict((dn, "user") for dn in DN.values()))
+        classes=dict((dn, "user") for dn in DN.values()),
+        soft_keys=dict((dn, ("%s@contoso.com" % sam, "%s@contoso.com" % sam)) for sam, dn in DN.items()))
 
 
 @pytest.fixture
 def client(graph_lab):
     facts = graph_lab.facts
-    token = graph_auth.token_provider(dict(graph_lab.auth), verify=facts["ca_path"])
+    token = graph_auth.token_provider(dict(graph_lab.auth, allow_custom_authority=True), verify=facts["ca_path"])
     made = GraphClient(facts["graph_endpoint"], token, verify=ssl.create_default_context(cafile=facts["ca_path"]))
     yield made
     made.close()
@@ -101,7 +102,14 @@ def test_read_tenant_finds_each_seeded_cause_with_bulk_reads(graph_lab, client):
     (placeholder,) = by_rule["resiliency_placeholder"]
     users = graph_lab.users()
     assert placeholder["conflicts_with"] == users["vp@contoso.com"]["id"]
-    assert placeholder["link"] == {"ad": "vp", "cloud": "vp@contoso.com"}
+    # The collided user's primary SMTP address and UPN are the AD user's (and the emulator's
+    # mailNickname its sAMAccountName): a high proposal, by DN and object id, unconfirmed.
+    assert (placeholder["link"]["ad"], placeholder["link"]["cloud"]) == (DN["vp"], users["vp@contoso.com"]["id"])
+    assert placeholder["link"]["proposal"]["confidence"] == "high"
+    assert placeholder["link"]["proposal"]["confirmed"] is False
+    assert "mailNickname" in placeholder["link"]["proposal"]["evidence"][-1], "mailNickname is read in the list"
+    (recycled,) = by_rule["recycle_bin_holder"]
+    assert recycled["link"] is None, "a soft-deleted holder is never proposed"
     helpdesk = next(f for f in by_rule["admin_role_match"] if f["common_name"] == "vp@contoso.com")
     assert "Helpdesk Administrator" in helpdesk["message"]  # held through the role-assignable group
     assert reader.warnings == []

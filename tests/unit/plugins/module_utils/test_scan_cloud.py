@@ -15,14 +15,19 @@ VP_DN = "CN=Vera Price,OU=Staff,DC=contoso,DC=test"
 SALES_DN = "CN=Sales,OU=Staff,DC=contoso,DC=test"
 LIST_DN = "CN=All Staff,OU=Groups,DC=contoso,DC=test"
 DOMAINS = SimpleNamespace(initial="contoso.onmicrosoft.com")
+# The tenant blocks soft match: a cloud-only user holding an AD user's primary address is then a finding.
+BLOCKED = {"blockSoftMatchEnabled": True}
 
 
 def ad_index(**extra):
+    """Vera Price (vp) brings vp@contoso.com as UPN and primary SMTP address; sales likewise."""
     index = SimpleNamespace(
         addresses={"vp@contoso.com": VP_DN, "sales@contoso.com": SALES_DN, "staff@contoso.com": LIST_DN},
         anchors={ANCHOR: VP_DN},
         names={VP_DN: "vp", SALES_DN: "sales"},
-        classes={VP_DN: "user", SALES_DN: "user", LIST_DN: "group"})
+        classes={VP_DN: "user", SALES_DN: "user", LIST_DN: "group"},
+        soft_keys={VP_DN: ("vp@contoso.com", "vp@contoso.com"), SALES_DN: ("sales@contoso.com", "sales@contoso.com")},
+        identities={VP_DN: ("vp", "Vera Price")})
     for key, value in extra.items():
         setattr(index, key, value)
     return index
@@ -55,7 +60,8 @@ def run(objects, ad=None, features=None, roles=None, error_filter=None, domains=
 
 
 def test_every_finding_has_the_report_columns_and_side_cloud():
-    found = run([("user", user("vp@contoso.com", proxyAddresses=["SMTP:vp@contoso.com"]))], ad=ad_index())
+    found = run([("user", user("vp@contoso.com", proxyAddresses=["SMTP:vp@contoso.com"]))], ad=ad_index(),
+                features=BLOCKED)
     assert found and all(sorted(f) == sorted(FIELDS) and f["side"] == "cloud" for f in found)
     assert set(scan.RULES) == {"provisioning_error", "resiliency_placeholder", "preprovisioned_cloud_user",
                                "recycle_bin_holder", "admin_role_match", "object_type_mismatch", "orphaned_anchor", "object_identifier_mismatch",
@@ -128,14 +134,33 @@ def test_a_placeholder_names_the_cloud_only_user_it_collided_with_and_the_link_t
     (hit,) = [f for f in found if f["rule"] == "resiliency_placeholder"]
     assert (hit["object"], hit["severity"], hit["value"]) == ("dup", "error", "vp4821@contoso.onmicrosoft.com")
     assert hit["conflicts_with"] == "intended"
-    assert hit["link"] == {"ad": "vp", "cloud": "vp@contoso.com"}
+    # Primary SMTP and UPN agree: a high-confidence proposal, by DN and object id, unconfirmed.
+    assert hit["link"]["ad"] == VP_DN and hit["link"]["cloud"] == "intended"
+    assert hit["link"]["proposal"]["confidence"] == "high" and hit["link"]["proposal"]["confirmed"] is False
+    assert "proposal.confirmed" in hit["message"]
 
 
 def test_without_ad_the_placeholder_names_its_ad_user_by_what_graph_says():
     intended = user("vp@contoso.com", id="intended")
     found = run([("user", intended), ("user", placeholder())], ad=None)
     (hit,) = [f for f in found if f["rule"] == "resiliency_placeholder"]
-    assert hit["link"] == {"ad": "vp", "cloud": "vp@contoso.com"}
+    # The placeholder's quarantined UPN is the AD user's; the holder has no SMTP address: UPN alone.
+    assert (hit["link"]["ad"], hit["link"]["cloud"]) == ("vp", "intended")
+    assert hit["link"]["proposal"] == {"confidence": "medium", "confirmed": False, "evidence": [
+        "userPrincipalName vp@contoso.com is the cloud user's userPrincipalName"]}
+    by_dn = run([("user", intended), ("user", placeholder(onPremisesDistinguishedName=VP_DN))], ad=None)
+    (hit,) = [f for f in by_dn if f["rule"] == "resiliency_placeholder"]
+    assert hit["link"]["ad"] == VP_DN, "the DN when Graph has it"
+
+
+def test_a_placeholder_whose_collided_user_holds_the_address_only_as_an_alias_proposes_nothing():
+    holder = user("vera@contoso.com", id="vera", proxyAddresses=["SMTP:vera@contoso.com", "smtp:vp@contoso.com"])
+    dup = user("vp4821@contoso.onmicrosoft.com", id="dup", onPremisesSyncEnabled=True, onPremisesImmutableId=ANCHOR,
+               onPremisesProvisioningErrors=[conflict("UserPrincipalName", "vp@contoso.com")])
+    found = run([("user", holder), ("user", dup)], ad=ad_index())
+    (hit,) = [f for f in found if f["rule"] == "resiliency_placeholder"]
+    assert hit["conflicts_with"] == "vera" and hit["link"] is None
+    assert "no link is proposed" in hit["message"] and "cloud: vera" in hit["message"]
 
 
 def test_a_placeholder_that_collided_with_a_synced_user_is_an_on_premises_duplicate_not_a_link():
@@ -166,15 +191,20 @@ def test_the_placeholder_shape_is_the_planners():
 # -- 3. pre-provisioned cloud users ---------------------------------------------------------------
 
 def test_a_cloud_only_user_holding_an_address_ad_brings_is_a_preprovisioned_candidate():
-    found = run([("user", user("vera@contoso.com", id="c", proxyAddresses=["SMTP:vp@contoso.com"]))], ad=ad_index())
+    found = run([("user", user("vera@contoso.com", id="c", proxyAddresses=["SMTP:vp@contoso.com"]))], ad=ad_index(),
+                features=BLOCKED)
     (hit,) = found
     assert (hit["rule"], hit["severity"], hit["attribute"], hit["value"]) == (
         "preprovisioned_cloud_user", "warning", "proxyAddresses", "vp@contoso.com")
-    assert hit["conflicts_with"] == VP_DN and hit["link"] == {"ad": "vp", "cloud": "vera@contoso.com"}
+    # The AD user's primary SMTP address is the cloud user's, nothing else agrees: medium.
+    assert hit["conflicts_with"] == VP_DN and (hit["link"]["ad"], hit["link"]["cloud"]) == (VP_DN, "c")
+    assert hit["link"]["proposal"] == {"confidence": "medium", "confirmed": False, "evidence": [
+        "primary SMTP address vp@contoso.com is the cloud user's primary SMTP address"]}
 
 
 def test_one_finding_per_cloud_user_even_when_upn_and_address_both_match():
-    found = run([("user", user("vp@contoso.com", proxyAddresses=["SMTP:vp@contoso.com"]))], ad=ad_index())
+    found = run([("user", user("vp@contoso.com", proxyAddresses=["SMTP:vp@contoso.com"]))], ad=ad_index(),
+                features=BLOCKED)
     assert rules(found) == ["preprovisioned_cloud_user"] and found[0]["attribute"] == "userPrincipalName"
 
 
@@ -199,7 +229,11 @@ def test_a_soft_match_the_first_sync_makes_is_no_finding_one_it_refuses_a_warnin
         return
     (hit,) = found
     assert (hit["rule"], hit["severity"]) == ("preprovisioned_cloud_user", "warning"), hit
-    assert hit["link"]["ad"] == "vp" and "soft match will not join them" in hit["message"]
+    assert "soft match will not join them" in hit["message"]
+    if "smtp:vp@contoso.com" in cloud["proxyAddresses"]:
+        assert hit["link"] is None, "an alias alone proposes nothing"
+    else:
+        assert hit["link"]["ad"] == VP_DN and hit["link"]["proposal"]["confidence"] == "medium"
 
 
 def test_unreadable_features_leave_the_soft_match_undecided_so_it_stays_a_warning():
@@ -244,7 +278,8 @@ def test_a_soft_deleted_user_holding_an_anchor_is_restored_by_the_hard_match():
     gone = user("0123456789abcdef0123456789abcdefvp@contoso.com", id="d1", onPremisesImmutableId=ANCHOR)
     (hit,) = run([("deleted_user", gone)], ad=ad_index())
     assert (hit["rule"], hit["attribute"], hit["value"]) == ("recycle_bin_holder", "onPremisesImmutableId", ANCHOR)
-    assert hit["link"] == {"ad": "vp", "cloud": "d1"} and "restores" in hit["message"]
+    assert hit["link"] is None and "restores" in hit["message"]
+    assert "restore it on purpose by declaring it by its object id" in hit["message"] and "cloud: 'd1'" in hit["message"]
 
 
 def test_a_soft_deleted_user_holding_an_address_by_its_renamed_upn_or_mail():
@@ -252,8 +287,11 @@ def test_a_soft_deleted_user_holding_an_address_by_its_renamed_upn_or_mail():
     mailbox = user("old@contoso.com", id="d2", mail="sales@contoso.com")
     found = run([("deleted_user", renamed), ("deleted_user", mailbox), ("deleted_user", user("x@contoso.com"))],
                 ad=ad_index())
+    # Never proposed: a soft-deleted namesake is a finding that says how to restore it on purpose.
     assert [(f["object"], f["value"], f["link"]) for f in found] == [
-        ("d1", "vp@contoso.com", {"ad": "vp", "cloud": "d1"}), ("d2", "sales@contoso.com", {"ad": "sales", "cloud": "d2"})]
+        ("d1", "vp@contoso.com", None), ("d2", "sales@contoso.com", None)]
+    assert all("{ad: '%s', cloud: '%s'}" % (f["conflicts_with"], f["object"]) in f["message"] for f in found)
+    assert all("not proposed" in f["message"] for f in found)
 
 
 # -- 5. admin role holders a match would hit ------------------------------------------------------
@@ -325,7 +363,8 @@ def test_a_cloud_only_user_with_a_stray_anchor_that_ad_would_soft_match_is_an_er
     stray = user("vp@contoso.com", id="stray", proxyAddresses=["SMTP:vp@contoso.com"], onPremisesImmutableId=STALE)
     (hit,) = run([("user", stray)], ad=ad_index())
     assert (hit["rule"], hit["severity"], hit["conflicts_with"]) == ("orphaned_anchor", "error", VP_DN)
-    assert hit["link"] == {"ad": "vp", "cloud": "vp@contoso.com"} and "InvalidSoftMatch" in hit["message"]
+    assert (hit["link"]["ad"], hit["link"]["cloud"]) == (VP_DN, "stray") and "InvalidSoftMatch" in hit["message"]
+    assert hit["link"]["proposal"]["confidence"] == "high" and "force: true" in hit["message"]
 
 
 # -- 8. sync features -----------------------------------------------------------------------------

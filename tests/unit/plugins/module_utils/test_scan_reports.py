@@ -92,6 +92,9 @@ def test_markdown_escapes_table_cells(tmp_path):
     assert "| **total** | 1 | 1 | 1 | **3** |" in text
     assert "pipe \\| in \"message\"<br>second line" in text
     assert "\\<script\\>alert(1)\\</script\\>" in text
+    # The collection's one Markdown escaping (_report_text): a terminal escape and a carriage return
+    # in a display name stay out of the file.
+    assert reports._markdown_cell("Vera\x1b[2J\rPrice # x") == "Vera\ufffd\\[2J<br>Price \\# x"
     table = [line for line in text.splitlines() if line.startswith("| ") and ("CN=" in line or "0f2c" in line)]
     # Every findings row has exactly the table's cell count once escaped pipes are set aside.
     for line in table:
@@ -163,6 +166,42 @@ def test_a_failing_scan_leaves_earlier_reports_and_no_temporary_file(tmp_path):
     with pytest.raises(RuntimeError, match="LDAP went away"):
         reports.write_reports(broken(), str(tmp_path))
     assert dict((name, (tmp_path / name).read_bytes()) for name in os.listdir(tmp_path)) == before
+
+
+def test_reports_go_through_the_private_file_writer_refusing_unsafe_folders_before_any_write(tmp_path):
+    """Issue 26, finding 7 for the scan: a symlinked, shared or foreign folder is refused, and a
+    planted symlink in place of a report is never written through."""
+    from ansible_collections.syncfix.entra.plugins.module_utils._private_file import PrivateFileError
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(PrivateFileError, match="symbolic link"):
+        reports.write_reports(iter(sample()), str(tmp_path / "link"))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    with pytest.raises(PrivateFileError, match="can be written by others"):
+        reports.write_reports(iter(sample()), str(shared))
+    assert os.listdir(elsewhere) == [] and os.listdir(shared) == []
+
+    own = tmp_path / "own"
+    own.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (own / "scan.json").symlink_to(victim)
+    with pytest.raises(PrivateFileError, match="not a regular file"):
+        reports.write_reports(iter(sample()), str(own), formats=["json"])
+    assert victim.read_text() == "keep me"
+    assert sorted(os.listdir(own)) == ["scan.json"], "no temporary file left behind"
+
+    # An earlier report readable by others is replaced by a new 0600 file, not rewritten in place.
+    (own / "scan.json").unlink()
+    earlier = own / "scan.md"
+    earlier.write_text("old")
+    os.chmod(earlier, 0o644)
+    inode = os.stat(earlier).st_ino
+    reports.write_reports(iter(sample()), str(own), formats=["markdown"])
+    assert stat.S_IMODE(os.stat(earlier).st_mode) == 0o600 and os.stat(earlier).st_ino != inode
 
 
 def test_summary_callable_is_read_after_the_findings(tmp_path):

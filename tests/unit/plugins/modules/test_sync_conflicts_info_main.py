@@ -65,3 +65,65 @@ def test_the_tally_counts_everything_keeps_the_first_and_proposes_each_link_once
     assert tally.total == 3 and len(tally.kept) == 2 and tally.links == [link]
     assert tally.counts() == {"findings": 3, "by_severity": {"error": 0, "warning": 3, "info": 0},
                               "by_rule": {"preprovisioned_cloud_user": 3}}
+
+
+class FakeGraph:
+    """A tenant as the scan's list reads see it: every collection read whole, no role holder."""
+
+    def __init__(self, users=(), deleted=(), features=None):
+        self.collections = {"/users": list(users), "/directory/deletedItems/microsoft.graph.user": list(deleted),
+                            "/domains": [{"id": "contoso.onmicrosoft.com", "isInitial": True}, {"id": "contoso.com"}]}
+        self.features = features or {}
+        self.stats = {"requests": 0}
+
+    def iterate(self, path, params=None, **context):
+        self.stats["requests"] += 1
+        return iter(list(self.collections.get(path, [])))
+
+    def get(self, path, params=None, **context):
+        self.stats["requests"] += 1
+        assert path == "/directory/onPremisesSynchronization", path
+        return {"value": [{"features": self.features}]}
+
+
+def test_main_returns_each_proposal_by_dn_and_object_id_unconfirmed_and_never_a_soft_deleted_holder():
+    """Issue 26, finding 2: the result's remediation_links are proposals with their confidence and
+    evidence, confirmed false; an alias-only holder and a recycle-bin holder are findings without one."""
+    ad = FakeAD(
+        ad_user("vp", uuid.uuid4(), cn=["vp"], userPrincipalName=["vp@contoso.com"], mail=["vp@contoso.com"],
+                displayName=["Vera Price"], proxyAddresses=["SMTP:vp@contoso.com"]),
+        ad_user("ann", uuid.uuid4(), cn=["ann"], userPrincipalName=["ann@contoso.com"], mail=["ann@contoso.com"],
+                proxyAddresses=["SMTP:ann@contoso.com"]),
+        ad_user("jdoe", uuid.uuid4(), cn=["jdoe"], userPrincipalName=["jdoe@contoso.com"], mail=["jdoe@contoso.com"],
+                proxyAddresses=["SMTP:jdoe@contoso.com"]))
+    graph = FakeGraph(
+        users=[{"id": "vp-id", "userPrincipalName": "vp@contoso.com", "displayName": "Vera Price", "mail": "vp@contoso.com",
+                "proxyAddresses": ["SMTP:vp@contoso.com"]},
+               {"id": "vera-id", "userPrincipalName": "vera@contoso.com", "displayName": "Vera (cloud)",
+                "mail": "vera@contoso.com", "proxyAddresses": ["SMTP:vera@contoso.com", "smtp:ann@contoso.com"]}],
+        deleted=[{"id": "gone-id", "userPrincipalName": "jdoe@contoso.com", "mail": "jdoe@contoso.com",
+                  "proxyAddresses": ["SMTP:jdoe@contoso.com"]}],
+        features={"blockSoftMatchEnabled": True})
+    result = run_module(sync_conflicts_info.main, dict(CONNECTION, sides=["ad", "cloud"]), ad=ad, graph=graph)
+    assert not result.get("failed"), result
+    vp_dn = "CN=vp,OU=Staff,DC=contoso,DC=test"
+    assert result["remediation_links"] == [{"ad": vp_dn, "cloud": "vp-id", "proposal": {
+        "confidence": "high", "confirmed": False, "evidence": [
+            "primary SMTP address vp@contoso.com is the cloud user's primary SMTP address",
+            "userPrincipalName vp@contoso.com is the cloud user's userPrincipalName",
+            "displayName 'vera price' is the cloud user's displayName"]}}]
+    by_object = dict((f["object"], f) for f in result["findings"] if f["side"] == "cloud" and f["rule"] != "sync_feature")
+    assert by_object["vera-id"]["rule"] == "preprovisioned_cloud_user" and by_object["vera-id"]["link"] is None
+    assert by_object["gone-id"]["rule"] == "recycle_bin_holder" and by_object["gone-id"]["link"] is None
+    assert "restore it on purpose by declaring it by its object id" in by_object["gone-id"]["message"]
+    assert by_object["vp-id"]["link"] == result["remediation_links"][0]
+
+
+def test_a_report_folder_others_may_write_is_refused_before_the_scan_reads(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    ad = directory()
+    result = run_module(sync_conflicts_info.main, dict(CONNECTION, report_path=str(shared)), ad=ad)
+    assert result["failed"] is True and "report_path" in result["msg"] and "written by others" in result["msg"]
+    assert ad.stats["searches"] == 0 and list(shared.iterdir()) == []
