@@ -12,17 +12,22 @@ created before. The world is today's (Duplicate Attribute Resiliency on), soft m
 The blocked links' AD users are in scope too: every cycle meets their export errors, which the
 role reports without failing (``skip_blocked`` applies the other links).
 
-| kind | share | OU | AD user | cloud | the plan should say |
-|---|---|---|---|---|---|
-| ``linked`` | 40 % | Synced | a new hire | none: the first cycle provisions it | linked |
-| ``soft`` | 10 % | Onboard | primary SMTP = the cloud mailbox's | mailbox user | pending (the cycle soft-matches) |
-| ``align`` | 10 % | Onboard | the cloud primary is only a secondary ``smtp:`` | mailbox user | soft: align the primary SMTP |
-| ``hard`` | 15 % | Onboard | same UPN | UPN only, no mailbox: nothing to soft-match | hard: stamp the anchor |
-| ``duplicate`` | 8 % | Synced | same UPN | UPN only: the first cycle provisions a resiliency placeholder (the link names the first) | purge it, stamp |
-| ``orphaned`` | 7 % | Onboard | same address | mailbox user with a stray immutable id | hard (force the stamp) |
-| ``recycled`` | 5 % | Onboard | same address | mailbox user in the recycle bin (5 days) | restore, stamp |
-| ``admin`` | 3 % | Onboard | same address | mailbox user, active Global Administrator | blocked (ExistingAdminRoleConflict) |
-| ``object_type`` | 2 % | Onboard | same address | a cloud group or contact holds it | blocked (ObjectTypeMismatch) |
+| kind | share | OU | AD user | cloud | the link declares | the plan should say |
+|---|---|---|---|---|---|---|
+| ``linked`` | 40 % | Synced | a new hire | none: the first cycle provisions it | nothing | linked |
+| ``soft`` | 10 % | Onboard | primary SMTP = the cloud mailbox's | mailbox user | nothing | pending (the cycle soft-matches) |
+| ``align`` | 10 % | Onboard | the cloud primary is only a secondary ``smtp:`` | mailbox user | its UPN | soft: align the primary SMTP |
+| ``hard`` | 15 % | Onboard | same UPN | UPN only, no mailbox: nothing to soft-match | its UPN | hard: stamp the anchor |
+| ``duplicate`` | 8 % | Synced | same UPN | UPN only: the first cycle provisions a resiliency placeholder | its UPN | purge it, stamp |
+| ``orphaned`` | 7 % | Onboard | same address | mailbox user with a stray immutable id | its UPN, ``force: true`` | hard (force the stamp) |
+| ``recycled`` | 5 % | Onboard | same address | mailbox user in the recycle bin (5 days) | its object id | restore, stamp |
+| ``admin`` | 3 % | Onboard | same address | mailbox user, active Global Administrator | nothing | blocked (ExistingAdminRoleConflict) |
+| ``object_type`` | 2 % | Onboard | same address | a cloud group or contact holds it | nothing | blocked (ObjectTypeMismatch) |
+
+link_plan never chooses a cloud user (issue 26): a link that declares none gets only what the
+sync does cleanly, so every kind whose fix writes (restore, stamp, align, purge) names its cloud
+user, a soft-deleted one by object id, and re-pointing a stray anchor carries the link's own
+``force``.
 
     python bench/link_scenarios.py --links 200     # prints the counts per kind, loads nothing
 """
@@ -102,7 +107,9 @@ def generate(n: int, prefix: str | None = None, pad_size: str = "L", without=())
         elif kind == "orphaned":
             cloud.update(mailbox=True, onPremisesImmutableId=stray_anchor(index))
         elif kind == "recycled":
-            cloud.update(mailbox=True, licenses=["ENTERPRISEPACK"], deletedDaysAgo=5)
+            # A soft-deleted account is declared by its object id only (issue 26).
+            cloud.update(id=str(uuid.uuid5(uuid.NAMESPACE_DNS, address)), mailbox=True, licenses=["ENTERPRISEPACK"],
+                         deletedDaysAgo=5)
         elif kind == "admin":
             cloud.update(mailbox=True, roles=[{"name": "Global Administrator", "assignment": "active"}])
         elif kind == "object_type":
@@ -117,9 +124,15 @@ def generate(n: int, prefix: str | None = None, pad_size: str = "L", without=())
         ad_users.append(user)
         if cloud:
             cloud_users.append(cloud)
-        # A resiliency duplicate is found only when the link names the pre-created user: left
-        # out, the cloud user is the one the engine joined (the placeholder), already linked.
-        links.append({"ad": sam, "cloud": address} if kind == "duplicate" else {"ad": sam})
+        # The kinds whose fix writes name their cloud user; the others get what the sync does.
+        if kind in ("align", "hard", "duplicate"):
+            links.append({"ad": sam, "cloud": address})
+        elif kind == "orphaned":
+            links.append({"ad": sam, "cloud": address, "force": True})
+        elif kind == "recycled":
+            links.append({"ad": sam, "cloud": cloud["id"]})
+        else:
+            links.append({"ad": sam})
     scenario = {
         "name": "bench-%d" % n, "world": "resiliency",
         "ad": {"ous": ["Synced", "Onboard"], "users": ad_users},

@@ -93,11 +93,12 @@ def _roles(holdings, names=None):
 class CloudFacts:
     """The world the planner predicts in, and which cloud user each declared selector names."""
 
-    def __init__(self, world, found, problems, warnings):
+    def __init__(self, world, found, problems, warnings, refused=None):
         self.world = world
         self.found = found          # {selector: CloudObject}
         self.problems = problems    # {selector: why}
         self.warnings = warnings
+        self.refused = refused or {}  # {selector: a blocker's {rule, reason, way_out, source}}
 
 
 def _addresses(ad_users):
@@ -144,7 +145,7 @@ def read_cloud(client, ad_users, cloud_selectors, now=None):
     objects += [cloud_object_of(u, deleted=True, roles=_roles(holdings.get(u["id"], {}), names)) for u in deleted]
     objects += [cloud_object_of(o, kind=kind) for kind, o in mail_objects]
     world = sync.World(objects, tenant)
-    found, problems = {}, {}
+    found, problems, refused = {}, {}, {}
     for selector in cloud_selectors:
         if selector in lookup.found:
             found[selector] = world.get(lookup.found[selector]["id"])
@@ -152,12 +153,27 @@ def read_cloud(client, ad_users, cloud_selectors, now=None):
             problems[selector] = "matches several cloud users (%s); name one by object id" % ", ".join(
                 sorted(u.get("userPrincipalName") or u["id"] for u in lookup.ambiguous[selector]))
         else:
-            matches = directory.match_deleted(deleted, selector)
-            if len(matches) == 1 and world.get(matches[0]["id"]) is not None:
-                found[selector] = world.get(matches[0]["id"])
-            elif matches:
-                problems[selector] = "matches several soft-deleted users (%s); name one by object id" % ", ".join(
-                    sorted(m["id"] for m in matches))
-            else:
-                problems[selector] = "no active or soft-deleted cloud user has this UPN, object id or SMTP address"
-    return CloudFacts(world, found, problems, warnings)
+            resolve_deleted(selector, directory.match_deleted(deleted, selector), world, found, problems, refused)
+    return CloudFacts(world, found, problems, warnings, refused)
+
+
+def resolve_deleted(selector, matches, world, found, problems, refused):
+    """A selector naming no active user: a soft-deleted user counts as declared only when named by
+    its object id (issue 26).  By UPN or address it may be a departed person's account whose
+    name a new hire now carries; restoring it would hand that account over, so the link is
+    blocked until a person names the account itself."""
+    by_id = [m for m in matches if (m.get("id") or "").lower() == selector.lower()]
+    if by_id and world.get(by_id[0]["id"]) is not None:
+        found[selector] = world.get(by_id[0]["id"])
+    elif matches:
+        names = ", ".join("%s (%s)" % (m.get("userPrincipalName") or m["id"], m["id"])
+                          for m in sorted(matches, key=lambda m: m["id"]))
+        refused[selector] = {
+            "rule": "soft-deleted-by-name",
+            "reason": "cloud %s names no active user, only soft-deleted %s; a soft-deleted account is restored only "
+                      "when the link names it by object id" % (selector, names),
+            "way_out": "name it by object id to restore it on purpose: %s" % "; or ".join(
+                "cloud: %s" % m["id"] for m in sorted(matches, key=lambda m: m["id"])),
+            "source": "Restore or remove a recently deleted user; syncfix.entra (issue 26)"}
+    else:
+        problems[selector] = "no active or soft-deleted cloud user has this UPN, object id or SMTP address"

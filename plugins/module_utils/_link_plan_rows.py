@@ -5,6 +5,7 @@
 phases of module items and counts.  Pure code.  Internal to this collection: not a public API."""
 
 from ansible_collections.syncfix.entra.plugins.module_utils import _link_planner as planner
+from ansible_collections.syncfix.entra.plugins.module_utils._private_file import folder_problem
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
 
 LINK_ITEM = dict(
@@ -15,6 +16,13 @@ LINK_ITEM = dict(
     allow_purge=dict(type="bool"),
     allow_data_loss=dict(type="bool"),
     federated_upn_workaround=dict(type="bool"),
+    force=dict(type="bool"),
+    allow_role_holder=dict(type="bool"),
+    proposal=dict(type="dict", options=dict(
+        confidence=dict(type="str", choices=["high", "medium", "low"]),
+        evidence=dict(type="list", elements="str"),
+        confirmed=dict(type="bool", default=False),
+    )),
 )
 STATES = ("linked", "pending", "conflict", "duplicate", "blocked", "unlinked")
 RETURN_LINKS = ("all", "changes", "none")
@@ -50,15 +58,18 @@ def prediction_facts(prediction, world):
     return facts
 
 
-def _unresolved(name, what, selector, why, ad_user):
-    blocker = planner.Blocker("unknown-%s" % what, "%s %s: %s" % (what.replace("-", " "), selector, why),
-                              "correct the link's selector", "syncfix.entra (the declaration)")
+def _unresolved(name, what, selector, why, ad_user, blocker=None):
+    blocker = blocker or planner.Blocker("unknown-%s" % what, "%s %s: %s" % (what.replace("-", " "), selector, why),
+                                         "correct the link's selector", "syncfix.entra (the declaration)")
     return {"name": name, "ad": ad_facts(ad_user), "cloud": None, "state": "blocked", "method": "none",
             "actions": [], "blockers": [blocker.to_dict()], "current": None, "predicted": None, "warnings": []}
 
 
 def _opt(link, params, name):
-    return link[name] if link.get(name) is not None else params[name]
+    """A link's own opt-in, else the run-wide default (allow_purge, allow_data_loss,
+    federated_upn_workaround only: they reach destructive methods, which need a declared cloud
+    user anyway)."""
+    return link[name] if link.get(name) is not None else params.get(name)
 
 
 def plan_rows(links, params, ad_users, ad_problems, cloud, detailed=None):
@@ -72,6 +83,11 @@ def plan_rows(links, params, ad_users, ad_problems, cloud, detailed=None):
         if ad_user is None:
             rows[index] = _unresolved(link["ad"], "ad-user", link["ad"], ad_problems.get(link["ad"], "not found"), None)
             continue
+        refused = getattr(cloud, "refused", {}).get(link["cloud"]) if link.get("cloud") else None
+        if refused is not None:
+            rows[index] = _unresolved(link["ad"], "cloud-user", link["cloud"], None, ad_user,
+                                      planner.Blocker(**refused))
+            continue
         if link.get("cloud") and link["cloud"] not in cloud.found:
             rows[index] = _unresolved(link["ad"], "cloud-user", link["cloud"], cloud.problems.get(link["cloud"], "not found"),
                                       ad_user)
@@ -80,8 +96,11 @@ def plan_rows(links, params, ad_users, ad_problems, cloud, detailed=None):
             ad_user, cloud.found.get(link["cloud"]) if link.get("cloud") else None, state=link["state"],
             method=link["method"], allow_purge=_opt(link, params, "allow_purge"),
             allow_data_loss=_opt(link, params, "allow_data_loss"),
-            federated_upn_workaround=_opt(link, params, "federated_upn_workaround"), name=link["ad"])))
-    for (index, link), plan in zip(planned, planner.plan_links([link for index, link in planned], world)):
+            federated_upn_workaround=_opt(link, params, "federated_upn_workaround"), name=link["ad"],
+            force=bool(link.get("force")), allow_role_holder=bool(link.get("allow_role_holder")),
+            proposal=link.get("proposal"))))
+    accept = bool(params.get("accept_proposals"))
+    for (index, link), plan in zip(planned, planner.plan_links([link for index, link in planned], world, accept)):
         row = {"name": link.name, "state": plan.state, "method": plan.method, "actions": plan.actions,
                "blockers": [b.to_dict() for b in plan.blockers], "warnings": plan.warnings}
         if detailed is None or detailed(row):
@@ -100,7 +119,6 @@ def shape(rows, skip_blocked):
                 "summary": "%s: %s" % (r["name"], "; ".join("%s: %s" % (b["rule"], b["reason"]) for b in r["blockers"]))}
                for r in rows if r["state"] == "blocked"]
     phases = dict((phase, []) for phase in planner.PHASES)
-    options = {}
     if skip_blocked or not blocked:
         for row in rows:
             if row["state"] == "blocked":
@@ -108,12 +126,36 @@ def shape(rows, skip_blocked):
             for made in row["actions"]:
                 if made["item"] not in phases[made["phase"]] or made["module"].endswith("adsync_cycle"):
                     phases[made["phase"]].append(made["item"])
-                options.setdefault(made["phase"], {}).update(made.get("options") or {})
     # A cycle serves every link of its phase: one task, not one per link.
     for phase in ("cycle_out", "cycle"):
         phases[phase] = phases[phase][:1]
     counts["actions"] = sum(len(items) for items in phases.values())
-    return {"links": rows, "phases": phases, "phase_options": options, "counts": counts, "blocked": blocked}
+    # No phase_options (issue 26): each item carries its own link's opt-ins, so nothing one link
+    # opted into reaches another link's items in the same bulk task.
+    return {"links": rows, "phases": phases, "counts": counts, "blocked": blocked}
+
+
+def purges(result):
+    """The purge items of the links that are not blocked (what a run with skip_blocked applies)."""
+    return [made["item"] for row in result["links"] if row["state"] != "blocked" for made in row["actions"]
+            if made["phase"] == "purge"]
+
+
+def backup_dir_problem(result, backup_dir):
+    """Why the plan's purges could not keep their records, or None (issue 26, finding 11): a run
+    that can't finish writes nothing, so a purge's backup folder is checked before any plan is
+    returned - in check mode too - not after the first write."""
+    planned = purges(result)
+    if not planned:
+        return None
+    what = "the plan purges %d cloud user(s) (%s)" % (len(planned), ", ".join(item["user"] for item in planned))
+    if not backup_dir:
+        return "%s and backup_dir is not set: purges need a private folder for their records (backup_dir)" % what
+    problem = folder_problem(backup_dir)
+    if problem:
+        return "%s, and backup_dir %s can't hold their records: %s; purges need a private folder for their records " \
+               "(backup_dir)" % (what, backup_dir, problem)
+    return None
 
 
 def returned(row, which):

@@ -16,6 +16,17 @@ into the AD user's mS-DS-ConsistencyGuid, only before the AD user is projected: 
 concepts"); removing the resiliency duplicate (out of scope, cycle, purge it, fix the intended
 user, back in scope); and, only with ``allow_purge``, deleting and purging the cloud user so the
 sync provisions it again.
+
+The planner never chooses a cloud user for a person (issue 26).  A link that declares no cloud
+user gets only what the sync itself does cleanly: already linked (joined, nothing quarantined),
+or the next sync's own match or provision with nothing quarantined.  Wherever the sync would
+refuse, quarantine a value or create a placeholder duplicate, the link is blocked, naming the
+candidates and how to declare one.  Restore, stamp, force, purge, recreate and removing a
+duplicate need the cloud user declared; a soft-deleted namesake is a warning, never a target.
+
+Opt-ins are per link and reach only that link's items: a stamp item carries ``force``,
+``federated_upn_workaround`` and ``allow_role_holder`` when its link set them and needs them, a
+purge item ``allow_data_loss``; actions carry no module-level options.
 """
 
 import copy
@@ -30,6 +41,7 @@ from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
     object_identifier_refusal,
     privileged_clear_refusal,
     privileged_role_refusal,
+    role_holder_refusal,
     synced_user_refusal,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import data_loss_reasons, role_reasons
@@ -51,10 +63,17 @@ PARKED_MARKER = "User_syncfix:"  # what ad_sync_scope writes into adminDescripti
 
 class Link(object):
     """One declared link, with both users already resolved by the caller (``cloud_user`` None:
-    the cloud user the sync would meet)."""
+    no cloud user declared - the link then gets only what the sync itself does cleanly).
+
+    The opt-ins are this link's own and reach only its items: ``force`` (re-point a cloud user
+    holding another immutable id, or overwrite the AD user's mS-DS-ConsistencyGuid),
+    ``allow_role_holder`` (link a cloud user holding a directory role), ``allow_purge``,
+    ``allow_data_loss``, ``federated_upn_workaround``.  ``proposal``: the scan's proposal this
+    link came from (``{confidence, evidence, confirmed}``), or None."""
 
     def __init__(self, ad_user, cloud_user=None, state=LINKED, method=AUTO, allow_purge=False,
-                 allow_data_loss=False, federated_upn_workaround=False, name=None):
+                 allow_data_loss=False, federated_upn_workaround=False, name=None, force=False,
+                 allow_role_holder=False, proposal=None):
         if method not in METHODS:
             raise ValueError("method %r is not one of %s" % (method, ", ".join(METHODS)))
         if state not in (LINKED, UNLINKED):
@@ -63,10 +82,17 @@ class Link(object):
         self.cloud_user = cloud_user
         self.state = state
         self.method = method
-        self.allow_purge = allow_purge
-        self.allow_data_loss = allow_data_loss
-        self.federated_upn_workaround = federated_upn_workaround
+        self.allow_purge = bool(allow_purge)
+        self.allow_data_loss = bool(allow_data_loss)
+        self.federated_upn_workaround = bool(federated_upn_workaround)
+        self.force = bool(force)
+        self.allow_role_holder = bool(allow_role_holder)
+        self.proposal = proposal
         self.name = name or (ad_user.sam if ad_user is not None else None)
+
+    @property
+    def declared(self):
+        return self.cloud_user is not None
 
 
 class Blocker(object):
@@ -108,13 +134,16 @@ class LinkPlan(object):
 
 # -- actions, shaped as the items of the modules that carry them out ---------------------------
 
-def action(phase, module, item, why, **options):
-    """``options`` are module options the task needs beside its items (``force``,
-    ``federated_upn_workaround``, ``allow_data_loss``)."""
-    made = {"phase": phase, "module": MODULE % module, "item": item, "why": why}
-    if options:
-        made["options"] = options
-    return made
+def action(phase, module, item, why):
+    """One action: the item of the module that carries it out.  Opt-ins travel in the item
+    (issue 26): one link's opt-in never reaches another link's items in the same task."""
+    return {"phase": phase, "module": MODULE % module, "item": item, "why": why}
+
+
+def _opt_ins(item, **opt_ins):
+    """``item`` with the opt-ins that are true (an item carries an opt-in only when it needs it)."""
+    item.update((name, True) for name, value in opt_ins.items() if value)
+    return item
 
 
 def scope_out(ad_user, why=None):
@@ -138,41 +167,49 @@ def scope_in(ad_user):
 
 
 def purge(cloud, why, allow_data_loss=False, mail_from_sync=False):
-    options = {"allow_data_loss": True} if allow_data_loss else {}
     item = {"user": cloud.id, "state": "purged"}
     if mail_from_sync:
         item["mail_from_sync"] = True
-    return action("purge", "entra_user_purge", item, why, **options)
+    return action("purge", "entra_user_purge", _opt_ins(item, allow_data_loss=allow_data_loss), why)
+
+
+def restore_keeps(cloud):
+    """What a restore brings back, claiming a mailbox only where a licence says there is one: a
+    soft-deleted user's mailbox is not visible in Graph, and ``mail``/SMTP addresses are set on
+    mail-enabled users without a mailbox too (DESIGN.md; user_removal.data_loss_reasons)."""
+    if cloud.licenses:
+        return "it comes back with its licences (%s) and, with them, its mailbox and data" % ", ".join(cloud.licenses)
+    return ("it comes back with its properties, group memberships and app assignments (no licence: no sign of a "
+            "mailbox)")
 
 
 def restore(cloud):
     return action("restore", "entra_user_purge", {"user": cloud.id, "state": "restored"},
-                  "restore soft-deleted %s: it keeps its mailbox and data (Restore or remove a recently deleted user)"
-                  % cloud.name)
+                  "restore soft-deleted %s: %s (Restore or remove a recently deleted user)"
+                  % (cloud.name, restore_keeps(cloud)))
 
 
-def stamp(cloud, ad_user, force=False, federated_upn_workaround=False):
-    options = {}
-    if force:
-        options["force"] = True
-    if federated_upn_workaround:
-        options["federated_upn_workaround"] = True
+def stamp(cloud, ad_user, force=False, federated_upn_workaround=False, allow_role_holder=False):
+    item = {"user": cloud.id, "immutable_id": ad_user.anchor, "object_guid": ad_user.object_guid}
     return action("stamp", "entra_immutable_id",
-                  {"user": cloud.id, "immutable_id": ad_user.anchor, "object_guid": ad_user.object_guid},
+                  _opt_ins(item, force=force, federated_upn_workaround=federated_upn_workaround,
+                           allow_role_holder=allow_role_holder),
                   "hard match: %s gets %s's anchor %s (When you have an existing tenant)" % (
-                      cloud.name, ad_user.sam, ad_user.anchor), **options)
+                      cloud.name, ad_user.sam, ad_user.anchor))
 
 
-def clear_stamp(cloud):
+def clear_stamp(cloud, allow_role_holder=False):
     # entra_immutable_id clears only with force: the declaration state: unlinked is that opt-in,
-    # and its own phase keeps the opt-in off the stamps.
-    return action("clear_anchor", "entra_immutable_id", {"user": cloud.id, "state": "absent"},
+    # and it travels in this item alone.
+    return action("clear_anchor", "entra_immutable_id",
+                  _opt_ins({"user": cloud.id, "state": "absent"}, force=True, allow_role_holder=allow_role_holder),
                   "%s must stay cloud-only: clear its immutable id %s, so no hard match meets it" % (
-                      cloud.name, cloud.immutable_id), force=True)
+                      cloud.name, cloud.immutable_id))
 
 
-def reverse_anchor(ad_user, cloud):
-    return action("reverse_anchor", "ad_source_anchor", {"object": ad_user.dn, "immutable_id": cloud.immutable_id},
+def reverse_anchor(ad_user, cloud, force=False):
+    return action("reverse_anchor", "ad_source_anchor",
+                  _opt_ins({"object": ad_user.dn, "immutable_id": cloud.immutable_id}, force=force),
                   "reverse hard match: %s's mS-DS-ConsistencyGuid gets %s's immutable id, before the engine projects "
                   "it (Design concepts)" % (ad_user.sam, cloud.name))
 
@@ -234,29 +271,62 @@ def simulate(actions, ad_user, world):
     return sync.predict(ad_copy, state), ad_copy, state
 
 
-# -- which cloud user the link is about -------------------------------------------------------------
+# -- which cloud users a person might mean (never chosen: named in the way out) -------------------
 
-def default_cloud_user(ad_user, world):
-    """The cloud user the sync would meet (issue 14): the one it already joined, else the active
-    holder of the AD user's primary SMTP address, else of its UPN, else the soft-deleted mailbox holding the address (restore it
-    rather than purge), else the holder of its anchor.  A group or contact holding the address is
-    returned too: it is a blocker, not a target."""
-    joined = sync.engine_join(ad_user, world)
-    if joined is not None:
-        return joined  # the sync meets the user it already joined, before any other
-    primary = ad_user.primary_smtp
-    holders = world.holders(primary) if primary else []
-    active = [h for h in holders if not h.deleted]
-    if active:
-        return active[0]
-    by_upn = world.active_user_by_upn(ad_user.upn) if ad_user.upn else None
-    if by_upn is not None:
-        return by_upn
-    deleted = [h for h in holders if h.kind == sync.USER and h.mailbox]
-    if deleted:
-        return deleted[0]
-    held = world.by_anchor(ad_user.anchor)
-    return held[0] if held else None
+def _values(ad_user, prediction=None):
+    """The AD user's primary SMTP address and UPN, and the values the prediction quarantines."""
+    values = [ad_user.primary_smtp, ad_user.upn]
+    for dummy, value in (prediction.quarantined if prediction is not None else ()):
+        values.append(value.split(":", 1)[1] if value.lower().startswith("smtp:") else value)
+    return list(dict.fromkeys(v.lower() for v in values if v))
+
+
+def candidates(ad_user, world, prediction=None, exclude=()):
+    """The active cloud users holding the AD user's address or UPN, a quarantined value, or in
+    the prediction's way: who a person might mean.  The planner names them; it never picks one."""
+    found = []
+    for value in _values(ad_user, prediction):
+        found += [h for h in world.holders(value) if h.kind == sync.USER and not h.deleted]
+        by_upn = world.active_user_by_upn(value)
+        if by_upn is not None:
+            found.append(by_upn)
+    target = world.get(prediction.target) if prediction is not None and prediction.target else None
+    if target is not None and target.kind == sync.USER and not target.deleted:
+        found.insert(0, target)
+    unique = []
+    for user in found:
+        if user.id not in exclude and user not in unique:
+            unique.append(user)
+    return unique
+
+
+def declare_way_out(users):
+    """How to declare the cloud user: by object id, naming each candidate by UPN and id."""
+    if not users:
+        return "if this person already has a cloud account, declare it on the link (cloud: <object id>)"
+    return "; ".join("declare cloud: %s if %s is this person's account" % (u.id, u.name) for u in users)
+
+
+def soft_deleted_namesakes(ad_user, world, exclude=()):
+    """Soft-deleted users holding the AD user's primary SMTP address or UPN (also under the UPN
+    Entra renames to ``<object id><UPN>``): a departed person's account, which a restore would
+    hand to whoever this AD user is now (DESIGN.md, "Restore or remove a recently deleted user")."""
+    found = []
+    for value in _values(ad_user):
+        found += [h for h in world.holders(value) if h.kind == sync.USER and h.deleted]
+        found += world.deleted_users_by_upn(value)
+    unique = []
+    for user in found:
+        if user.id not in exclude and user not in unique:
+            unique.append(user)
+    return unique
+
+
+def namesake_warnings(ad_user, world, exclude=()):
+    return ["soft-deleted cloud user %s (%s) holds %s's address or UPN; the plan never restores an account the link "
+            "does not name by object id. If it is this person's account, restore it on purpose: declare cloud: %s "
+            "on the link (Restore or remove a recently deleted user)" % (user.name, user.id, ad_user.sam, user.id)
+            for user in soft_deleted_namesakes(ad_user, world, exclude)]
 
 
 # -- blockers found before any method ---------------------------------------------------------------
@@ -346,6 +416,9 @@ def _address_case(cloud):
     return cloud.mail
 
 
+ROLE_SOURCE = "Microsoft Entra built-in roles; MC1262584 (issue 26: any role holder is a person's decision)"
+
+
 # The hard-match refusals of hard_match.py, in its order, each with its rule name and source.
 def _hard_refusals(facts, ad_user, world, holders, link):
     features = world.tenant.features
@@ -354,6 +427,7 @@ def _hard_refusals(facts, ad_user, world, holders, link):
         ("blockCloudObjectTakeoverThroughHardMatchEnabled", cloud_takeover_block_refusal(facts, features),
          "Understanding errors (InvalidHardMatch)"),
         ("privileged-role", privileged_role_refusal(facts), "MC1262584; Microsoft Entra built-in roles"),
+        ("role-holder", role_holder_refusal(facts, link.allow_role_holder), ROLE_SOURCE),
         ("onPremisesObjectIdentifier", object_identifier_refusal(facts, ad_user.anchor, ad_user.object_guid, features),
          "MC1263280; How to use Microsoft Entra Connect Sync service features"),
         ("anchor-held", anchor_holder_refusal(facts, ad_user.anchor, holders), "Update user (ObjectConflict)"),
@@ -371,21 +445,28 @@ def user_facts(cloud, world):
                      role_names=dict((r.get("template_id"), r.get("name")) for r in cloud.roles))
 
 
-def loss_reasons(cloud, link, as_soft_deleted=False, addresses_from_ad=False):
+def loss_reasons(cloud, link, as_soft_deleted=False, addresses_from_ad=False, allow_data_loss=None):
     """What purging ``cloud`` would destroy (user_removal.data_loss_reasons, unless the link
     allows data loss) and the directory roles it holds (always: the plan never removes an
     administrator; a person takes the role away first).
 
     ``addresses_from_ad``: the sync wrote this user's ``mail`` and proxy addresses from the AD
     user (a resiliency duplicate), so they are not Exchange Online's stamp of a mailbox; Exchange
-    Online gives a user mailbox only to a licensed user, so only a license counts then."""
+    Online gives a user mailbox only to a licensed user, so only a license counts then.
+    ``allow_data_loss``: None, the link's own opt-in."""
+    allowed = link.allow_data_loss if allow_data_loss is None else allow_data_loss
     mailbox = cloud.mailbox and not (addresses_from_ad and not cloud.licenses)
     record = {"onPremisesSyncEnabled": cloud.sync_enabled and not as_soft_deleted,
               "onPremisesImmutableId": cloud.immutable_id, "mail": cloud.mail if mailbox else None,
               "proxyAddresses": cloud.proxy_addresses if mailbox else []}
     roles = {"active": [r.get("name") for r in cloud.roles if r.get("assignment", "active") == "active"],
              "eligible": [r.get("name") for r in cloud.roles if r.get("assignment") == "eligible"]}
-    return ([] if link.allow_data_loss else data_loss_reasons(record, cloud.licenses)) + role_reasons(roles)
+    return ([] if allowed else data_loss_reasons(record, cloud.licenses)) + role_reasons(roles)
+
+
+def needs_data_loss(cloud, link, **how):
+    """Whether the purge item must carry ``allow_data_loss``: the link allows it and the purge needs it."""
+    return link.allow_data_loss and bool(loss_reasons(cloud, link, allow_data_loss=False, **how))
 
 
 def loss_way_out(cloud, otherwise):
@@ -396,18 +477,20 @@ def loss_way_out(cloud, otherwise):
 
 
 def hard_method(link, ad_user, cloud, world):
-    """Hard match by stamping the AD anchor on the cloud user; a soft-deleted cloud user is restored
-    first rather than purged (it keeps its mailbox).  A soft-deleted holder of the anchor that
-    holds nothing else is purged first.  Returns (actions, blockers)."""
+    """Hard match by stamping the AD anchor on the cloud user; a soft-deleted cloud user (declared
+    by its object id) is restored first rather than purged.  A soft-deleted holder of the anchor
+    that holds nothing at all is purged first - whatever the link's allow_data_loss: it is not
+    the declared user.  Re-pointing a cloud user that holds another immutable id needs the
+    link's own ``force``.  Returns (actions, blockers)."""
     if cloud.immutable_id == ad_user.anchor:
         return [], []  # nothing to write: the prediction tells whether the engine takes it
     actions, holders = [], []
     for holder in world.by_anchor(ad_user.anchor):
         if holder.id == cloud.id:
             continue
-        if holder.deleted and not loss_reasons(holder, link):  # nothing would be lost
+        if holder.deleted and not loss_reasons(holder, link, allow_data_loss=False):  # nothing would be lost
             actions.append(purge(holder, "soft-deleted %s holds the anchor %s; it is unique, so it is purged" % (
-                holder.name, ad_user.anchor), allow_data_loss=link.allow_data_loss))
+                holder.name, ad_user.anchor)))
         else:
             holders.append({"id": holder.id, "userPrincipalName": holder.name, "deleted": holder.deleted})
     if cloud.deleted:
@@ -415,10 +498,18 @@ def hard_method(link, ad_user, cloud, world):
     facts = user_facts(cloud, world)
     blockers = [Blocker(rule, reason, "see the reason", source)
                 for rule, reason, source in _hard_refusals(facts, ad_user, world, holders, link) if reason]
+    if cloud.immutable_id and not link.force:
+        # A stray anchor of no engine join: re-pointing it is the link's own decision (issue 26).
+        blockers.append(Blocker("force", "%s already has immutable id %s (another AD object's anchor, not joined by "
+                                         "the engine); stamping %s's anchor re-points it" % (
+                                             cloud.name, cloud.immutable_id, ad_user.sam),
+                                "set force: true on this link if %s must be re-pointed" % cloud.name,
+                                "Update user; When you have an existing tenant"))
     if blockers:
         return None, blockers
-    force = bool(cloud.immutable_id)  # a stray anchor of no engine join: the declaration re-points it
-    actions.append(stamp(cloud, ad_user, force=force, federated_upn_workaround=bool(facts.federated_domain)))
+    actions.append(stamp(cloud, ad_user, force=bool(cloud.immutable_id),
+                         federated_upn_workaround=bool(facts.federated_domain),
+                         allow_role_holder=link.allow_role_holder and bool(cloud.roles)))
     return actions, []
 
 
@@ -435,7 +526,13 @@ def reverse_method(link, ad_user, cloud, world):
             cloud.name, cloud.immutable_id), "hard match instead", "Microsoft Entra Connect: Design concepts")]
     if cloud.immutable_id == ad_user.anchor:
         return [], []
-    return [reverse_anchor(ad_user, cloud)], []
+    overwrites = bool(ad_user.consistency_guid)
+    if overwrites and not link.force:
+        return None, [Blocker("force", "%s's mS-DS-ConsistencyGuid is %s; writing %s's immutable id over it changes "
+                                       "its anchor" % (ad_user.sam, ad_user.consistency_guid, cloud.name),
+                              "set force: true on this link if %s's anchor must be replaced" % ad_user.sam,
+                              "Microsoft Entra Connect: Design concepts")]
+    return [reverse_anchor(ad_user, cloud, force=overwrites)], []
 
 
 def recreate_method(link, ad_user, cloud, world):
@@ -453,7 +550,7 @@ def recreate_method(link, ad_user, cloud, world):
                               loss_way_out(cloud, "set allow_data_loss: true if that is intended"),
                               "Permanently delete an item")]
     return [purge(cloud, "recreate: %s is deleted and purged; the sync provisions %s again" % (cloud.name, ad_user.sam),
-                  allow_data_loss=link.allow_data_loss)], []
+                  allow_data_loss=needs_data_loss(cloud, link))], []
 
 
 CANDIDATES = {SOFT: soft_method, HARD: hard_method, REVERSE: reverse_method, RECREATE: recreate_method}
@@ -524,19 +621,53 @@ def plan_link(link, world):
     ad_user = link.ad_user
     if parked_by_us(ad_user):
         return resume_parked(link, world)
-    cloud = link.cloud_user if link.cloud_user is not None else default_cloud_user(ad_user, world)
     current = sync.predict(ad_user, world)
-    cloud_id = cloud.id if cloud is not None else None
+    if link.declared:
+        plan = plan_declared(link, ad_user, link.cloud_user, world, current)
+    else:
+        plan = plan_undeclared(link, ad_user, world, current)
+    if link.state == LINKED:
+        exclude = (link.cloud_user.id,) if link.declared else ()
+        plan.warnings += [w for w in namesake_warnings(ad_user, world, exclude) if w not in plan.warnings]
+    return plan
+
+
+def role_blockers(link, cloud, world):
+    """Linking a role holder is a person's decision (issue 26): any directory role, built-in or
+    custom, active or eligible, needs the link's own ``allow_role_holder``; a PRIVILEGED one is
+    refused whatever the opt-in - Entra blocks a hard match to it (MC1262584) and an
+    administrator's link is not changed by a bulk task."""
+    facts = user_facts(cloud, world)
+    blockers = []
+    refusal = role_holder_refusal(facts, link.allow_role_holder)
+    if refusal:
+        blockers.append(Blocker("role-holder", refusal, ROLE_WAY_OUT, ROLE_SOURCE))
+    privileged = privileged_role_refusal(facts)
+    if privileged:
+        blockers.append(Blocker("privileged-role", privileged, "remove those role assignments and eligibilities "
+                                "first; allow_role_holder does not cover a privileged role",
+                                "MC1262584; Microsoft Entra built-in roles"))
+    return blockers
+
+
+ROLE_WAY_OUT = ("set allow_role_holder: true on this link if handing the account's roles to the AD account is "
+                "intended, or remove the role assignments and eligibilities first")
+
+
+def plan_declared(link, ad_user, cloud, world, current):
+    """A link that names its cloud user: the least destructive method that links them."""
     if link.state == UNLINKED:  # out of scope, or a group holding the address, keeps it unlinked
         return plan_unlink(link, ad_user, cloud, world, current)
     early = scope_blocker(ad_user) or object_type_blocker(ad_user, cloud)
     if early is not None:
-        return LinkPlan(link, BLOCKED, blockers=[early], predicted=current, cloud=cloud_id, current=current)
-    if cloud is None:
-        return plan_without_cloud_user(link, current)
+        return LinkPlan(link, BLOCKED, blockers=[early], predicted=current, cloud=cloud.id, current=current)
+    if current.outcome == sync.JOINED and current.target == cloud.id:
+        return LinkPlan(link, LINKED, predicted=current, cloud=cloud.id, current=current, warnings=current.warnings)
+    roles = role_blockers(link, cloud, world)
+    if roles:
+        return LinkPlan(link, BLOCKED, blockers=roles, predicted=current, cloud=cloud.id, current=current)
     if current.links == cloud.id:
-        state = LINKED if current.outcome == sync.JOINED else PENDING
-        return LinkPlan(link, state, predicted=current, cloud=cloud.id, current=current, warnings=current.warnings)
+        return LinkPlan(link, PENDING, predicted=current, cloud=cloud.id, current=current, warnings=current.warnings)
     joined = sync.engine_join(ad_user, world)
     if joined is not None and joined.id != cloud.id:
         return plan_duplicate(link, ad_user, cloud, joined, world, current)
@@ -547,13 +678,119 @@ def plan_link(link, world):
                     warnings=predicted.warnings)
 
 
-def plan_without_cloud_user(link, current):
-    """No cloud user declared and none the sync would meet: the sync provisions one."""
+# -- a link that declares no cloud user: what the sync itself does cleanly, or a blocker ------------
+
+UNDECLARED_SOURCE = "syncfix.entra (issue 26: without a declared cloud user, only what the sync does cleanly)"
+RESILIENCY_SOURCE = "Identity synchronization and duplicate attribute resiliency"
+
+
+def plan_undeclared(link, ad_user, world, current):
+    """No cloud user declared: the link gets only what the sync itself does cleanly - already
+    joined to a cloud user carrying no quarantined value, or the next sync's own match or
+    provision with nothing quarantined.  Wherever the sync would refuse, quarantine a value or
+    create a placeholder duplicate, the link is blocked, naming the candidates and how to declare
+    one: restore, stamp, force, purge, recreate and removing a duplicate need the cloud user
+    declared (issue 26)."""
+    target = world.get(current.target) if current.target else None
+    target_id = target.id if target is not None else None
+    if link.state == UNLINKED:
+        return plan_undeclared_unlink(link, world, current)
+    early = scope_blocker(ad_user) or address_object_blocker(ad_user, world)
+    if early is not None:
+        return LinkPlan(link, BLOCKED, blockers=[early], predicted=current, cloud=target_id, current=current)
+    blocker = undeclared_blocker(link, ad_user, world, current, target)
+    if blocker is not None:
+        return LinkPlan(link, BLOCKED, blockers=[blocker], predicted=current, cloud=target_id, current=current,
+                        warnings=current.warnings)
+    warnings = list(current.warnings)
+    if current.restored:
+        warnings.append("the next sync's own hard match restores soft-deleted %s (%s): it holds %s's anchor %s" % (
+            target.name, target.id, ad_user.sam, ad_user.anchor))
+    state = LINKED if current.outcome == sync.JOINED else PENDING
+    return LinkPlan(link, state, predicted=current, cloud=current.links, current=current, warnings=warnings)
+
+
+def plan_undeclared_unlink(link, world, current):
+    """state=unlinked without a cloud user: nothing to do unless the next sync links the AD user
+    to an existing cloud user; keeping those apart writes to it, so it must be declared."""
+    if current.links is None:
+        return LinkPlan(link, UNLINKED, predicted=current, current=current)
+    target = world.get(current.links)
+    return LinkPlan(link, BLOCKED, blockers=[Blocker(
+        "undeclared-cloud", "the next sync links %s to cloud user %s (%s); keeping them apart means clearing its "
+        "immutable id or taking the AD user out of scope, which needs the cloud user declared" % (
+            link.ad_user.sam, target.name, target.id),
+        "declare cloud: %s on this link if %s must stay cloud-only" % (target.id, target.name), UNDECLARED_SOURCE)],
+        predicted=current, cloud=target.id, current=current)
+
+
+def address_object_blocker(ad_user, world):
+    """The first active holder of the AD user's primary SMTP address is a cloud group or contact:
+    ObjectTypeMismatch, whatever the tenant's soft-match switch (a person decides which keeps it)."""
+    primary = ad_user.primary_smtp
+    active = [h for h in world.holders(primary) if not h.deleted] if primary else []
+    return object_type_blocker(ad_user, active[0]) if active else None
+
+
+def _quarantine_text(prediction, world):
+    parts = []
+    for attribute, value in prediction.quarantined:
+        address = value.split(":", 1)[1] if attribute == "ProxyAddress" else value
+        holder = (world.active_user_by_upn(address) if attribute == "UserPrincipalName" else
+                  sync.address_holder(world, address, prediction.target))
+        parts.append("%s %s%s" % (attribute, value, " (held by %s %s)" % (holder.kind, holder.name) if holder else ""))
+    return ", ".join(parts)
+
+
+def _declare(ad_user, world, prediction, exclude=()):
+    return declare_way_out(candidates(ad_user, world, prediction, exclude))
+
+
+def undeclared_blocker(link, ad_user, world, current, target):
+    """Why the sync would not link this AD user cleanly on its own, or None."""
+    if current.outcome == sync.ERROR:
+        return Blocker(current.error, "no cloud user is declared and the next sync fails: %s" % current.reason,
+                       "%s; or %s" % (way_out_for(current.error), _declare(ad_user, world, current)),
+                       current.source or UNDECLARED_SOURCE)
     if current.outcome == sync.JOINED:
-        return LinkPlan(link, LINKED, predicted=current, cloud=current.target, current=current)
-    if current.outcome in sync.MATCHES + (sync.PROVISION,):
-        return LinkPlan(link, PENDING, predicted=current, cloud=current.target, current=current)
-    return LinkPlan(link, BLOCKED, blockers=[prediction_blocker(current, "no")], predicted=current, current=current)
+        if not (target.provisioning_errors or current.quarantined):
+            return None
+        values = _quarantine_text(current, world) or ", ".join(
+            "%s %s" % (e.get("propertyCausingError"), e.get("value")) for e in target.provisioning_errors)
+        return Blocker("quarantine", "the engine joined %s to %s, which carries quarantined values (%s): a resiliency "
+                                     "placeholder, not a clean link" % (ad_user.sam, target.name, values),
+                       "%s; the plan then removes the duplicate" % _declare(ad_user, world, current, (target.id,)),
+                       RESILIENCY_SOURCE)
+    if current.quarantined:
+        if current.outcome == sync.PROVISION:
+            return Blocker("placeholder-duplicate", "no cloud user is declared and the next sync creates a new cloud "
+                                                    "user for %s with quarantined values (%s): a placeholder "
+                                                    "duplicate" % (ad_user.sam, _quarantine_text(current, world)),
+                           _declare(ad_user, world, current), RESILIENCY_SOURCE)
+        return Blocker("quarantine", "no cloud user is declared and the next sync's %s quarantines %s" % (
+            current.reason, _quarantine_text(current, world)), _declare(ad_user, world, current), RESILIENCY_SOURCE)
+    if target is None:
+        return None  # a clean provision
+    facts = user_facts(target, world)
+    if current.outcome in (sync.SOFT_SMTP, sync.SOFT_UPN) and target.roles:
+        # Soft match onto a role holder is refused (Existing Admin Role Conflict; eligible ones
+        # too, to be safe); without a declaration that is a blocker, never a hard match instead.
+        return Blocker("ExistingAdminRoleConflict", "the next sync would soft-match %s to %s, which holds or is "
+                                                    "eligible for directory roles %s" % (
+                                                        ad_user.sam, target.name, ", ".join(
+                                                            sorted(r.get("name") or r.get("template_id")
+                                                                   for r in target.roles))),
+                       "remove the role assignments and eligibilities first; or, if %s is this person's account, "
+                       "declare cloud: %s with allow_role_holder: true" % (target.name, target.id),
+                       "Understanding errors during Microsoft Entra synchronization (Existing Admin Role Conflict)")
+    privileged = privileged_role_refusal(facts)
+    if privileged:
+        return Blocker("privileged-role", privileged, "remove those role assignments and eligibilities first",
+                       "MC1262584; Microsoft Entra built-in roles")
+    refusal = role_holder_refusal(facts, link.allow_role_holder)
+    if refusal:
+        return Blocker("role-holder", refusal, ROLE_WAY_OUT, ROLE_SOURCE)
+    return None
 
 
 def plan_duplicate(link, ad_user, cloud, duplicate, world, current):
@@ -561,7 +798,8 @@ def plan_duplicate(link, ad_user, cloud, duplicate, world, current):
     out of scope, cycle (the engine soft-deletes the duplicate), purge the duplicate (it holds the
     anchor), fix the intended user, back in scope, cycle ("Identity synchronization and duplicate
     attribute resiliency"; "Configure filtering")."""
-    reasons = loss_reasons(duplicate, link, as_soft_deleted=True, addresses_from_ad=True)
+    how = dict(as_soft_deleted=True, addresses_from_ad=True)
+    reasons = loss_reasons(duplicate, link, **how)
     if reasons:
         blocker = Blocker("data-loss", "the duplicate %s is not disposable: %s" % (duplicate.name, "; ".join(reasons)),
                           loss_way_out(duplicate, "set allow_data_loss: true if it may be purged, or merge it by hand"),
@@ -570,7 +808,7 @@ def plan_duplicate(link, ad_user, cloud, duplicate, world, current):
     prefix = [scope_out(ad_user), cycle_out(),
               purge(duplicate, "purge the duplicate %s the engine created (soft-deleted when %s left the scope); it "
                                "holds %s's anchor" % (duplicate.name, ad_user.sam, ad_user.sam),
-                    allow_data_loss=link.allow_data_loss, mail_from_sync=True)]
+                    allow_data_loss=needs_data_loss(duplicate, link, **how), mail_from_sync=True)]
     method, actions, predicted, blockers = try_methods(link, ad_user, cloud, world, prefix, [scope_in(ad_user)])
     if method is None:
         return LinkPlan(link, BLOCKED, blockers=blockers, predicted=current, cloud=cloud.id, current=current)
@@ -581,20 +819,28 @@ def plan_duplicate(link, ad_user, cloud, duplicate, world, current):
 def plan_unlink(link, ad_user, cloud, world, current):
     """state=unlinked: the cloud user must stay cloud-only.  Clear a stray immutable id; where the
     engine joined or would match it anyway, leave the AD user out of the sync scope (and restore
-    and clear the cloud user the engine soft-deletes)."""
-    if cloud is None or current.links != cloud.id:
-        return LinkPlan(link, UNLINKED, predicted=current, cloud=cloud.id if cloud else None, current=current)
+    and clear the cloud user the engine soft-deletes).  Clearing a role holder's anchor: a
+    PRIVILEGED one never, any other with the link's ``allow_role_holder`` (issue 26)."""
+    if current.links != cloud.id:
+        return LinkPlan(link, UNLINKED, predicted=current, cloud=cloud.id, current=current)
     actions = []
-    refusal = privileged_clear_refusal(user_facts(cloud, world))
-    if refusal and cloud.immutable_id:
-        return LinkPlan(link, BLOCKED, blockers=[Blocker("privileged-role", refusal, "remove the roles first",
-                                                         "Microsoft Entra built-in roles")],
-                        predicted=current, cloud=cloud.id, current=current)
+    allow_roles = link.allow_role_holder and bool(cloud.roles)
     joined = sync.engine_join(ad_user, world)
     if joined is not None and joined.id == cloud.id:
-        actions = [scope_out(ad_user), cycle_out(), restore(cloud), clear_stamp(cloud)]
+        actions = [scope_out(ad_user), cycle_out(), restore(cloud), clear_stamp(cloud, allow_roles)]
     elif cloud.immutable_id == ad_user.anchor:
-        actions = [clear_stamp(cloud)]
+        actions = [clear_stamp(cloud, allow_roles)]
+    if actions:
+        facts = user_facts(cloud, world)
+        privileged = privileged_clear_refusal(facts)
+        if privileged:
+            return LinkPlan(link, BLOCKED, blockers=[Blocker("privileged-role", privileged, "remove the roles first",
+                                                             "Microsoft Entra built-in roles")],
+                            predicted=current, cloud=cloud.id, current=current)
+        refusal = role_holder_refusal(facts, link.allow_role_holder, clearing=True)
+        if refusal:
+            return LinkPlan(link, BLOCKED, blockers=[Blocker("role-holder", refusal, ROLE_WAY_OUT, ROLE_SOURCE)],
+                            predicted=current, cloud=cloud.id, current=current)
     predicted, dummy, dummy = simulate(actions + [cycle()], ad_user, world)
     if predicted.links == cloud.id and not any(a["phase"] == "scope_out" for a in actions):
         actions = [scope_out(ad_user)] + actions
@@ -612,41 +858,97 @@ def _ad_key(link):
     return link.ad_user.object_guid.lower() if link.ad_user is not None else None
 
 
-def _cloud_key(link):
-    return link.cloud_user.id if link.cloud_user is not None else None
-
-
-def duplicate_links(links):
-    """{index: Blocker} for links that name one AD user or one cloud user twice: both are reported,
-    neither is applied."""
+def duplicate_ad_users(links):
+    """{index: Blocker} for links that name one AD user twice: both are reported, neither applied."""
+    seen = {}
+    for index, link in enumerate(links):
+        if _ad_key(link) is not None:
+            seen.setdefault(_ad_key(link), []).append(index)
     found = {}
-    for key, what in ((_ad_key, "AD user"), (_cloud_key, "cloud user")):
-        seen = {}
-        for index, link in enumerate(links):
-            value = key(link)
-            if value is not None:
-                seen.setdefault(value, []).append(index)
-        for value, indexes in seen.items():
-            if len(indexes) < 2:
-                continue
+    for value, indexes in seen.items():
+        if len(indexes) > 1:
             names = ", ".join(str(links[i].name) for i in indexes)
             for index in indexes:
-                found.setdefault(index, Blocker(
-                    "duplicate-link", "links %s name the same %s %s" % (names, what, value),
-                    "declare one link per AD user and per cloud user", "syncfix.entra (a declaration rule)"))
+                found[index] = Blocker("duplicate-link", "links %s name the same AD user %s" % (names, value),
+                                       "declare one link per AD user and per cloud user",
+                                       "syncfix.entra (a declaration rule)")
     return found
 
 
-def plan_links(links, world):
-    """A LinkPlan per link, in order; duplicate declarations are blocked, both of them."""
-    duplicates = duplicate_links(links)
+def resolved_cloud(plan, world):
+    """The cloud user a plan is about: the declared one, else the one the sync would meet (joined,
+    matched, or in its way) - compared by id, so a declared and an undeclared link meeting one
+    user are caught (issue 26)."""
+    if plan.link.declared:
+        return plan.link.cloud_user.id
+    found = world.get(plan.cloud) if plan.cloud else None
+    return found.id if found is not None and found.kind == sync.USER else None
+
+
+def block_shared_cloud_users(plans, world):
+    """Links whose resolved cloud user is the same are all blocked: the sync links one AD user to
+    a cloud user, and which one would be the planner's choice."""
+    seen = {}
+    for index, plan in enumerate(plans):
+        key = resolved_cloud(plan, world)
+        if key is not None:
+            seen.setdefault(key, []).append(index)
+    for key, indexes in seen.items():
+        if len(indexes) < 2:
+            continue
+        user = world.get(key)
+        names = ", ".join(str(plans[i].link.name) for i in indexes)
+        for index in indexes:
+            plan = plans[index]
+            blocker = Blocker("duplicate-link", "links %s meet the same cloud user %s (%s)" % (
+                names, user.name if user is not None else key, key),
+                "declare one link per AD user and per cloud user; name each link's own cloud user (cloud: <object id>)",
+                "syncfix.entra (a declaration rule)")
+            plans[index] = LinkPlan(plan.link, BLOCKED, blockers=[blocker] + [
+                b for b in plan.blockers if b.rule != "duplicate-link"], predicted=plan.current, cloud=key,
+                current=plan.current, warnings=plan.warnings)
+
+
+PROPOSAL_SOURCE = "syncfix.entra (issue 26: a scan's proposal is not a declaration)"
+
+
+def proposal_blocker(proposal, accept_proposals=False):
+    """A link proposed by sync_conflicts_info is applied only once a person confirmed it
+    (``proposal.confirmed``), or, for a high or medium confidence proposal, when the run says
+    ``accept_proposals``; a low confidence one always needs the confirmation."""
+    if not proposal or proposal.get("confirmed"):
+        return None
+    confidence = proposal.get("confidence") or "unknown"
+    if accept_proposals and confidence in ("high", "medium"):
+        return None
+    evidence = "; ".join(proposal.get("evidence") or []) or "none given"
+    reason = "this link is a scan proposal nobody confirmed (confidence %s; evidence: %s)" % (confidence, evidence)
+    if accept_proposals:
+        reason += "; accept_proposals does not cover a %s confidence proposal" % confidence
+        way_out = "review it and set proposal.confirmed: true on this link if the cloud user is this person's account"
+    else:
+        way_out = ("review it and set proposal.confirmed: true on this link, or run with accept_proposals: true "
+                   "(high and medium confidence only)")
+    return Blocker("unconfirmed-proposal", reason, way_out, PROPOSAL_SOURCE)
+
+
+def plan_links(links, world, accept_proposals=False):
+    """A LinkPlan per link, in order; links naming one AD user, or resolving to one cloud user,
+    are blocked, all of them; an unconfirmed proposal is blocked."""
+    duplicates = duplicate_ad_users(links)
     plans = []
     for index, link in enumerate(links):
+        cloud_id = link.cloud_user.id if link.declared else None
+        refused = proposal_blocker(link.proposal, accept_proposals)
         if index in duplicates:
-            plans.append(LinkPlan(link, BLOCKED, blockers=[duplicates[index]],
-                                  cloud=link.cloud_user.id if link.cloud_user else None))
+            plans.append(LinkPlan(link, BLOCKED, blockers=[duplicates[index]], cloud=cloud_id))
+        elif refused is not None:
+            current = sync.predict(link.ad_user, world)
+            plans.append(LinkPlan(link, BLOCKED, blockers=[refused], predicted=current, cloud=cloud_id,
+                                  current=current))
         else:
             plans.append(plan_link(link, world))
+    block_shared_cloud_users(plans, world)
     hold_out_of_mid_cycle(plans, world)
     return plans
 

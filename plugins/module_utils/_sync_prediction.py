@@ -24,6 +24,7 @@ The cycle, in order ("Microsoft Entra Connect: When you have an existing tenant"
 
 import calendar
 import copy
+import re
 
 from ansible_collections.syncfix.entra.plugins.module_utils._dn import DnError, dn_key
 from ansible_collections.syncfix.entra.plugins.module_utils.anchor import SourceAnchor
@@ -99,6 +100,15 @@ def _dn_key(value):
 def _smtp_part(proxy):
     prefix, dummy, address = proxy.partition(":")
     return address if prefix.lower() == "smtp" and address else None
+
+
+_DELETED_PREFIX = re.compile(r"^[0-9a-f]{32}(?=.*@)")
+
+
+def undeleted_upn(upn):
+    """The UPN a soft-deleted user had: Entra renames it ``<object id without hyphens><UPN>``
+    ("Restore or remove a recently deleted user"), lower-cased."""
+    return _DELETED_PREFIX.sub("", upn.lower(), count=1)
 
 
 class AdUser(object):
@@ -229,7 +239,7 @@ class World(object):
     copying 10,000 of them.
     """
 
-    _INDEXES = ("anchor", "upn", "address", "primary", "identifier", "dn")
+    _INDEXES = ("anchor", "upn", "address", "primary", "identifier", "dn", "deleted_upn")
 
     def __init__(self, cloud_objects=(), tenant=None, parent=None):
         self.tenant = tenant if tenant is not None else (parent.tenant if parent else TenantFacts())
@@ -286,6 +296,8 @@ class World(object):
             yield "identifier", _guid_key(obj.object_identifier)
         if obj.kind == USER and obj.dn:
             yield "dn", _dn_key(obj.dn)
+        if obj.kind == USER and obj.upn and obj.deleted:
+            yield "deleted_upn", undeleted_upn(obj.upn)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -320,6 +332,10 @@ class World(object):
     def active_user_by_upn(self, upn):
         found = self._lookup("upn", upn.lower()) if upn else []
         return min(found, key=self.order) if found else None
+
+    def deleted_users_by_upn(self, upn):
+        """The soft-deleted users whose UPN is (or was, before Entra renamed it) ``upn``."""
+        return sorted(self._lookup("deleted_upn", upn.lower()), key=self.order) if upn else []
 
     def holders(self, address):
         return sorted(self._lookup("address", address.lower()), key=self.order)

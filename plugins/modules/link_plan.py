@@ -15,6 +15,26 @@ description:
     match on the primary SMTP address or the UPN, Duplicate Attribute Resiliency, the
     documented refusals and the 2026 hard-match hardening); the role
     P(syncfix.entra.remediation#role) applies the phases in order.
+  - >-
+    The module never chooses a cloud user for a person. A link that leaves out O(links[].cloud)
+    gets only what the sync itself does cleanly - V(linked) when the engine already joined the
+    AD user to a cloud user that carries no quarantined value, V(pending) when the next sync's own
+    match or provision quarantines nothing. Wherever the sync would refuse (blockSoftMatchEnabled,
+    Existing Admin Role Conflict, InvalidSoftMatch, an address reserved by a soft-deleted user),
+    quarantine a value or create a placeholder duplicate, the link is V(blocked) with the reason
+    and the way out, which names each candidate by UPN and object id to declare
+    (C(declare cloud: <object id> if <upn> is this person's account)).
+  - Without a declared cloud user nothing is restored, stamped, forced, purged, recreated or
+    removed as a duplicate, whatever O(allow_purge) and O(allow_data_loss) say. A soft-deleted
+    user holding the AD user's address or UPN is never a target; the row warns and says how to
+    restore it on purpose (name it by object id in O(links[].cloud)).
+  - Opt-ins are per link and reach only that link's actions - O(links[].allow_purge),
+    O(links[].allow_data_loss), O(links[].federated_upn_workaround), O(links[].force),
+    O(links[].allow_role_holder), O(links[].proposal). Each action's item carries the opt-ins its
+    module needs for it (C(force), C(federated_upn_workaround), C(allow_role_holder) on a stamp;
+    C(force) and C(allow_role_holder) on a cleared anchor; C(allow_data_loss) on a purge; C(force)
+    on a reverse anchor that overwrites), only when true; no module-level opt-in is derived from a
+    plan.
   - Writes nothing to either directory, in check mode or not. With O(report_path) it writes
     JSON, CSV and Markdown reports on the controller, in check mode too.
 extends_documentation_fragment:
@@ -54,9 +74,12 @@ options:
         required: true
       cloud:
         description:
-          - The Entra ID user - UPN, object id or SMTP address, active or in the recycle bin.
-          - Left out, the cloud user the sync would meet (the holder of the AD user's primary
-            SMTP address or UPN, or the one already joined to it).
+          - The Entra ID user - UPN, object id or SMTP address of an active user, or the object
+            id of a soft-deleted one (restoring it is then the declaration). A UPN or address
+            that only soft-deleted users hold blocks the link (C(soft-deleted-by-name)) - name
+            the account by object id to restore it on purpose.
+          - Left out, the link gets only what the sync itself does cleanly (see the description);
+            the module never picks a cloud user.
         type: str
       state:
         description:
@@ -77,14 +100,58 @@ options:
         choices: [auto, hard, soft, reverse, recreate]
         default: auto
       allow_purge:
-        description: This link may delete and purge a cloud user. Left out, O(allow_purge).
+        description:
+          - This link may delete and purge its declared cloud user (V(recreate)), or the
+            resiliency duplicate the engine joined it to. Left out, O(allow_purge). Never applies
+            to a link without O(links[].cloud).
         type: bool
       allow_data_loss:
-        description: This link may remove a cloud user with a mailbox, licences or roles. Left out, O(allow_data_loss).
+        description:
+          - This link's purge may remove a cloud user with a mailbox, licences or a sync link
+            (never a role holder). Left out, O(allow_data_loss). Never applies to a link without
+            O(links[].cloud). The purge item carries C(allow_data_loss) only when it needs it.
         type: bool
       federated_upn_workaround:
-        description: A hard match may move a federated UPN to the initial domain and back. Left out, O(federated_upn_workaround).
+        description:
+          - This link's stamp may move a federated UPN to the initial domain and back. Left out,
+            O(federated_upn_workaround).
         type: bool
+      force:
+        description:
+          - This link may re-point its declared cloud user when it holds a different immutable
+            id (an anchor the engine did not join), or overwrite the AD user's
+            C(mS-DS-ConsistencyGuid) for a reverse anchor. Without it such a link is blocked
+            (rule C(force)). The stamp or reverse-anchor item then carries C(force). No run-wide
+            default.
+        type: bool
+      allow_role_holder:
+        description:
+          - This link may link a cloud user that holds or is eligible for a directory role
+            (built-in or custom, direct or through a group), handing the role to whoever controls
+            the AD account. Without it such a link is blocked (rule C(role-holder)). Roles
+            labelled PRIVILEGED stay refused whatever this says (Entra blocks the hard match,
+            MC1262584), and soft match onto a role holder stays refused. No run-wide default.
+        type: bool
+      proposal:
+        description:
+          - The scan's proposal this link came from (M(syncfix.entra.sync_conflicts_info)'s
+            C(remediation_links)). A proposal that is not confirmed blocks the link (rule
+            C(unconfirmed-proposal)) unless O(accept_proposals=true); a V(low) confidence one stays
+            blocked until confirmed.
+        type: dict
+        suboptions:
+          confidence:
+            description: How sure the scan is.
+            type: str
+            choices: [high, medium, low]
+          evidence:
+            description: What the proposal rests on, for the reviewer.
+            type: list
+            elements: str
+          confirmed:
+            description: A person reviewed the proposal and confirms the cloud user is this person's account.
+            type: bool
+            default: false
   allow_purge:
     description: Default of O(links[].allow_purge).
     type: bool
@@ -97,6 +164,19 @@ options:
     description: Default of O(links[].federated_upn_workaround).
     type: bool
     default: false
+  accept_proposals:
+    description:
+      - Plan links whose O(links[].proposal) is not confirmed, when its confidence is V(high) or
+        V(medium). V(low) confidence proposals need O(links[].proposal.confirmed) whatever this says.
+    type: bool
+    default: false
+  backup_dir:
+    description:
+      - The private folder M(syncfix.entra.entra_user_purge) will keep each purge's record in.
+        When the plan purges anything, the task fails - in check mode too, before it returns a
+        plan - if this is not set, or is a folder others can write, another user owns, a
+        symbolic link, or one that can't be created. Not read when nothing is purged.
+    type: path
   skip_blocked:
     description:
       - Left false, RV(phases) is empty while any link is blocked, so nothing is applied from
@@ -169,6 +249,15 @@ EXAMPLES = r"""
   syncfix.entra.link_plan:
     links: "{{ new_hires | map('community.general.dict_kv', 'ad') | list }}"
     skip_blocked: true
+
+- name: Re-point one pre-created account that holds a stray anchor, and only that one
+  syncfix.entra.link_plan:
+    links:
+      - ad: vp
+        cloud: 5f0c3c4b-1d1e-4c55-9f61-2b1f1b1a0c11
+        force: true
+      - ad: ann
+        cloud: ann@contoso.com
 """
 
 RETURN = r"""
@@ -206,14 +295,14 @@ links:
       sample: remove_duplicate
     actions:
       description:
-        - The ordered actions, each C({phase, module, item, why}) and, where a task needs it,
-          C(options), a dict of the module options the item needs (such as O(syncfix.entra.entra_immutable_id#module:force)). C(item) is an item of the module's
-          C(users)/C(objects) option.
+        - The ordered actions, each C({phase, module, item, why}). C(item) is an item of the module's
+          C(users)/C(objects) option, with this link's own opt-ins in it where the module needs them
+          (such as C(force) on a stamp that re-points a cloud user); there are no task-wide options.
       type: list
       elements: dict
       sample: [{"phase": "stamp", "module": "syncfix.entra.entra_immutable_id",
                 "item": {"user": "5f0c3c4b-1d1e-4c55-9f61-2b1f1b1a0c11", "immutable_id": "BpazOkLGm0iEtljAONPvOQ==",
-                         "object_guid": "3ab39606-c642-489b-84b6-58c038d3ef39"},
+                         "object_guid": "3ab39606-c642-489b-84b6-58c038d3ef39", "force": true},
                 "why": "hard match"}]
     blockers:
       description: What needs a person, each with the rule, the reason, the way out and the Microsoft source.
@@ -232,7 +321,10 @@ links:
       type: dict
       sample: {"outcome": "hard", "target": "5f0c3c4b-1d1e-4c55-9f61-2b1f1b1a0c11", "target_name": "vp@contoso.com"}
     warnings:
-      description: What could not be checked (for example a property this Graph lacks).
+      description:
+        - What could not be checked (for example a property this Graph lacks), and soft-deleted
+          namesakes - a soft-deleted user holding the AD user's address or UPN, with how to restore
+          it on purpose (C(cloud) set to its object id).
       type: list
       elements: str
       sample: []
@@ -242,16 +334,12 @@ phases:
       run - C(scope_out), C(cycle_out), C(purge), C(restore), C(stamp), C(clear_anchor), C(reverse_anchor),
       C(align_smtp), C(scope_in), C(cycle). Each list holds module items, ready for one bulk task.
     - Empty while any link is blocked, unless O(skip_blocked=true).
+    - Each item carries its own link's opt-ins; nothing in a phase is task-wide.
   returned: always
   type: dict
   sample: {"scope_out": [{"object": "CN=Vera Price,OU=Staff,DC=contoso,DC=com", "state": "excluded"}], "cycle_out": [{}],
            "purge": [{"user": "0d3c...", "state": "purged"}], "restore": [], "stamp": [], "clear_anchor": [], "reverse_anchor": [],
            "align_smtp": [], "scope_in": [], "cycle": [{}]}
-phase_options:
-  description: Module options a phase's task needs beside its items (for example C(force) for C(stamp)).
-  returned: always
-  type: dict
-  sample: {"stamp": {"force": true}}
 counts:
   description: Links per state, all links, and the actions planned.
   returned: always
@@ -298,7 +386,7 @@ error:
 from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import read_ad_users, read_cloud
 from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import (
-    LINK_ITEM, RETURN_LINKS, plan_rows, returned, returned_rows,
+    LINK_ITEM, RETURN_LINKS, backup_dir_problem, plan_rows, returned, returned_rows,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils._link_report import table, write_reports
 from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
@@ -311,6 +399,8 @@ def main():
             allow_purge=dict(type="bool", default=False),
             allow_data_loss=dict(type="bool", default=False),
             federated_upn_workaround=dict(type="bool", default=False),
+            accept_proposals=dict(type="bool", default=False),
+            backup_dir=dict(type="path"),
             skip_blocked=dict(type="bool", default=False),
             sync_scope_ous=dict(type="list", elements="str"),
             report_path=dict(type="path"),
@@ -331,6 +421,9 @@ def main():
     which = params["return_links"]
     detailed = None if params["report_path"] else (lambda row: returned(row, which))
     result = plan_rows(links, params, ad_users, ad_problems, cloud, detailed)
+    problem = backup_dir_problem(result, params["backup_dir"])
+    if problem:
+        base.fail("%s; nothing was changed" % problem, counts=result["counts"])
     # What was read is done with: let the result's copies on the way out reuse its memory.
     del links, ad_users, ad_problems, cloud
     rows = result.pop("links")

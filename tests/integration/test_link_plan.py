@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from entra_tenant import days_ago
 from test_ad_modules import make_user
 
 MODULE = "syncfix.entra.link_plan"
@@ -114,4 +115,82 @@ def test_wrong_ad_password_fails_with_the_ldap_error(samba, graph_lab, story, pl
     args = both(samba, graph_lab, links=[{"ad": story["new"]}], bind_password="wrong")
     rc, (result,) = playbook([{MODULE: args}])
     assert result["failed"] is True and result["error"]["kind"] == "ldap" and result["error"]["result"] == 49
+    assert graph_lab.writes() == []
+
+
+# -- issue 26: the module never chooses a cloud user for a person ---------------------------------
+
+def test_an_undeclared_link_is_blocked_where_the_sync_would_create_a_duplicate(samba, graph_lab, story, playbook):
+    """Soft match is blocked: the sync would provision a placeholder beside the pre-created VP
+    account. Without a declared cloud user nothing is stamped; the way out names the account."""
+    links = [{"ad": story["vp"]}, {"ad": story["new"]}]
+    rc, (result,) = playbook([{MODULE: both(samba, graph_lab, links=links, skip_blocked=True)}], check=True)
+    vp, new = result["links"]
+    assert (vp["state"], vp["method"], vp["actions"]) == ("blocked", "none", [])
+    (blocker,) = vp["blockers"]
+    assert blocker["rule"] == "placeholder-duplicate" and "UserPrincipalName" in blocker["reason"]
+    account = next(u for u in graph_lab.lab("GET", "/state")["users"]
+                   if u["userPrincipalName"] == "%s@contoso.com" % story["vp"])
+    assert blocker["way_out"] == "declare cloud: %s if %s@contoso.com is this person's account" % (
+        account["id"], story["vp"])
+    assert result["phases"]["stamp"] == [] and new["state"] == "pending"
+    assert "phase_options" not in result and graph_lab.writes() == []
+
+
+@pytest.fixture
+def namesake(samba, graph_lab, ldap_admin, ou):
+    """A new hire whose address a departed colleague's soft-deleted mailbox still holds (its UPN
+    renamed by Entra with its object id in front)."""
+    tag = uuid.uuid4().hex[:6]
+    name = "hire-%s" % tag
+    make_user(ldap_admin, ou, name, ["SMTP:%s@contoso.com" % name], mail="%s@contoso.com" % name)
+    gone = str(uuid.uuid4())
+    graph_lab.load({
+        "domains": [{"id": "contoso.onmicrosoft.com", "isInitial": True}, {"id": "contoso.com"}],
+        "users": [{"id": gone, "userPrincipalName": "%s%s@contoso.com" % (gone.replace("-", ""), name),
+                   "displayName": "Departed", "mail": "%s@contoso.com" % name, "mailbox": True, "licenses": ["SPE_E3"],
+                   "proxyAddresses": ["SMTP:%s@contoso.com" % name], "deletedDateTime": days_ago(3)}],
+    })
+    return name, gone
+
+
+def test_a_soft_deleted_namesake_is_a_warning_and_restored_only_when_named_by_object_id(samba, graph_lab, namesake,
+                                                                                      playbook):
+    name, gone = namesake
+    links = [{"ad": name}]
+    rc, (result,) = playbook([{MODULE: both(samba, graph_lab, links=links)}], check=True)
+    (row,) = result["links"]
+    assert row["state"] == "blocked" and row["actions"] == [], "never restored for a link that names no account"
+    assert any("declare cloud: %s" % gone in w and "soft-deleted" in w for w in row["warnings"]), row["warnings"]
+    by_name = [{"ad": name, "cloud": "%s@contoso.com" % name}]
+    rc, (named,) = playbook([{MODULE: both(samba, graph_lab, links=by_name)}])
+    assert named["links"][0]["blockers"][0]["rule"] == "soft-deleted-by-name"
+    assert named["links"][0]["blockers"][0]["way_out"] == "name it by object id to restore it on purpose: cloud: %s" % gone
+    by_id = [{"ad": name, "cloud": gone}]
+    rc, (restored,) = playbook([{MODULE: both(samba, graph_lab, links=by_id)}])
+    assert [a["phase"] for a in restored["links"][0]["actions"]] == ["restore", "stamp", "cycle"], restored["links"]
+    assert "its mailbox and data" in restored["links"][0]["actions"][0]["why"]
+    assert graph_lab.writes() == []
+
+
+def test_purges_need_a_private_backup_dir_before_any_plan(samba, graph_lab, ldap_admin, ou, playbook, tmp_path):
+    name = "spare-%s" % uuid.uuid4().hex[:6]
+    make_user(ldap_admin, ou, name, ["SMTP:%s@contoso.com" % name], mail="%s@contoso.com" % name)
+    graph_lab.load({"domains": [{"id": "contoso.onmicrosoft.com", "isInitial": True}, {"id": "contoso.com"}],
+                    "users": [{"userPrincipalName": "disposable-%s@contoso.com" % name, "displayName": "Spare"}]})
+    links = [{"ad": name, "cloud": "disposable-%s@contoso.com" % name, "method": "recreate", "allow_purge": True}]
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    private = tmp_path / "private"
+    rc, (unset, open_folder) = playbook([{MODULE: both(samba, graph_lab, links=links)},
+                                         {MODULE: both(samba, graph_lab, links=links, backup_dir=str(shared))}],
+                                        check=True)
+    assert unset["failed"] is True and "backup_dir is not set" in unset["msg"] and "links" not in unset
+    assert open_folder["failed"] is True and str(shared) in open_folder["msg"]
+    assert "written by others" in open_folder["msg"]
+    assert "purges need a private folder for their records (backup_dir)" in open_folder["msg"]
+    rc, (planned,) = playbook([{MODULE: both(samba, graph_lab, links=links, backup_dir=str(private))}])
+    assert not planned.get("failed"), planned
+    assert [i["state"] for i in planned["phases"]["purge"]] == ["purged"]
     assert graph_lab.writes() == []

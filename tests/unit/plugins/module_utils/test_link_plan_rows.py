@@ -8,8 +8,10 @@ import stat
 
 from ansible_collections.syncfix.entra.plugins.module_utils import _link_report as report
 from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
-from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import CloudFacts
-from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import plan_rows, returned, returned_rows
+from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import CloudFacts, resolve_deleted
+from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import (
+    backup_dir_problem, plan_rows, returned, returned_rows,
+)
 
 NOW = calendar.timegm((2026, 12, 1, 0, 0, 0))
 PARAMS = dict(allow_purge=False, allow_data_loss=False, federated_upn_workaround=False, skip_blocked=False)
@@ -154,3 +156,86 @@ def test_rows_left_out_of_the_result_skip_the_facts_but_not_the_phases():
     vp, ann = lean["links"]
     assert vp == full["links"][0], "a row the result carries has every fact"
     assert "ad" not in ann and "predicted" not in ann and (ann["name"], ann["state"]) == ("ann", "linked")
+
+
+# -- issue 26 ------------------------------------------------------------------------------------
+
+STRAY = "RDHiRneDPkiofrZ2nbYu7Q=="
+
+
+def test_each_stamp_carries_its_own_links_opt_ins_and_there_are_no_phase_options():
+    declared = links(("vp", "vp@contoso.com"), ("ann", "ann@contoso.com"))
+    declared[0].update(force=True, method="hard")
+    world = facts(cloud("c1", "vp@contoso.com", immutable_id=STRAY), cloud("c2", "ann@contoso.com"),
+                  blockSoftMatchEnabled=True)
+    result = plan_rows(declared, PARAMS, {"vp": VP, "ann": ANN}, {}, world)
+    assert "phase_options" not in result
+    assert result["phases"]["stamp"] == [
+        {"user": "c1", "immutable_id": VP.anchor, "object_guid": VP.object_guid, "force": True},
+        {"user": "c2", "immutable_id": ANN.anchor, "object_guid": ANN.object_guid}]
+    assert all(set(made) == {"phase", "module", "item", "why"} for row in result["links"] for made in row["actions"])
+    # without its own force, the stray anchor blocks vp's link; ann's opt-ins are ann's alone
+    declared[0]["force"], declared[1]["force"] = None, True
+    blocked = plan_rows(declared, dict(PARAMS, skip_blocked=True), {"vp": VP, "ann": ANN}, {}, world)
+    assert [r["state"] for r in blocked["links"]] == ["blocked", "conflict"]
+    assert blocked["links"][0]["blockers"][0]["rule"] == "force"
+    assert blocked["phases"]["stamp"] == [{"user": "c2", "immutable_id": ANN.anchor, "object_guid": ANN.object_guid}]
+
+
+def test_run_wide_allow_purge_and_allow_data_loss_never_reach_an_undeclared_link():
+    licensed = cloud("c1", "vp@contoso.com", immutable_id="b3BhcXVlLWFuY2hvcg==", licenses=["ENTERPRISEPACK"])
+    world = facts(licensed, blockCloudObjectTakeoverThroughHardMatchEnabled=True)
+    result = plan_rows(links(("vp", None)), dict(PARAMS, allow_purge=True, allow_data_loss=True, skip_blocked=True),
+                       {"vp": VP}, {}, world)
+    (row,) = result["links"]
+    assert row["state"] == "blocked" and row["actions"] == []
+    assert all(items == [] for items in result["phases"].values())
+
+
+def test_an_unconfirmed_proposal_is_blocked_until_accepted():
+    proposed = links(("vp", "vp@contoso.com"))
+    proposed[0]["proposal"] = {"confidence": "high", "evidence": ["primary SMTP address"], "confirmed": False}
+    world = facts(cloud("c1", "vp@contoso.com"), blockSoftMatchEnabled=True)
+    refused = plan_rows(proposed, PARAMS, {"vp": VP}, {}, world)
+    assert refused["links"][0]["blockers"][0]["rule"] == "unconfirmed-proposal"
+    accepted = plan_rows(proposed, dict(PARAMS, accept_proposals=True), {"vp": VP}, {}, world)
+    assert accepted["links"][0]["state"] == "conflict" and accepted["phases"]["stamp"]
+
+
+def test_a_cloud_selector_naming_only_a_soft_deleted_user_by_upn_is_blocked_by_object_id_it_is_declared():
+    gone = sync.CloudObject("4a3c5b1e-9e0e-4b5f-9e0e-5ad2e1c3d4f5", upn="4a3c5b1e9e0e4b5f9e0e5ad2e1c3d4f5vp@contoso.com",
+                            deleted=True)
+    world = sync.World([gone])
+    record = {"id": gone.id, "userPrincipalName": gone.upn}
+    found, problems, refused = {}, {}, {}
+    resolve_deleted("vp@contoso.com", [record], world, found, problems, refused)
+    assert found == {} and refused["vp@contoso.com"]["rule"] == "soft-deleted-by-name"
+    assert refused["vp@contoso.com"]["way_out"] == "name it by object id to restore it on purpose: cloud: %s" % gone.id
+    resolve_deleted(gone.id.upper(), [record], world, found, problems, refused)
+    assert found == {gone.id.upper(): gone}
+    # as a row: the link is blocked with that rule
+    cloud_facts = CloudFacts(world, {}, {}, [], refused)
+    result = plan_rows(links(("vp", "vp@contoso.com")), PARAMS, {"vp": VP}, {}, cloud_facts)
+    assert result["links"][0]["state"] == "blocked"
+    assert result["links"][0]["blockers"][0]["rule"] == "soft-deleted-by-name"
+
+
+def test_purges_need_a_private_backup_dir_before_any_plan_is_returned(tmp_path):
+    disposable = sync.CloudObject("c1", upn="vp@contoso.com")
+    declared = links(("vp", "vp@contoso.com"))
+    declared[0].update(method="recreate", allow_purge=True)
+    result = plan_rows(declared, PARAMS, {"vp": VP}, {}, facts(disposable, softMatchOnUpnEnabled=False))
+    assert result["phases"]["purge"] == [{"user": "c1", "state": "purged"}]
+    assert "backup_dir is not set" in backup_dir_problem(result, None)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    problem = backup_dir_problem(result, str(shared))
+    assert str(shared) in problem and "written by others" in problem
+    assert "purges need a private folder for their records (backup_dir)" in problem
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    assert backup_dir_problem(result, str(private)) is None
+    nothing = plan_rows(links(("vp", "vp@contoso.com")), PARAMS, {"vp": VP}, {},
+                        facts(cloud("c1", "vp@contoso.com"), blockSoftMatchEnabled=True))
+    assert backup_dir_problem(nothing, None) is None, "no purge, no folder needed"
