@@ -140,7 +140,12 @@ def load(samba, graph_lab, tmp_path_factory):
         assert connection.result["description"] == "success", connection.result
 
         def run(name):
-            data = scenario.load(scenario.SCENARIO_DIR / ("%s.yml" % name))
+            """``name``: a scenario of lab/scenarios, or a scenario's data (a variant a test
+            makes of one), validated as the files are."""
+            if isinstance(name, dict):
+                data = scenario.validate(name, "a test's scenario %s" % name.get("name"))
+            else:
+                data = scenario.load(scenario.SCENARIO_DIR / ("%s.yml" % name))
             # A scenario loaded into this lab earlier (make lab-load, make demo) holds the same
             # sAMAccountNames: those leftovers go first.
             for user in data["ad"]["users"]:

@@ -22,15 +22,54 @@ from lab.scenario import ad_side
 
 FAST = 0.01  # the Cloud Sync job's PT2M schedule lasts 1.2 s
 SCENARIOS = sorted(path.stem for path in scenario.SCENARIO_DIR.glob("*.yml"))
-# The scenarios a person must resolve, and the documented rule the plan must name for each;
-# every other scenario converges.
+# The scenarios a person must resolve, and the documented rule the plan must name for each
+# with the cloud user declared; every other scenario converges. A declared Global
+# Administrator is refused for its PRIVILEGED role before any method is tried (MC1262584: no
+# hard match; any soft match meets ExistingAdminRoleConflict, the undeclared plan's rule below).
 BLOCKED_BY = {
-    "admin-role": "ExistingAdminRoleConflict",
-    "anchor-changed": "AttributeUpdateNotAllowed",
+    "admin-role": "privileged-role",
+    "anchor-changed": "onPremisesObjectIdentifier",
     "hardening-object-identifier": "AttributeUpdateNotAllowed",
-    "hardening-privileged-role": "InvalidHardMatch",
+    "hardening-privileged-role": "privileged-role",
     "object-type-mismatch": "ObjectTypeMismatch",
 }
+
+
+# What an admin who read each scenario declares beside the cloud user (issue 26: opt-ins are
+# per link): rkhan's cloud user carries a stray anchor that must be re-pointed.
+OPT_INS = {("orphaned-anchor", "rkhan"): {"force": True}}
+# Left undeclared, these links are blocked with this rule, their cloud user named in the way out:
+# the collection never chooses a cloud user for a person where the sync itself would refuse,
+# quarantine a value or keep a placeholder duplicate (issue 26, finding 1).
+UNDECLARED_BLOCKED_BY = {
+    "admin-role": "ExistingAdminRoleConflict",
+    "orphaned-anchor": "InvalidSoftMatch",
+    "recycle-bin": "AttributeValueMustBeUnique",
+    "resiliency-duplicate": "quarantine",
+    "secondary-alias": "quarantine",
+    "vp-preprovisioned": "AttributeValueMustBeUnique",
+}
+
+
+def in_scope(data):
+    return [u for u in data["ad"]["users"] if not (u.get("adminDescription") or "").lower().startswith("user_")]
+
+
+def declared_links(graph_lab, name, data):
+    """The links an admin declares after reading the scenario: each AD user in scope with the
+    cloud user that has its UPN, by object id (a soft-deleted one too, by the UPN Entra gave it
+    when it was deleted: restored on purpose), and the link's opt-ins.  An AD user that no cloud
+    user has the UPN of stays undeclared: the sync provisions or has provisioned it."""
+    cloud = graph_lab.lab("GET", "/state")["users"]
+    links = []
+    for user in in_scope(data):
+        upn = user["userPrincipalName"].lower()
+        same = [c for c in cloud if not c.get("deletedDateTime") and (c.get("userPrincipalName") or "").lower() == upn]
+        same = same or [c for c in cloud if c.get("deletedDateTime") and (c.get("userPrincipalName") or "").lower().endswith(upn)]
+        link = dict({"ad": user["sAMAccountName"]}, **({"cloud": same[0]["id"]} if same else {}))
+        link.update(OPT_INS.get((name, user["sAMAccountName"]), {}))
+        links.append(link)
+    return links
 
 
 def speed_up_the_schedule(graph_lab):
@@ -102,14 +141,26 @@ def test_the_role_converges_each_scenario_or_stops_on_its_blocker(samba, load, g
     first = graph_lab.lab("POST", "/sync", json={})  # the sync before any fix: the state an admin finds
     assert first["result"] == data["expect"]["run_result"], first
     speed_up_the_schedule(graph_lab)
-    variables = dict(connection_vars(samba, graph_lab),
-                     remediation_links=[{"ad": u["sAMAccountName"]} for u in data["ad"]["users"]
-                                        if not (u.get("adminDescription") or "").lower().startswith("user_")])
     users = dict((u["sAMAccountName"], dns[u["sAMAccountName"]]) for u in data["ad"]["users"])
-
-    # Check mode: the plan is shown, nothing is written to either directory.
     graph_lab.lab("DELETE", "/requests")
     before = usn_changed(samba, users)
+    if name in UNDECLARED_BLOCKED_BY:
+        # Nobody named the cloud user: the role stops before any change and says whom to declare.
+        undeclared = dict(connection_vars(samba, graph_lab),
+                          remediation_links=[{"ad": u["sAMAccountName"]} for u in in_scope(data)])
+        rc, registered, output = run_role(ansible, tmp_path, undeclared, check=True)
+        rows = registered["plan"]["links"]
+        assert rc != 0 and "need a person first" in output, output[-4000:]
+        assert any(b["rule"] == UNDECLARED_BLOCKED_BY[name] for row in rows for b in row["blockers"]), rows
+        assert all(row["actions"] == [] for row in rows), rows
+        assert any("cloud: " in b["way_out"] for row in rows for b in row["blockers"]), rows
+        if name == "recycle-bin":  # the soft-deleted namesake: a warning that says how to restore it on purpose
+            (deleted,) = cloud_users(graph_lab, deleted=True).values()
+            assert any(deleted["id"] in w for row in rows for w in row["warnings"]), rows
+        assert graph_lab.writes() == [] and usn_changed(samba, users) == before
+    variables = dict(connection_vars(samba, graph_lab), remediation_links=declared_links(graph_lab, name, data))
+
+    # Check mode: the plan is shown, nothing is written to either directory.
     rc, registered, output = run_role(ansible, tmp_path, variables, check=True)
     plan = registered["plan"]
     assert graph_lab.writes() == [] and usn_changed(samba, users) == before
@@ -228,6 +279,132 @@ def test_after_the_sync_the_scan_names_the_resiliency_placeholder_and_proposes_t
     (finding,) = placeholders
     holder = cloud_users(graph_lab)["vp@contoso.com"]
     assert finding["conflicts_with"] == holder["id"]
-    assert finding["link"] == {"ad": "vp", "cloud": "vp@contoso.com"}
-    assert {"ad": "vp", "cloud": "vp@contoso.com"} in result["remediation_links"]
+    # A proposal, for a person to confirm (issue 26): by DN and object id, with how sure it is.
+    assert (finding["link"]["ad"], finding["link"]["cloud"]) == (dns["vp"], holder["id"]), finding["link"]
+    assert finding["link"]["proposal"]["confidence"] == "high" and finding["link"]["proposal"]["confirmed"] is False
+    assert finding["link"] in result["remediation_links"]
     assert "provisioning_error" in result["counts"]["by_rule"], "the quarantined UPN and address are reported"
+
+
+def scenario_variant(name, **changes):
+    """A scenario of lab/scenarios with some of its parts replaced (``load`` validates it)."""
+    data = scenario.load(scenario.SCENARIO_DIR / ("%s.yml" % name))
+    data = json.loads(json.dumps(data))
+    for path, value in changes.items():
+        target = data
+        keys = path.split(".")
+        for key in keys[:-1]:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        target[int(keys[-1]) if isinstance(target, list) else keys[-1]] = value
+    return data
+
+
+def cloud_id(graph_lab, upn):
+    return cloud_users(graph_lab)[upn]["id"]
+
+
+def test_a_role_holder_is_linked_only_with_its_links_own_opt_in(samba, load, graph_lab, ansible, tmp_path):
+    """Issue 26, finding 4: an Exchange Administrator (a role without the PRIVILEGED label) is a
+    person's decision - without the link's allow_role_holder the role stops before any change;
+    with it, the hard match goes through (Entra refuses soft matching an admin), the stamp item
+    carrying the opt-in, and a second run changes nothing."""
+    data = scenario_variant("admin-role", **{"tenant.users.0.roles": [{"name": "Exchange Administrator",
+                                                                          "assignment": "active"}]})
+    dummy, dns = load(data)
+    assert graph_lab.lab("POST", "/sync", json={})["result"] == "completed-export-errors"
+    speed_up_the_schedule(graph_lab)
+    link = {"ad": "itadmin", "cloud": cloud_id(graph_lab, "itadmin@contoso.com")}
+    graph_lab.lab("DELETE", "/requests")
+    before = usn_changed(samba, dns)
+    rc, registered, output = run_role(ansible, tmp_path, dict(connection_vars(samba, graph_lab), remediation_links=[link]))
+    (row,) = registered["plan"]["links"]
+    assert rc != 0 and [b["rule"] for b in row["blockers"]] == ["role-holder"], row
+    assert "Exchange Administrator" in row["blockers"][0]["reason"] and "allow_role_holder" in row["blockers"][0]["way_out"]
+    assert graph_lab.writes() == [] and usn_changed(samba, dns) == before
+
+    variables = dict(connection_vars(samba, graph_lab), remediation_links=[dict(link, allow_role_holder=True)])
+    rc, registered, output = run_role(ansible, tmp_path, variables)
+    assert rc == 0, output[-6000:]
+    (stamp,) = registered["plan"]["phases"]["stamp"]
+    assert stamp["allow_role_holder"] is True and "force" not in stamp, stamp
+    assert registered["verified"]["counts"]["linked"] == 1, registered["verified"]["msg"]
+    assert cloud_users(graph_lab)["itadmin@contoso.com"]["onPremisesSyncEnabled"] is True
+    rc, registered, output = run_role(ansible, tmp_path, variables)
+    assert rc == 0 and registered["changed"] == 0, output[-6000:]
+
+
+def test_one_stamp_chunk_carries_each_links_own_force(samba, load, graph_lab, ansible, tmp_path):
+    """Issue 26, finding 5, through the role: two hard matches in one chunk (the tenant blocks
+    soft match), one re-pointing a stray anchor with its link's force, the other without; the
+    stamp task gets the plan's items as they are (force on one item only, none for the task),
+    both converge, and nothing is left to do."""
+    data = scenario_variant("vp-preprovisioned")
+    data["ad"]["users"].append(dict(data["ad"]["users"][0], sAMAccountName="sali", displayName="Sara Ali",
+                                    userPrincipalName="sali@contoso.com", mail="sali@contoso.com",
+                                    proxyAddresses=["SMTP:sali@contoso.com"]))
+    data["tenant"]["users"].append({"userPrincipalName": "sali@contoso.com", "displayName": "Sara Ali",
+                                    "mail": "sali@contoso.com", "proxyAddresses": ["SMTP:sali@contoso.com"],
+                                    "mailbox": True, "onPremisesImmutableId": "QF5HMK7n80qvdYsUPIHa9Q=="})
+    dummy, dns = load(data)
+    assert graph_lab.lab("POST", "/sync", json={})["result"] == "completed-export-errors"
+    speed_up_the_schedule(graph_lab)
+    links = [{"ad": "vp", "cloud": cloud_id(graph_lab, "vp@contoso.com"), "method": "hard"},
+             {"ad": "sali", "cloud": cloud_id(graph_lab, "sali@contoso.com"), "method": "hard", "force": True}]
+    variables = dict(connection_vars(samba, graph_lab), remediation_links=links, remediation_chunk_size=10)
+    graph_lab.lab("DELETE", "/requests")
+    before = usn_changed(samba, dns)
+    rc, registered, output = run_role(ansible, tmp_path, variables, check=True)
+    assert rc == 0, output[-6000:]
+    stamps = dict((s["user"], s) for s in registered["plan"]["phases"]["stamp"])
+    assert stamps[links[1]["cloud"]].get("force") is True and "force" not in stamps[links[0]["cloud"]], stamps
+    assert "chunk 1/1: 2 item(s)" in output, "one chunk holds both stamps"
+    assert graph_lab.writes() == [] and usn_changed(samba, dns) == before
+
+    rc, registered, output = run_role(ansible, tmp_path, variables)
+    assert rc == 0, output[-6000:]
+    assert registered["verified"]["counts"]["linked"] == 2, registered["verified"]["msg"]
+    rc, registered, output = run_role(ansible, tmp_path, variables)
+    assert rc == 0 and registered["changed"] == 0, output[-6000:]
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_a_run_that_could_not_finish_stops_before_anything_is_read_or_written(samba, graph_lab, ansible, tmp_path, check):
+    """Issue 26, finding 11: Cloud Sync without its job named, or a parking OU missing, stops the
+    role before the plan (in check mode too), naming the variable to set."""
+    for broken, words in (({"remediation_cycle_options": {"timeout": 60}},
+                           "set remediation_cycle_options.service_principal_id and remediation_cycle_options.job_id"),
+                          ({"remediation_scope_method": "ou"}, "set remediation_scope_options.parking_ou")):
+        variables = dict(connection_vars(samba, graph_lab), remediation_links=[{"ad": "nobody-%s" % tmp_path.name}],
+                         **broken)
+        (tmp_path / "vars.json").write_text(json.dumps(variables))
+        (tmp_path / "run.yml").write_text(PLAYBOOK)
+        graph_lab.lab("DELETE", "/requests")
+        completed = ansible("ansible-playbook", str(tmp_path / "run.yml"), "-e", "@%s" % (tmp_path / "vars.json"),
+                            *(["--check"] if check else []))
+        output = completed.stdout + completed.stderr
+        assert completed.returncode != 0 and words in output and "Nothing was changed" in output, output[-4000:]
+        assert "Plan every link" not in output, "stopped before the plan"
+        assert graph_lab.requests() == [], "not a request to Graph"
+
+
+def test_a_backup_folder_others_can_write_stops_a_plan_that_purges(samba, load, graph_lab, ansible, tmp_path):
+    """Issue 26, findings 7 and 11: the resiliency duplicate's purge needs a private folder for
+    its record; a shared one stops the role at the plan, before the first write, check mode too."""
+    dummy, dns = load("resiliency-duplicate")
+    assert graph_lab.lab("POST", "/sync", json={})["result"] == "success"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    variables = dict(connection_vars(samba, graph_lab), remediation_backup_dir=str(shared),
+                     remediation_links=[{"ad": "vp", "cloud": cloud_id(graph_lab, "vp@contoso.com")}])
+    before = usn_changed(samba, dns)
+    for check in (True, False):
+        graph_lab.lab("DELETE", "/requests")
+        (tmp_path / "vars.json").write_text(json.dumps(variables))
+        (tmp_path / "run.yml").write_text(PLAYBOOK)
+        completed = ansible("ansible-playbook", str(tmp_path / "run.yml"), "-e", "@%s" % (tmp_path / "vars.json"),
+                            *(["--check"] if check else []))
+        output = completed.stdout + completed.stderr
+        assert completed.returncode != 0 and "can be written by others" in output, output[-4000:]
+        assert graph_lab.writes() == [] and usn_changed(samba, dns) == before
+    assert list(shared.iterdir()) == []
