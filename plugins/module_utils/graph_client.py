@@ -284,9 +284,10 @@ class GraphClient:
             return self.base + path
         problem = foreign_link_problem(path, self.endpoint)
         if problem:
-            raise RefusedRequest(None, "ForeignLink", "refused to follow %s: %s; the bearer token goes to graph_endpoint "
-                             "%s only. If Graph really answers on that host, set graph_endpoint to it" % (
-                                 path, problem, self.endpoint), None, operation, target)
+            raise RefusedRequest(None, "ForeignLink",
+                                 "refused to follow %s: %s; the bearer token goes to graph_endpoint %s only. If Graph "
+                                 "really answers on that host, set graph_endpoint to it" % (path, problem, self.endpoint),
+                                 None, operation, target)
         return path
 
     def get(self, path, params=None, advanced=False, **context):

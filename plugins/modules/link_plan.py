@@ -193,6 +193,11 @@ options:
     description:
       - Write the plan as C(<report_path>.json), C(.csv) and C(.md) (mode 0600), for a
         change-window reviewer. Left out, no report is written.
+      - Each file is written under a temporary name in its folder and renamed into place, never
+        through a symbolic link; a missing folder is created 0700, and a folder that is a symbolic
+        link, is owned by another user or can be written by others is refused.
+      - The CSV is formula-neutralised (a cell starting with C(=), C(+), C(-), C(@), tab or CR gets a
+        leading apostrophe) and the Markdown escapes HTML and markup; the JSON keeps exact values.
     type: path
   return_links:
     description:

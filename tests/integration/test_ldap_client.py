@@ -48,7 +48,6 @@ def test_plain_ldap_bind_is_refused_by_the_dc_with_a_hint(samba):
     assert "stronger authentication (8)" in str(e.value) and "ldaps or starttls" in str(e.value)
 
 
-
 def test_with_referrals_on_a_continuation_reference_is_not_followed(samba, monkeypatch):
     """Samba answers a subtree search of the domain with a continuation reference to the
     configuration partition (searchResRef ldaps://<realm>/CN=Configuration,...): with referrals on,

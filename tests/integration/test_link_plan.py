@@ -154,8 +154,8 @@ def namesake(samba, graph_lab, ldap_admin, ou):
     return name, gone
 
 
-def test_a_soft_deleted_namesake_is_a_warning_and_restored_only_when_named_by_object_id(samba, graph_lab, namesake,
-                                                                                      playbook):
+def test_a_soft_deleted_namesake_is_a_warning_and_restored_only_when_named_by_object_id(
+        samba, graph_lab, namesake, playbook):
     name, gone = namesake
     links = [{"ad": name}]
     rc, (result,) = playbook([{MODULE: both(samba, graph_lab, links=links)}], check=True)

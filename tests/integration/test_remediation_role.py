@@ -308,8 +308,8 @@ def test_a_role_holder_is_linked_only_with_its_links_own_opt_in(samba, load, gra
     person's decision - without the link's allow_role_holder the role stops before any change;
     with it, the hard match goes through (Entra refuses soft matching an admin), the stamp item
     carrying the opt-in, and a second run changes nothing."""
-    data = scenario_variant("admin-role", **{"tenant.users.0.roles": [{"name": "Exchange Administrator",
-                                                                          "assignment": "active"}]})
+    exchange_admin = [{"name": "Exchange Administrator", "assignment": "active"}]
+    data = scenario_variant("admin-role", **{"tenant.users.0.roles": exchange_admin})
     dummy, dns = load(data)
     assert graph_lab.lab("POST", "/sync", json={})["result"] == "completed-export-errors"
     speed_up_the_schedule(graph_lab)

@@ -297,9 +297,9 @@ def test_a_cycle_in_the_middle_holds_out_the_links_whose_fix_must_land_before_th
     soft = cloud("c3", "bob@contoso.com")
     w = world(cloud(), duplicate, to_stamp, soft, blockSoftMatchEnabled=False)
     users = [ad(), ad("ann", "ann@contoso.com", guid=stamped_guid), ad("bob", "bob@contoso.com", guid=pending_guid)]
-    plans = planner.plan_links([planner.Link(users[0], cloud()), planner.Link(users[1], to_stamp, method="hard",
-                                                                             force=True),
-                                planner.Link(users[2], soft)], w)
+    links = [planner.Link(users[0], cloud()), planner.Link(users[1], to_stamp, method="hard", force=True),
+             planner.Link(users[2], soft)]
+    plans = planner.plan_links(links, w)
     assert plans[0].state == "duplicate" and phases(plans[0])[:3] == ["scope_out", "cycle_out", "purge"]
     assert phases(plans[1]) == ["scope_out", "stamp", "scope_in", "cycle"]
     assert plans[1].actions[0]["item"] == {"object": users[1].dn, "state": "excluded"}

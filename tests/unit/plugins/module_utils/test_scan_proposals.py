@@ -99,7 +99,8 @@ def ad_entry(sam, upn, proxies, mail=None, display=None, nickname=None):
             "raw": {"objectGUID": [uuid.uuid4().bytes_le]}}
 
 
-def scan_all(ad_entries, users=(), deleted=(), features=BLOCKED):
+def scan_all(ad_entries, users=(), deleted=(), features=None):
+    features = BLOCKED if features is None else features
     ad = ADScan(verified_domains=["contoso.com"])
     for entry in ad_entries:
         list(ad.add(entry))

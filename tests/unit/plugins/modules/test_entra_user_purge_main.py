@@ -280,8 +280,8 @@ def test_all_refused_writes_nothing_not_even_the_backup(tmp_path):
 
 def test_a_failure_after_the_soft_delete_reports_the_user_as_deleted():
     graph = tenant()
-    graph.fail["/directory/deletedItems/" + A1] = GraphError(500, "InternalServerError", "try later", "rid-7",
-                                                          "purge user", "plain@contoso.com")
+    graph.fail["/directory/deletedItems/" + A1] = GraphError(
+        500, "InternalServerError", "try later", "rid-7", "purge user", "plain@contoso.com")
     result = purge(graph, users=named("plain@contoso.com", "binned@contoso.com"), state="purged")
     plain, binned = result["results"]
     assert result["failed"] is True and result["changed"] is True
@@ -440,8 +440,9 @@ def test_a_purge_whose_answer_is_lost_is_done_once_the_bin_no_longer_has_the_use
 
 def test_a_lost_answer_for_a_write_that_did_not_land_leaves_the_user_where_it_was():
     graph = tenant()
-    graph.fail["/users/" + A1] = OutcomeUnknown(None, "OutcomeUnknown", "the connection was lost after the request "
-                                             "was sent", None, "soft-delete user", "plain@contoso.com")
+    graph.fail["/users/" + A1] = OutcomeUnknown(
+        None, "OutcomeUnknown", "the connection was lost after the request was sent", None, "soft-delete user",
+        "plain@contoso.com")
     failed = purge(graph, user="plain@contoso.com", state="deleted")
     (item,) = failed["results"]
     assert failed["failed"] is True and item["changed"] is False and item["after"] == "active"
@@ -491,8 +492,8 @@ def test_with_warn_a_selector_naming_nothing_is_a_warning_and_the_others_go_on(t
 
 def test_a_user_purged_by_an_earlier_run_is_known_by_its_record_by_any_of_its_names(tmp_path):
     graph = tenant()
-    graph.active[A8] = user("mover@contoso.com", A8, proxyAddresses=["SMTP:mover@contoso.com",
-                                                                         "smtp:m.alias@contoso.com"])
+    graph.active[A8] = user("mover@contoso.com", A8,
+                            proxyAddresses=["SMTP:mover@contoso.com", "smtp:m.alias@contoso.com"])
     first = purge(graph, user="mover@contoso.com", state="purged", allow_data_loss=True, backup_dir=str(tmp_path))
     assert first["changed"] is True and graph.writes[-1] == ("DELETE", "/directory/deletedItems/" + A8)
     writes = list(graph.writes)
