@@ -35,7 +35,8 @@ assert user.user_principal_name == "vp@contoso.com"
 import json
 import azure.identity
 import httpx
-from ansible_collections.syncfix.entra.plugins.module_utils import graph_client, entra_directory
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import client as graph_client
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory as entra_directory
 user = json.loads(PAYLOAD)
 assert user["userPrincipalName"] == "vp@contoso.com"
 """,

@@ -51,7 +51,8 @@ from lab import checkout_collection, emulator_process, samba_dc  # noqa: E402
 
 sys.path.insert(0, str(checkout_collection.collections_root()))
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _scan_ad, ldap_client  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._scan import ad as _scan_ad  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap import client as ldap_client  # noqa: E402
 
 MODULE = "syncfix.entra.sync_conflicts_info"
 RESULTS = REPO / "bench" / "results"

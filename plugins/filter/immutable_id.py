@@ -7,7 +7,7 @@ import uuid
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError, SourceAnchor
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import AnchorError, SourceAnchor
 
 
 def to_immutable_id(value):

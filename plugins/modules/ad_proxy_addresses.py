@@ -221,14 +221,14 @@ ldap_operations:
   sample: {"searches": 2, "modifies": 1}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
-from ansible_collections.syncfix.entra.plugins.module_utils._converge import converge
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
-from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import PROXY_ADDRESS_ITEM, item_spec, single_item
-from ansible_collections.syncfix.entra.plugins.module_utils._proxy_address_writes import plan_objects
-from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
-from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
-from ansible_collections.syncfix.entra.plugins.module_utils.proxy_address import parse_requests
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import converge
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import PROXY_ADDRESS_ITEM, item_spec, single_item
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.ad_proxy_addresses import plan_objects
+from ansible_collections.syncfix.entra.plugins.module_utils._module.ad_module import ADModule
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import LdapError
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import parse_requests
 
 
 def diff_entry(plan, side):

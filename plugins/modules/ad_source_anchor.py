@@ -192,16 +192,16 @@ ldap_operations:
   sample: {"searches": 1, "modifies": 1}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
-from ansible_collections.syncfix.entra.plugins.module_utils import ad_objects
-from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
-from ansible_collections.syncfix.entra.plugins.module_utils._dn import dn_key
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
-from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import (
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap import objects as ad_objects
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan, converge
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.dn import dn_key
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import (
     AD_ANCHOR_ITEM, item_opt_in, item_spec, single_item,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
-from ansible_collections.syncfix.entra.plugins.module_utils.reverse_hard_match import (
+from ansible_collections.syncfix.entra.plugins.module_utils._module.ad_module import ADModule
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.reverse_hard_match import (
     ATTRIBUTE, clear_refusal, current_anchor, describe, held_anchor_refusal, parse_anchor_requests, replace_refusal,
 )
 

@@ -267,13 +267,13 @@ ldap_operations:
   sample: {"searches": 2, "modifies": 1, "moves": 0}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
-from ansible_collections.syncfix.entra.plugins.module_utils import _sync_scope as scope
-from ansible_collections.syncfix.entra.plugins.module_utils import _sync_scope_writes as writes
-from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge
-from ansible_collections.syncfix.entra.plugins.module_utils.ad_module import ADModule
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import AnchorError
-from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
+from ansible_collections.syncfix.entra.plugins.module_utils._rules import sync_scope as scope
+from ansible_collections.syncfix.entra.plugins.module_utils._backends import ad_sync_scope as writes
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan, converge
+from ansible_collections.syncfix.entra.plugins.module_utils._module.ad_module import ADModule
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import AnchorError
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import LdapError
 
 ITEM_SPEC = dict(
     object=dict(type="str", required=True),

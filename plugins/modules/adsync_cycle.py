@@ -316,9 +316,9 @@ graph_requests:
   sample: {"requests": 4}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
-from ansible_collections.syncfix.entra.plugins.module_utils._sync_cycle_runs import run_cloud_sync, run_connect
-from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.adsync_cycle import run_cloud_sync, run_connect
+from ansible_collections.syncfix.entra.plugins.module_utils._module.entra_module import EntraModule
 
 
 def main():

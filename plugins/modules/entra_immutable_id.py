@@ -334,19 +334,19 @@ graph_requests:
   sample: {"requests": 4, "batch_items": 42, "throttled": 0}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan
-from ansible_collections.syncfix.entra.plugins.module_utils._converge_per_item import converge_per_item
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
-from ansible_collections.syncfix.entra.plugins.module_utils._federated_upn import UpnNotMovedBack, apply_federated
-from ansible_collections.syncfix.entra.plugins.module_utils._hard_match_facts import gather_facts
-from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
-from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import (
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge_per_item import converge_per_item
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.federated_upn import UpnNotMovedBack, apply_federated
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.entra_immutable_id import gather_facts
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
+from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import (
     IMMUTABLE_ID_ITEM, item_opt_in, item_spec, single_item,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
-from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
-from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import describe_error
+from ansible_collections.syncfix.entra.plugins.module_utils._module.entra_module import EntraModule
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.hard_match import (
     describe, fact_warnings, parse_items, plan_immutable_id,
 )
 

@@ -214,12 +214,12 @@ graph_requests:
   sample: {"requests": 3, "batch_items": 2}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
-from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import decide, lookup_failure_spec
-from ansible_collections.syncfix.entra.plugins.module_utils._user_info import (
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import decide, lookup_failure_spec
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.entra_user_info import (
     DETAILS, describe_selector, parse_selectors, read_users, unknown_property_warnings, unknown_selectors,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
+from ansible_collections.syncfix.entra.plugins.module_utils._module.entra_module import EntraModule
 
 
 def main():

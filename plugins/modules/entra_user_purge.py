@@ -270,20 +270,20 @@ graph_requests:
   sample: {"requests": 6, "batch_items": 8}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils._converge import converge
-from ansible_collections.syncfix.entra.plugins.module_utils._converge_per_item import converge_per_item
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
-from ansible_collections.syncfix.entra.plugins.module_utils._item_specs import (
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import converge
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge_per_item import converge_per_item
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import (
     USER_REMOVAL_ITEM, item_opt_in, item_spec, single_item,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import lookup_failure_spec
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import describe_error
-from ansible_collections.syncfix.entra.plugins.module_utils._user_removal_steps import (
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import describe_error
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.entra_user_purge import (
     RemovalOptions, backup_dir_problem, plan_users, prepare_backup_dir, run_stopped,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils.entra_module import EntraModule
-from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import parse_removal_items
+from ansible_collections.syncfix.entra.plugins.module_utils._module.entra_module import EntraModule
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.user_removal import parse_removal_items
 
 
 def diff_entry(plan, side):

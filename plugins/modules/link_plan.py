@@ -388,13 +388,15 @@ error:
   sample: {"kind": "ldap", "message": "...", "result": 49}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
-from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import read_ad_users, read_cloud
-from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import (
-    LINK_ITEM, RETURN_LINKS, backup_dir_problem, plan_rows, returned, returned_rows,
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.link_plan import (
+    backup_dir_problem, read_ad_users, read_cloud,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils._link_report import table, write_reports
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
+from ansible_collections.syncfix.entra.plugins.module_utils._plan.rows import (
+    LINK_ITEM, RETURN_LINKS, plan_rows, returned, returned_rows,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils._report.link_plan import table, write_reports
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import SyncfixModule
 
 
 def main():

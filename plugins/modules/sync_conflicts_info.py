@@ -355,12 +355,12 @@ error:
 
 import os
 
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError, SyncfixError
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
-from ansible_collections.syncfix.entra.plugins.module_utils._private_file import PrivateFileError
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_findings import SEVERITIES
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_reports import write_reports
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_run import ScanFacts, ScanOptions, Tally, scan
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import SyncfixModule
+from ansible_collections.syncfix.entra.plugins.module_utils._report.private_file import PrivateFileError
+from ansible_collections.syncfix.entra.plugins.module_utils._scan.findings import SEVERITIES
+from ansible_collections.syncfix.entra.plugins.module_utils._report.scan import write_reports
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.sync_conflicts_info import ScanFacts, ScanOptions, Tally, scan
 
 
 def chosen_sides(params):

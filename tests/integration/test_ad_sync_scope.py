@@ -225,7 +225,7 @@ def test_a_failure_mid_way_says_what_was_done_and_what_was_untouched(samba, ldap
 
     lab_fixtures.import_collection_from_checkout()
     from ansible.module_utils import basic
-    from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import DirectoryConnection, LdapError
+    from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import DirectoryConnection, LdapError
     from ansible_collections.syncfix.entra.plugins.modules import ad_sync_scope
 
     staff, parking = make_ou(ldap_admin, ou, "Staff"), make_ou(ldap_admin, ou, "Parking")

@@ -14,11 +14,11 @@ import lab_fixtures
 
 lab_fixtures.import_collection_from_checkout()
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _link_facts  # noqa: E402
-from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync  # noqa: E402
-from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory  # noqa: E402
-from ansible_collections.syncfix.entra.plugins.module_utils import graph_auth  # noqa: E402
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._backends import link_plan as _link_facts  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._sync import prediction as sync  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import auth as graph_auth  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import GraphClient  # noqa: E402
 
 USERS = 100
 ADDRESSES = 40

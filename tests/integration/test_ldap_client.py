@@ -7,7 +7,7 @@ import pytest
 import lab_fixtures
 
 lab_fixtures.import_collection_from_checkout()
-from ansible_collections.syncfix.entra.plugins.module_utils import ldap_client  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap import client as ldap_client  # noqa: E402
 
 
 def connect(samba, **overrides):

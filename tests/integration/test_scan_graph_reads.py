@@ -15,10 +15,10 @@ import lab_fixtures
 
 lab_fixtures.import_collection_from_checkout()
 
-from ansible_collections.syncfix.entra.plugins.module_utils import graph_auth  # noqa: E402
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_cloud import CloudScan  # noqa: E402
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_graph_reads import read_tenant  # noqa: E402
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import auth as graph_auth  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._scan.cloud import CloudScan  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.scan_reads import read_tenant  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import GraphClient  # noqa: E402
 
 BULK = 1500  # more than one page of 999
 ANCHOR = t.NEW_HIRE

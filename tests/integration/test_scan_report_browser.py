@@ -22,8 +22,8 @@ pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
                                 reason="%s is missing: install Debian's chromium package (make test does)" % CHROMIUM)
 
 lab_fixtures.import_collection_from_checkout()
-from ansible_collections.syncfix.entra.plugins.module_utils import _scan_reports as reports  # noqa: E402
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_findings import finding  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._report import scan as reports  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._scan.findings import finding  # noqa: E402
 
 HOSTILE = "<script>alert('value')</script>"
 CLOSER = "</script><script>alert('closed')</script>"

@@ -1,4 +1,4 @@
-"""Differential test: the collection's prediction (``plugins/module_utils/_sync_prediction.py``,
+"""Differential test: the collection's prediction (``plugins/module_utils/_sync/prediction.py``,
 written from the documents) against the lab's sync simulator (written, independently, from the
 same documents).  For every scenario and for a few hundred generated worlds, the same input goes
 to both, and the outcome per AD user must agree: joined (and to which cloud user), matched (how,
@@ -44,8 +44,8 @@ def _collection_importable():
 
 _collection_importable()
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _link_planner as planner  # noqa: E402
-from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as model  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._plan import planner  # noqa: E402
+from ansible_collections.syncfix.entra.plugins.module_utils._sync import prediction as model  # noqa: E402
 
 
 # -- the same input, in the collection's model ------------------------------------------------------

@@ -1,9 +1,9 @@
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils.ad_objects import (
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap.objects import (
     LOOKUP_CHUNK, escape_filter_value, find_objects, holders_of, identity_filter, identity_matches,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError, parse_server
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import LdapError, parse_server
 
 
 @pytest.mark.parametrize("value,mode,port,expected", [
@@ -57,7 +57,7 @@ def test_or_filter_hits_are_matched_back_to_their_identity_ignoring_case():
 
 
 def test_a_missing_ldap_ca_path_is_named_before_any_connection(tmp_path):
-    from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import DirectoryConnection, LdapError
+    from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import DirectoryConnection, LdapError
     connection = DirectoryConnection(["127.0.0.1:9"], ca_path=str(tmp_path / "absent-ca.pem"), connect_timeout=1)
     with pytest.raises(LdapError) as raised:
         connection.connect()
@@ -65,7 +65,7 @@ def test_a_missing_ldap_ca_path_is_named_before_any_connection(tmp_path):
 
 
 def test_a_certificate_for_another_name_is_said_so_not_unreachable():
-    from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import _socket_problem
+    from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import _socket_problem
     text = ("socket ssl wrapping error: certificate {'subject': ((('commonName', 'dc1.contoso.test'),),)} "
             "doesn't match any name in ['vm']")
     said = _socket_problem(Exception(text))

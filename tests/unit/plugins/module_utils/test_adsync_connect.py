@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import (
+from ansible_collections.syncfix.entra.plugins.module_utils._winrm.connect import (
     READ_SCHEDULER, RUN_RESULTS, START_CYCLE, AdsyncError, ConnectEngine, parse_json,
 )
 

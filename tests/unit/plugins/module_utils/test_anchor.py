@@ -4,7 +4,7 @@ import uuid
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import (
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import (
     AnchorError,
     SourceAnchor,
     guid_from_immutable_id,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils._argspec import ArgumentSpec
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import ad_connection_spec, graph_connection_spec
+from ansible_collections.syncfix.entra.plugins.module_utils._module.argspec import ArgumentSpec
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import ad_connection_spec, graph_connection_spec
 
 
 def test_each_directory_alone_keeps_the_old_names_as_aliases():

@@ -1,10 +1,10 @@
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import AdsyncError
-from ansible_collections.syncfix.entra.plugins.module_utils.cloud_sync import (
+from ansible_collections.syncfix.entra.plugins.module_utils._winrm.connect import AdsyncError
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.cloud_sync import (
     REFUSE, START, WAIT, CloudSyncJob, execution_failed, job_state, on_demand_failed, on_demand_outcome, plan_job_run)
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
-from ansible_collections.syncfix.entra.plugins.module_utils._sync_cycle_runs import run_cloud_sync
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import GraphError
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.adsync_cycle import run_cloud_sync
 
 OLD = {"activityIdentifier": "a1", "timeBegan": "2026-11-22T09:00:00Z", "timeEnded": "2026-11-22T09:00:05Z",
        "state": "Succeeded"}

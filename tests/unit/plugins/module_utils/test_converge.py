@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, converge, plan_results
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import SyncfixError
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan, converge, plan_results
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import GraphError
 
 
 class Exited(Exception):

@@ -1,12 +1,13 @@
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _dn, _sync_prediction as sync
-from ansible_collections.syncfix.entra.plugins.module_utils._converge import ItemPlan, refuse_same_target
-from ansible_collections.syncfix.entra.plugins.module_utils._dn import DnError, dn_key, is_under, same_dn
-from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import _under
-from ansible_collections.syncfix.entra.plugins.module_utils.ad_objects import identity_filter, identity_matches
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import SourceAnchor
-from ansible_collections.syncfix.entra.plugins.module_utils.reverse_hard_match import held_anchor_refusal
+from ansible_collections.syncfix.entra.plugins.module_utils._rules import dn as _dn
+from ansible_collections.syncfix.entra.plugins.module_utils._sync import prediction as sync
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan, refuse_same_target
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.dn import DnError, dn_key, is_under, same_dn
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.link_plan import _under
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap.objects import identity_filter, identity_matches
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import SourceAnchor
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.reverse_hard_match import held_anchor_refusal
 
 DOE = r"CN=Doe\, John,OU=Sales,DC=contoso,DC=com"
 

@@ -4,8 +4,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import GraphError
 
 NEXT = "https://graph.microsoft.com/v1.0/users/u1/memberOf?$skiptoken=page2"
 

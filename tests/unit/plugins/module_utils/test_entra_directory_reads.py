@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory as directory
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import BATCH_LIMIT, GraphError
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import BATCH_LIMIT, GraphError
 
 LITERAL = r"'((?:[^']|'')*)'"
 IN_FILTER = re.compile(r"^(\w+) in \((.*)\)$")

@@ -2,8 +2,8 @@ import collections
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import graph_auth
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_auth import (
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import auth as graph_auth
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.auth import (
     AuthError,
     CredentialToken,
     choose_auth_method,

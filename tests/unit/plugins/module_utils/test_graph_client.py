@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import (
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import (
     READ_BATCHES_IN_FLIGHT,
     GraphClient,
     GraphError,

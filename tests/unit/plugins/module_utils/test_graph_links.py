@@ -4,8 +4,8 @@ https (issue 26, finding 9): a next link elsewhere fails the read before anythin
 import httpx
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import entra_directory
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient, GraphError
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory as entra_directory
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import GraphClient, GraphError
 
 ENDPOINT = "https://graph.test"
 

@@ -1,7 +1,7 @@
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
-from ansible_collections.syncfix.entra.plugins.module_utils.hard_match import (
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.hard_match import (
     UserFacts, describe, fact_warnings, parse_items, plan_immutable_id,
 )
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import idfix_rules as rules
+from ansible_collections.syncfix.entra.plugins.module_utils._rules import idfix as rules
 
 
 def flags(findings):

@@ -5,8 +5,8 @@ Server are replaced by fakes that record what would have gone on the wire."""
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import ldap_client
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap import client as ldap_client
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
 
 BASE = "DC=contoso,DC=com"
 CHILD = "DC=emea,DC=contoso,DC=com"

@@ -6,12 +6,12 @@ import json
 import os
 import stat
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _link_report as report
-from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
-from ansible_collections.syncfix.entra.plugins.module_utils._link_facts import CloudFacts, resolve_deleted
-from ansible_collections.syncfix.entra.plugins.module_utils._link_plan_rows import (
-    backup_dir_problem, plan_rows, returned, returned_rows,
+from ansible_collections.syncfix.entra.plugins.module_utils._report import link_plan as report
+from ansible_collections.syncfix.entra.plugins.module_utils._sync import prediction as sync
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.link_plan import (
+    CloudFacts, backup_dir_problem, resolve_deleted,
 )
+from ansible_collections.syncfix.entra.plugins.module_utils._plan.rows import plan_rows, returned, returned_rows
 
 NOW = calendar.timegm((2026, 12, 1, 0, 0, 0))
 PARAMS = dict(allow_purge=False, allow_data_loss=False, federated_upn_workaround=False, skip_blocked=False)

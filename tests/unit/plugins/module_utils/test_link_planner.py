@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _link_planner as planner
-from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
+from ansible_collections.syncfix.entra.plugins.module_utils._plan import planner
+from ansible_collections.syncfix.entra.plugins.module_utils._sync import prediction as sync
 
 NOW = calendar.timegm((2026, 12, 1, 0, 0, 0))
 GUID = "3ab39606-c642-489b-84b6-58c038d3ef39"

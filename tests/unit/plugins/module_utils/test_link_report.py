@@ -10,9 +10,9 @@ import stat
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _link_report as report
-from ansible_collections.syncfix.entra.plugins.module_utils._private_file import PrivateFileError
-from ansible_collections.syncfix.entra.plugins.module_utils._report_text import csv_cell, markdown_text
+from ansible_collections.syncfix.entra.plugins.module_utils._report import link_plan as report
+from ansible_collections.syncfix.entra.plugins.module_utils._report.private_file import PrivateFileError
+from ansible_collections.syncfix.entra.plugins.module_utils._report.text import csv_cell, markdown_text
 
 FORMULA = '=HYPERLINK("http://x")'
 MARKUP = "<img src=x onerror=alert(1)>\r|x"

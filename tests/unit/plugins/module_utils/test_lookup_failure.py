@@ -3,7 +3,7 @@ looks objects up by selector."""
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils._lookup_failure import decide, lookup_failure_spec
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import decide, lookup_failure_spec
 
 UNKNOWN = [("typo@contoso.com", "matches no user"), ("shared@contoso.com", "matches several users (a, b)")]
 

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _private_file as private
+from ansible_collections.syncfix.entra.plugins.module_utils._report import private_file as private
 
 
 def mode(path):

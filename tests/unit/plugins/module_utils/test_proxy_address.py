@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from ansible_collections.syncfix.entra.plugins.module_utils.proxy_address import (
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import (
     ProxyAddress,
     ProxyAddressError,
     ProxyAddressSet,

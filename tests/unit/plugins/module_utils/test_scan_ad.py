@@ -2,9 +2,9 @@ import uuid
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _scan_ad as scan_ad
-from ansible_collections.syncfix.entra.plugins.module_utils import _scan_findings as findings_shape
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import SourceAnchor
+from ansible_collections.syncfix.entra.plugins.module_utils._scan import ad as scan_ad
+from ansible_collections.syncfix.entra.plugins.module_utils._scan import findings as findings_shape
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import SourceAnchor
 
 BASE = "OU=Staff,DC=contoso,DC=com"
 CLASSES = {

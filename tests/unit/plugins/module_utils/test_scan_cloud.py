@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _scan_cloud as scan
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_findings import FIELDS
+from ansible_collections.syncfix.entra.plugins.module_utils._scan import cloud as scan
+from ansible_collections.syncfix.entra.plugins.module_utils._scan.findings import FIELDS
 
 GA = "62e90394-69f5-4237-9190-012177145e10"
 EXCHANGE_ADMIN = "29232cdf-9323-42fd-ade2-1d097af3e4de"

@@ -6,9 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _scan_cloud, _scan_proposals as proposals
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_ad import ADScan
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_run import Tally
+from ansible_collections.syncfix.entra.plugins.module_utils._scan import cloud as _scan_cloud
+from ansible_collections.syncfix.entra.plugins.module_utils._scan import proposals
+from ansible_collections.syncfix.entra.plugins.module_utils._scan.ad import ADScan
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.sync_conflicts_info import Tally
 
 VP_DN = "CN=Vera Price,OU=Staff,DC=contoso,DC=test"
 BLOCKED = {"blockSoftMatchEnabled": True}   # soft match refused: every overlap is a finding

@@ -11,8 +11,8 @@ import weakref
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _scan_reports as reports
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_findings import finding
+from ansible_collections.syncfix.entra.plugins.module_utils._report import scan as reports
+from ansible_collections.syncfix.entra.plugins.module_utils._scan.findings import finding
 
 HEADER = "DISTINGUISHEDNAME,COMMONNAME,OBJECTCLASS,ATTRIBUTE,ERROR,VALUE,UPDATE,PROPOSEDACTION,ACTION"
 
@@ -171,7 +171,7 @@ def test_a_failing_scan_leaves_earlier_reports_and_no_temporary_file(tmp_path):
 def test_reports_go_through_the_private_file_writer_refusing_unsafe_folders_before_any_write(tmp_path):
     """Issue 26, finding 7 for the scan: a symlinked, shared or foreign folder is refused, and a
     planted symlink in place of a report is never written through."""
-    from ansible_collections.syncfix.entra.plugins.module_utils._private_file import PrivateFileError
+    from ansible_collections.syncfix.entra.plugins.module_utils._report.private_file import PrivateFileError
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir(mode=0o700)
     (tmp_path / "link").symlink_to(elsewhere, target_is_directory=True)

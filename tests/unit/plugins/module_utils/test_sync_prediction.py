@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _sync_prediction as sync
-from ansible_collections.syncfix.entra.plugins.module_utils.anchor import SourceAnchor
+from ansible_collections.syncfix.entra.plugins.module_utils._sync import prediction as sync
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import SourceAnchor
 
 NOW = calendar.timegm((2026, 12, 1, 0, 0, 0))
 GA = {"name": "Global Administrator", "template_id": "62e90394-69f5-4237-9190-012177145e10", "assignment": "active"}

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils._sync_scope import (
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.sync_scope import (
     ADMIN_DESCRIPTION_MAX, MARKER, ObjectFacts, ScopeError, check_options, destination_refusals, diff_entry, dump_records,
     excluded_by_admin_description, is_ours, load_records, normal_dn, parse_requests, plan_admin_description,
     plan_ou, same_dn, same_object_refusals, split_dn, updated_records,
@@ -255,7 +255,8 @@ def test_options_of_the_ou_method_are_refused_with_admin_description_and_ous_mus
 
 def test_a_record_file_that_fails_mid_write_keeps_the_old_one(tmp_path, monkeypatch):
     import os
-    from ansible_collections.syncfix.entra.plugins.module_utils import _private_file, _sync_scope_writes
+    from ansible_collections.syncfix.entra.plugins.module_utils._report import private_file as _private_file
+    from ansible_collections.syncfix.entra.plugins.module_utils._backends import ad_sync_scope as _sync_scope_writes
     record_path = tmp_path / "records.json"
     record_path.write_text("the old record")
 

@@ -1,10 +1,10 @@
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils.user_removal import (
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.user_removal import (
     ACTIVE, GONE, IN_RECYCLE_BIN, data_loss_reasons, has_mailbox, names_user, parse_removal_items, plan_removal,
     record_summary, role_label, role_reasons,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils._errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
 
 CLOUD_ONLY = {"id": "u1", "userPrincipalName": "vp@contoso.com"}
 

@@ -13,7 +13,7 @@ import returned_keys  # noqa: E402  (tests/, after the path fix)
 
 from ansible.module_utils import basic
 
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import SyncfixModule
 
 try:
     from ansible.module_utils.testing import patch_module_args

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
-from ansible_collections.syncfix.entra.plugins.module_utils._proxy_address_writes import apply_plan
-from ansible_collections.syncfix.entra.plugins.module_utils.proxy_address import ObjectPlan, Request
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import LdapError
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.ad_proxy_addresses import apply_plan
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import ObjectPlan, Request
 
 PARAMS = {"allow_primary_removal": False, "update_mail": True}
 DN = "CN=Ann,DC=contoso,DC=test"

@@ -2,10 +2,10 @@
 
 import uuid
 
-from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
+from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import LdapError
 from ansible_collections.syncfix.entra.plugins.modules import ad_proxy_addresses
 
-from ansible_collections.syncfix.entra.plugins.module_utils.proxy_address import sorted_values
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import sorted_values
 
 from module_runner import FakeAD, ad_user, run_module
 

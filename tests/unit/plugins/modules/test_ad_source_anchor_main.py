@@ -60,7 +60,7 @@ def test_unknown_object_and_bad_guid_fail_before_any_write():
 
 
 def test_a_failed_write_fails_the_item_with_the_ldap_details():
-    from ansible_collections.syncfix.entra.plugins.module_utils.ldap_client import LdapError
+    from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import LdapError
 
     ad = directory()
 

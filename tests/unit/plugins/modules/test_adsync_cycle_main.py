@@ -7,10 +7,10 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils.adsync_connect import READ_SCHEDULER, RUN_RESULTS, START_CYCLE
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
+from ansible_collections.syncfix.entra.plugins.module_utils._winrm.connect import READ_SCHEDULER, RUN_RESULTS, START_CYCLE
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import SyncfixModule
 from ansible_collections.syncfix.entra.plugins.modules import adsync_cycle
-from ansible_collections.syncfix.entra.plugins.module_utils import _sync_cycle_runs
+from ansible_collections.syncfix.entra.plugins.module_utils._backends import adsync_cycle as _sync_cycle_runs
 
 from module_runner import run_module
 

@@ -10,7 +10,7 @@ import yaml
 
 from ansible.module_utils import basic
 
-from ansible_collections.syncfix.entra.plugins.module_utils import _module_base
+from ansible_collections.syncfix.entra.plugins.module_utils._module import base as _module_base
 
 from module_runner import patch_module_args
 
@@ -162,7 +162,7 @@ def test_a_blank_ca_certificate_leaves_the_system_store(monkeypatch, tmp_path):
     (dict(certificate="-----BEGIN PRIVATE KEY-----", certificate_password="pw"), "certificate"),
 ])
 def test_the_entra_app_credential_type_signs_in_with_a_secret_or_a_certificate(monkeypatch, tmp_path, inputs, method):
-    from ansible_collections.syncfix.entra.plugins.module_utils import graph_auth
+    from ansible_collections.syncfix.entra.plugins.module_utils._graph import auth as graph_auth
 
     env = inject("credential_type_entra_app.yml", dict(tenant_id="contoso.onmicrosoft.com", client_id="app",
                                                        graph_endpoint="https://graph.microsoft.us", **inputs), tmp_path)

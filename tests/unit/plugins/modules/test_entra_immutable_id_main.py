@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphClient
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import SyncfixModule
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import GraphClient
 from ansible_collections.syncfix.entra.plugins.modules import entra_immutable_id
 
 from module_runner import run_module

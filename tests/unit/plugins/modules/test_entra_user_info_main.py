@@ -5,7 +5,7 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import SyncfixModule
 from ansible_collections.syncfix.entra.plugins.modules import entra_user_info
 
 from module_runner import run_module

@@ -11,9 +11,9 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from ansible_collections.syncfix.entra.plugins.module_utils._module_base import SyncfixModule
-from ansible_collections.syncfix.entra.plugins.module_utils import _user_removal_batch as removal_batch
-from ansible_collections.syncfix.entra.plugins.module_utils.graph_client import GraphError, OutcomeUnknown
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import SyncfixModule
+from ansible_collections.syncfix.entra.plugins.module_utils._backends import entra_user_purge_batch as removal_batch
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import GraphError, OutcomeUnknown
 from ansible_collections.syncfix.entra.plugins.modules import entra_user_purge
 
 from module_runner import run_module
@@ -638,7 +638,7 @@ def test_a_user_whose_id_is_not_a_guid_never_names_a_file_and_nothing_is_written
 
 
 def test_every_backup_is_synced_to_disk_before_the_first_delete(tmp_path, monkeypatch):
-    from ansible_collections.syncfix.entra.plugins.module_utils import _private_file
+    from ansible_collections.syncfix.entra.plugins.module_utils._report import private_file as _private_file
     graph = tenant()
     events = []
     real_fsync, real_batch = os.fsync, graph.batch

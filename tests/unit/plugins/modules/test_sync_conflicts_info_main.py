@@ -4,8 +4,8 @@ module base, the scan engine and the reports."""
 import json
 import uuid
 
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_findings import finding
-from ansible_collections.syncfix.entra.plugins.module_utils._scan_run import Tally
+from ansible_collections.syncfix.entra.plugins.module_utils._scan.findings import finding
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.sync_conflicts_info import Tally
 from ansible_collections.syncfix.entra.plugins.modules import sync_conflicts_info
 
 from module_runner import FakeAD, ad_user, run_module
