@@ -125,6 +125,26 @@ class ProxyAddress:
         return self.value
 
 
+# Reading directory data, where a value is as AD or Graph holds it (never refused here, unlike
+# ProxyAddress.parse for what a user asks to write): the one place a "smtp:" prefix is taken apart.
+def smtp_address(value):
+    """The address of an SMTP proxy address (``SMTP:``/``smtp:``, any case), else None."""
+    if not value or len(value) < 5 or value[:5].lower() != "smtp:":
+        return None
+    return value[5:]
+
+
+def smtp_addresses(values):
+    """The addresses of the SMTP proxy addresses among ``values``, in their order."""
+    return [address for address in (smtp_address(v) for v in values or ()) if address]
+
+
+def primary_smtp(values):
+    """The primary SMTP address (the ``SMTP:`` one, upper case: "Add or remove email addresses
+    for a mailbox"), else None."""
+    return next((v[5:] for v in values or () if v.startswith("SMTP:")), None)
+
+
 def sorted_values(values):
     """The stable order used in diffs and results: by address, then exact text."""
     return sorted(values, key=lambda v: (v.lower(), v))
