@@ -334,120 +334,13 @@ graph_requests:
   sample: {"requests": 4, "batch_items": 42, "throttled": 0}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory
-from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.entra_immutable_id import (
+    plan_items, read_requests,
+)
 from ansible_collections.syncfix.entra.plugins.module_utils._module.converge_per_item import converge_per_item
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError, SyncfixError
-from ansible_collections.syncfix.entra.plugins.module_utils._graph.federated_upn import UpnNotMovedBack, apply_federated
-from ansible_collections.syncfix.entra.plugins.module_utils._backends.entra_immutable_id import gather_facts
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
-from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import (
-    IMMUTABLE_ID_ITEM, item_opt_in, item_spec, single_item,
-)
-from ansible_collections.syncfix.entra.plugins.module_utils._module.base import describe_error
 from ansible_collections.syncfix.entra.plugins.module_utils._module.entra_module import EntraModule
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.hard_match import (
-    describe, fact_warnings, parse_items, plan_immutable_id,
-)
-
-ATTRIBUTE = "onPremisesImmutableId"
-
-
-class StampBatch:
-    """The writes that need no UPN move, sent as one $batch when the first write of the run is
-    applied; each item's write then reads its own outcome from it."""
-
-    def __init__(self, client):
-        self.client = client
-        self.patches = []
-        self.outcome = None
-
-    def add(self, user_id, immutable_id, label):
-        self.patches.append((user_id, {ATTRIBUTE: immutable_id}, label))
-
-    def send(self):
-        if self.outcome is None:
-            self.outcome = {}
-            if self.patches:
-                # A failed envelope is settled by reading the users back: each write is then
-                # either done or untouched, never reported by guess.
-                self.outcome = dict(directory.patch_users_settled(self.client, self.patches, "set " + ATTRIBUTE))
-        return self.outcome
-
-    def raise_outcome(self, label):
-        error = self.send().get(label)
-        if error is not None:
-            raise error
-
-
-def plan_item(entra, item, decision, initial_domain, batch):
-    """One user's ItemPlan from the rules' decision: a batched write, or the federated UPN move."""
-    if decision.changed and not decision.move_upn:
-        batch.add(decision.user.id, decision.desired, item.selector)
-
-    def write(plan):
-        batch.send()  # the batch goes first, whichever item is applied first
-        if not decision.move_upn:
-            batch.raise_outcome(item.selector)
-            return
-        try:
-            apply_federated(entra.graph, decision.user, decision.desired, initial_domain, item.selector)
-        except UpnNotMovedBack:
-            plan.partial = True
-            raise
-        plan.msg = "set %s (UPN moved to %s and back)" % (ATTRIBUTE, initial_domain)
-
-    return ItemPlan(item.selector, describe(decision.user.immutable_id), describe(decision.desired),
-                    changed=decision.changed, refusal=decision.refusal, apply=write, fields=dict(id=decision.user.id),
-                    action="%s %s" % ("clear" if decision.desired is None else "set", ATTRIBUTE))
-
-
-def read_requests(entra):
-    """The requested items and the facts the rules need; fails the task before any write."""
-    try:
-        items = parse_items(single_item(entra.params, "users", IMMUTABLE_ID_ITEM), entra.params["state"],
-                            entra.params["allow_opaque_anchor"])
-        facts = gather_facts(entra.graph, items, entra.params["lookup_failure_action"])
-    except InputError as e:  # bad options or unknown users: the message says it all
-        entra.fail_error(e)
-    except SyncfixError as e:
-        entra.fail_error(e, "%s; nothing was changed" % describe_error(e))
-    if facts.skipped is not None:
-        entra.skip_unknown(facts.skipped)
-    return facts.items, facts
-
-
-def finish_move_back(entra, item, user, temporary):
-    """An earlier run set the value but left the federated user on ``temporary``: move it back."""
-    def write(plan):
-        directory.patch_user(entra.graph, user["id"], {"userPrincipalName": item.selector},
-                             "move UPN back to %s" % item.selector, item.selector)
-
-    value = describe(user.get("onPremisesImmutableId"))
-    return ItemPlan(item.selector, dict(value, user_principal_name=temporary),
-                    dict(value, user_principal_name=item.selector), changed=True, apply=write,
-                    action="move UPN back from %s (an earlier run set %s but could not move it back)" % (
-                        temporary, ATTRIBUTE), fields=dict(id=user["id"]))
-
-
-def plan_items(entra, items, facts):
-    """One ItemPlan per item, after warning of what could not be checked."""
-    params = entra.params
-    # Each item's own opt-ins, else the module-level ones (issue 26: one link's opt-in never
-    # reaches another link of the same chunk).
-    decisions = [plan_immutable_id(facts.user(item.selector), item.desired, facts.holders_of(item.desired),
-                                   item_opt_in(item.opt_ins, params, "force"),
-                                   item_opt_in(item.opt_ins, params, "federated_upn_workaround"), facts.features,
-                                   item.object_guid, item_opt_in(item.opt_ins, params, "allow_role_holder"))
-                 for item in items]
-    for warning in fact_warnings(decisions, facts.features):
-        entra.warn(warning)
-    if any(decision.move_upn for decision in decisions) and not facts.domains.initial:
-        entra.fail("the tenant's initial onmicrosoft.com domain was not found in /domains; cannot move UPNs")
-    batch = StampBatch(entra.graph)
-    return [finish_move_back(entra, item, facts.users[item.selector], facts.stranded[item.selector])
-            if item.selector in facts.stranded else plan_item(entra, item, decision, facts.domains.initial, batch)
-            for item, decision in zip(items, decisions)]
+from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import IMMUTABLE_ID_ITEM, item_spec
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
 
 
 def diff_entry(facts):

@@ -1,31 +1,44 @@
 # Copyright: contributors to syncfix.entra
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What the hard-match rules (``_rules.hard_match``) need to know, read from Graph in bulk.
-Internal to this collection: not a public API.
+"""entra_immutable_id's backend: what the hard-match rules (``_rules.hard_match``) need to know,
+read from Graph in bulk, each user's ItemPlan from the rules' decision, and the writes (one
+``$batch`` for the plain ones, the UPN move for a federated UPN).  Internal to this collection:
+not a public API.
 
 The cloud users are looked up first; only the users whose value would change cost further
 reads: the directory roles of every one of them (a stamp and a clear alike need a role
 holder's own opt-in, and a PRIVILEGED one is refused either way: issue 26), and for stamps the
-holders of each value, the soft-deleted users and the tenant's sync features.  Returns plain facts and raises GraphError; it knows
-nothing of Ansible options.
+holders of each value, the soft-deleted users and the tenant's sync features.  The cloud users
+are the engine model's CloudObjects (``_graph.cloud_users``, the reader link_plan uses too), and
+the rules get their facts from ``_sync.prediction.user_facts``.
 """
 
 from ansible_collections.syncfix.entra.plugins.module_utils._rules import lookup_failure
-from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
-from ansible_collections.syncfix.entra.plugins.module_utils._graph.federated_upn import temporary_upn
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.hard_match import UserFacts
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError, SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.hard_match import (
+    describe, fact_warnings, parse_items, plan_immutable_id,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils._sync.prediction import user_facts
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import cloud_users, directory
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.federated_upn import (
+    UpnNotMovedBack, apply_federated, temporary_upn,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils._module.base import describe_error
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan
+from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import (
+    IMMUTABLE_ID_ITEM, item_opt_in, single_item,
+)
+
+ATTRIBUTE = "onPremisesImmutableId"
 
 
 class HardMatchFacts:
     """Everything the rules need for one run."""
 
-    def __init__(self, users, holders=None, roles=None, domains=None, features=None):
-        self.users = users  # {selector: Graph user}
+    def __init__(self, users, holders=None, domains=None, features=None):
+        self.users = users  # {selector: CloudObject}, with the roles of the users that would change
         self.holders = holders or {}  # {immutable id: [holder, ...]}, soft-deleted ones marked
-        self.roles = roles or {}  # {user id: {"active": [...], "eligible": [...]}}
-        self.role_names = {}  # {role definition id: displayName}, read when somebody holds a role
         self.domains = domains or directory.Domains([])
         self.stranded = {}  # {selector: temporary UPN} of users an earlier run left there
         self.items = []  # the requests whose user was found
@@ -35,14 +48,11 @@ class HardMatchFacts:
 
     def user(self, selector):
         """The UserFacts of a selector's cloud user: a role held or eligible for counts the same."""
-        graph_user = self.users[selector]
-        held = self.roles.get(graph_user["id"], {})
-        return UserFacts(graph_user, held.get("active", []) + held.get("eligible", []), self.domains.federated,
-                         role_names=self.role_names)
+        return user_facts(self.users[selector], self.domains.federated)
 
     def user_principal_name(self, selector):
-        graph_user = self.users[selector]
-        return graph_user.get("userPrincipalName") or graph_user.get("id")
+        cloud = self.users[selector]
+        return cloud.upn or cloud.id
 
     def holders_of(self, immutable_id):
         return self.holders.get(immutable_id, ())
@@ -108,10 +118,10 @@ def gather_facts(client, items, lookup_failure_action=lookup_failure.FAIL):
         if skipped.failed:
             raise UnknownUsers("unknown users, nothing was changed: " + skipped.summary())
         items = [i for i in items if i.selector in lookup.found]
-    users = lookup.found
-    writes = [i for i in items if users[i.selector].get("onPremisesImmutableId") != i.desired]
+    found = lookup.found
+    writes = [i for i in items if found[i.selector].get("onPremisesImmutableId") != i.desired]
     stamps = [i for i in writes if i.desired is not None]
-    facts = HardMatchFacts(users, features={})
+    facts = HardMatchFacts({}, features={})
     facts.items, facts.skipped = items, skipped
     facts.stranded = stranded
     if domains is None and writes:
@@ -126,10 +136,111 @@ def gather_facts(client, items, lookup_failure_action=lookup_failure.FAIL):
         for deleted in directory.deleted_users(client):
             if deleted.get("onPremisesImmutableId") in facts.holders:
                 facts.holders[deleted["onPremisesImmutableId"]].append(dict(deleted, deleted=True))
-    if writes:
-        # Clears too: "state=absent force=true" on a Global Administrator was cleared before
-        # (issue 26), though a privileged user's link is never changed by a task.
-        facts.roles = directory.role_holdings(client, [users[i.selector]["id"] for i in writes])
-        if any(ids for kinds in facts.roles.values() for ids in kinds.values()):
-            facts.role_names = directory.role_names(client)
+    # The roles of every user that would change - clears too: "state=absent force=true" on a
+    # Global Administrator was cleared before (issue 26), though a privileged user's link is
+    # never changed by a task.
+    by_id = dict((user["id"], user) for user in found.values())
+    read = dict((cloud.id, cloud) for cloud in cloud_users.read_cloud_users(
+        client, list(by_id.values()), with_roles=[found[i.selector]["id"] for i in writes]))
+    facts.users = dict((selector, read[user["id"]]) for selector, user in found.items())
     return facts
+
+
+# -- the plans and the writes ---------------------------------------------------------------------
+
+class StampBatch:
+    """The writes that need no UPN move, sent as one $batch when the first write of the run is
+    applied; each item's write then reads its own outcome from it."""
+
+    def __init__(self, client):
+        self.client = client
+        self.patches = []
+        self.outcome = None
+
+    def add(self, user_id, immutable_id, label):
+        self.patches.append((user_id, {ATTRIBUTE: immutable_id}, label))
+
+    def send(self):
+        if self.outcome is None:
+            self.outcome = {}
+            if self.patches:
+                # A failed envelope is settled by reading the users back: each write is then
+                # either done or untouched, never reported by guess.
+                self.outcome = dict(directory.patch_users_settled(self.client, self.patches, "set " + ATTRIBUTE))
+        return self.outcome
+
+    def raise_outcome(self, label):
+        error = self.send().get(label)
+        if error is not None:
+            raise error
+
+
+def plan_item(entra, item, decision, initial_domain, batch):
+    """One user's ItemPlan from the rules' decision: a batched write, or the federated UPN move."""
+    if decision.changed and not decision.move_upn:
+        batch.add(decision.user.id, decision.desired, item.selector)
+
+    def write(plan):
+        batch.send()  # the batch goes first, whichever item is applied first
+        if not decision.move_upn:
+            batch.raise_outcome(item.selector)
+            return
+        try:
+            apply_federated(entra.graph, decision.user, decision.desired, initial_domain, item.selector)
+        except UpnNotMovedBack:
+            plan.partial = True
+            raise
+        plan.msg = "set %s (UPN moved to %s and back)" % (ATTRIBUTE, initial_domain)
+
+    return ItemPlan(item.selector, describe(decision.user.immutable_id), describe(decision.desired),
+                    changed=decision.changed, refusal=decision.refusal, apply=write, fields=dict(id=decision.user.id),
+                    action="%s %s" % ("clear" if decision.desired is None else "set", ATTRIBUTE))
+
+
+def read_requests(entra):
+    """The requested items and the facts the rules need; fails the task before any write."""
+    try:
+        items = parse_items(single_item(entra.params, "users", IMMUTABLE_ID_ITEM), entra.params["state"],
+                            entra.params["allow_opaque_anchor"])
+        facts = gather_facts(entra.graph, items, entra.params["lookup_failure_action"])
+    except InputError as e:  # bad options or unknown users: the message says it all
+        entra.fail_error(e)
+    except SyncfixError as e:
+        entra.fail_error(e, "%s; nothing was changed" % describe_error(e))
+    if facts.skipped is not None:
+        entra.skip_unknown(facts.skipped)
+    return facts.items, facts
+
+
+def finish_move_back(entra, item, user, temporary):
+    """An earlier run set the value but left the federated user on ``temporary`` (``user``, its
+    CloudObject): move it back."""
+    def write(plan):
+        directory.patch_user(entra.graph, user.id, {"userPrincipalName": item.selector},
+                             "move UPN back to %s" % item.selector, item.selector)
+
+    value = describe(user.immutable_id)
+    return ItemPlan(item.selector, dict(value, user_principal_name=temporary),
+                    dict(value, user_principal_name=item.selector), changed=True, apply=write,
+                    action="move UPN back from %s (an earlier run set %s but could not move it back)" % (
+                        temporary, ATTRIBUTE), fields=dict(id=user.id))
+
+
+def plan_items(entra, items, facts):
+    """One ItemPlan per item, after warning of what could not be checked."""
+    params = entra.params
+    # Each item's own opt-ins, else the module-level ones (issue 26: one link's opt-in never
+    # reaches another link of the same chunk).
+    decisions = [plan_immutable_id(facts.user(item.selector), item.desired, facts.holders_of(item.desired),
+                                   item_opt_in(item.opt_ins, params, "force"),
+                                   item_opt_in(item.opt_ins, params, "federated_upn_workaround"), facts.features,
+                                   item.object_guid, item_opt_in(item.opt_ins, params, "allow_role_holder"))
+                 for item in items]
+    for warning in fact_warnings(decisions, facts.features):
+        entra.warn(warning)
+    if any(decision.move_upn for decision in decisions) and not facts.domains.initial:
+        entra.fail("the tenant's initial onmicrosoft.com domain was not found in /domains; cannot move UPNs")
+    batch = StampBatch(entra.graph)
+    return [finish_move_back(entra, item, facts.users[item.selector], facts.stranded[item.selector])
+            if item.selector in facts.stranded else plan_item(entra, item, decision, facts.domains.initial, batch)
+            for item, decision in zip(items, decisions)]

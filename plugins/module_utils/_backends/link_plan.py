@@ -11,7 +11,6 @@ role holdings of every cloud user read, the tenant's sync features and domains o
 request per link; the reads that don't need one another's answers run side by side.
 """
 
-import calendar
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.syncfix.entra.plugins.module_utils._sync import prediction as sync
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.dn import is_under
 from ansible_collections.syncfix.entra.plugins.module_utils._ldap import objects as ad_objects
-from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.user_removal import has_mailbox
+from ansible_collections.syncfix.entra.plugins.module_utils._graph import cloud_users, directory
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import smtp_addresses
 from ansible_collections.syncfix.entra.plugins.module_utils._plan import rows
 from ansible_collections.syncfix.entra.plugins.module_utils._report.private_file import folder_problem
 
@@ -64,34 +63,6 @@ def read_ad_users(connection, selectors, scope_ous=()):
     return found, problems
 
 
-def cloud_object_of(user, kind=sync.USER, deleted=False, roles=None):
-    """A Graph user (or group, contact) as the planner's CloudObject.  A property this Graph did
-    not return (``onPremisesObjectIdentifier`` on some clouds) is UNKNOWN, not absent.  Whether
-    a user has a mailbox is read from what Exchange Online stamps on it (``mail``, SMTP proxy
-    addresses): Graph v1.0 has no property that says so."""
-    identifier = user.get("onPremisesObjectIdentifier") if "onPremisesObjectIdentifier" in user else sync.UNKNOWN
-    deleted_at = user.get("deletedDateTime")
-    return sync.CloudObject(
-        user["id"], kind=kind, upn=user.get("userPrincipalName"), mail=user.get("mail"),
-        proxy_addresses=user.get("proxyAddresses") or [], immutable_id=user.get("onPremisesImmutableId"),
-        sync_enabled=bool(user.get("onPremisesSyncEnabled")), object_identifier=identifier if kind == sync.USER
-        else None, deleted=deleted, deleted_at=_epoch(deleted_at) if deleted_at else None,
-        mailbox=kind == sync.USER and has_mailbox(user), roles=roles or [],
-        sam=user.get("onPremisesSamAccountName"), dn=user.get("onPremisesDistinguishedName"),
-        provisioning_errors=user.get("onPremisesProvisioningErrors") or [], display_name=user.get("displayName"),
-        licenses=[a.get("skuId") for a in user.get("assignedLicenses") or [] if a.get("skuId")])
-
-
-def _epoch(text):
-    return calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
-
-
-def _roles(holdings, names=None):
-    """A user's roles for the planner, each named by its displayName (its id when unknown)."""
-    return [{"template_id": role_id, "name": (names or {}).get(role_id) or role_id, "assignment": kind}
-            for kind in ("active", "eligible") for role_id in holdings.get(kind, [])]
-
-
 class CloudFacts:
     """The world the planner predicts in, and which cloud user each declared selector names."""
 
@@ -106,7 +77,7 @@ class CloudFacts:
 def _addresses(ad_users):
     wanted = []
     for ad_user in ad_users:
-        wanted += [p.split(":", 1)[1] for p in ad_user.proxy_addresses if p.lower().startswith("smtp:")]
+        wanted += smtp_addresses(ad_user.proxy_addresses)
         wanted += [v for v in (ad_user.mail, ad_user.upn) if v]
     return list(dict.fromkeys(a.lower() for a in wanted))
 
@@ -136,16 +107,13 @@ def read_cloud(client, ad_users, cloud_selectors, now=None):
         active[user["id"]] = user
     for user in anchored:
         active[user["id"]] = user
-    holdings = directory.role_holdings(client, list(active) + [d["id"] for d in deleted], active_ids=list(active))
-    names = directory.role_names(client) if any(ids for kinds in holdings.values() for ids in kinds.values()) else {}
     if features is None:
         warnings.append("could not read the tenant's directory sync features (the app needs "
                         "OnPremDirectorySynchronization.Read.All): the plan assumes Microsoft's defaults")
     tenant = sync.TenantFacts(features or {}, domains.initial, domains.verified, now if now is not None else time.time(),
                               federated_domains=domains.federated)
-    objects = [cloud_object_of(u, roles=_roles(holdings.get(u["id"], {}), names)) for u in active.values()]
-    objects += [cloud_object_of(u, deleted=True, roles=_roles(holdings.get(u["id"], {}), names)) for u in deleted]
-    objects += [cloud_object_of(o, kind=kind) for kind, o in mail_objects]
+    objects = cloud_users.read_cloud_users(client, list(active.values()), deleted)
+    objects += [sync.cloud_object_of(o, kind=kind) for kind, o in mail_objects]
     world = sync.World(objects, tenant)
     found, problems, refused = {}, {}, {}
     for selector in cloud_selectors:

@@ -33,16 +33,27 @@ import copy
 
 from ansible_collections.syncfix.entra.plugins.module_utils._sync import prediction as sync
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import SourceAnchor
+from ansible_collections.syncfix.entra.plugins.module_utils._rules import reverse_hard_match, sync_scope, user_removal
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.hard_match import (
-    UserFacts,
+    STATE_PRESENT,
     anchor_holder_refusal,
     cloud_takeover_block_refusal,
     federated_upn_refusal,
     object_identifier_refusal,
+    parse_items,
+    plan_immutable_id,
     privileged_clear_refusal,
     privileged_role_refusal,
     role_holder_refusal,
     synced_user_refusal,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import (
+    ObjectPlan,
+    ProxyAddressError,
+    parse_requests,
+    plan_proxy_addresses,
+    primary_smtp,
+    smtp_address,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.user_removal import data_loss_reasons, role_reasons
 
@@ -58,7 +69,6 @@ METHODS = (AUTO, HARD, SOFT, REVERSE, RECREATE)
 
 MODULE = "syncfix.entra.%s"
 EXCLUDED, INCLUDED = "excluded", "included"
-PARKED_MARKER = "User_syncfix:"  # what ad_sync_scope writes into adminDescription
 
 
 class Link(object):
@@ -222,43 +232,120 @@ def align_smtp(ad_user, address):
 
 
 # -- applying actions to a copy of the world -------------------------------------------------------
+#
+# Each action is simulated by the pure plan function its module runs (``_rules``), on the model's
+# copy of the directories: what the module would write is what the plan promises, so the two can't
+# disagree.  A write the module would refuse leaves the copy as it is.
+
+# The options the modules run with in a plan's tasks: their defaults (ad_proxy_addresses'
+# update_mail true and allow_primary_removal false; ad_sync_scope's method admin_description).
+PROXY_ADDRESS_OPTIONS = {"update_mail": True, "allow_primary_removal": False}
+
+
+def _apply_scope(item, ad_user, world):
+    """ad_sync_scope (method admin_description): ``sync_scope.plan_admin_description``."""
+    plan = sync_scope.plan_admin_description(
+        item["object"], sync_scope.ObjectFacts(ad_user.dn, ad_user.object_guid, ad_user.admin_description),
+        item["state"])
+    if plan.changed:
+        ad_user.admin_description = plan.new_admin_description
+
+
+def _apply_cycle(item, ad_user, world):
+    """adsync_cycle: the sync prediction applied."""
+    sync.apply_prediction(ad_user, world, sync.predict(ad_user, world))
+
+
+def removal_reasons(cloud, mail_from_sync=False, as_soft_deleted=False):
+    """``(data-loss reasons, role reasons)`` of purging ``cloud``: ``user_removal``'s rules, which
+    entra_user_purge runs, on the Graph fields they read (a mailbox as the model knows it)."""
+    record = {"id": cloud.id, "onPremisesSyncEnabled": cloud.sync_enabled and not as_soft_deleted,
+              "onPremisesImmutableId": cloud.immutable_id, "mail": cloud.mail if cloud.mailbox else None,
+              "proxyAddresses": cloud.proxy_addresses if cloud.mailbox else []}
+    roles = {"active": [r.get("name") for r in cloud.roles if r.get("assignment", "active") == "active"],
+             "eligible": [r.get("name") for r in cloud.roles if r.get("assignment") == "eligible"]}
+    return data_loss_reasons(record, cloud.licenses, mail_from_sync), role_reasons(roles)
+
+
+def _apply_removal(item, ad_user, world):
+    """entra_user_purge: ``user_removal.plan_removal``'s steps, with the rules' data-loss and
+    role reasons of the user as the copy has it."""
+    cloud = world.get(item["user"])
+    where = user_removal.GONE if cloud is None else user_removal.IN_RECYCLE_BIN if cloud.deleted \
+        else user_removal.ACTIVE
+    reasons, roles = removal_reasons(cloud, bool(item.get("mail_from_sync"))) if cloud is not None else ([], [])
+    synced = {"onPremisesSyncEnabled": cloud.sync_enabled} if cloud is not None else None
+    removal = user_removal.plan_removal(item["state"], where, item["user"], synced, reasons,
+                                        bool(item.get("allow_data_loss")), roles)
+    if not removal.changed:
+        return
+    for step in removal.steps:
+        if step == "purge":
+            world.remove(item["user"])
+            continue
+        cloud = world.get(item["user"]).copy()
+        cloud.deleted = step == "soft_delete"
+        cloud.deleted_at = world.tenant.now if cloud.deleted else None
+        world.put(cloud)
+
+
+def _apply_immutable_id(item, ad_user, world):
+    """entra_immutable_id: ``hard_match.plan_immutable_id`` with the item's own opt-ins, the
+    holders of the value and the tenant's features."""
+    request = parse_items([item], STATE_PRESENT)[0]
+    cloud = world.get(item["user"])
+    holders = [{"id": h.id, "userPrincipalName": h.name, "deleted": h.deleted}
+               for h in (world.by_anchor(request.desired) if request.desired else ())]
+    decision = plan_immutable_id(
+        user_facts(cloud, world), request.desired, holders, bool(request.opt_ins.get("force")),
+        bool(request.opt_ins.get("federated_upn_workaround")), world.tenant.features, request.object_guid,
+        bool(request.opt_ins.get("allow_role_holder")))
+    if decision.changed:
+        cloud = cloud.copy()
+        cloud.immutable_id = decision.desired
+        world.put(cloud)
+
+
+def _apply_source_anchor(item, ad_user, world):
+    """ad_source_anchor: the anchor ``reverse_hard_match.desired_anchor`` reads from the item,
+    unless ``replace_refusal`` refuses it (the other AD holders of the value are not in the model)."""
+    desired = reverse_hard_match.desired_anchor(item, STATE_PRESENT)
+    before = SourceAnchor.from_guid(ad_user.consistency_guid) if ad_user.consistency_guid else None
+    if reverse_hard_match.replace_refusal(ad_user.dn, before, desired, bool(item.get("force"))) is None:
+        ad_user.consistency_guid = str(desired.guid) if desired is not None else None
+
+
+def _apply_proxy_addresses(item, ad_user, world):
+    """ad_proxy_addresses: ``proxy_address.ObjectPlan`` (``plan_proxy_addresses`` and the mail
+    it writes) of the item's request."""
+    entry = {"dn": ad_user.dn, "attributes": {"proxyAddresses": ad_user.proxy_addresses, "mail": ad_user.mail}}
+    try:
+        plan = ObjectPlan(parse_requests([item], STATE_PRESENT)[0], entry, PROXY_ADDRESS_OPTIONS)
+    except ProxyAddressError:
+        return  # the module refuses it: nothing is written
+    ad_user.proxy_addresses, ad_user.mail = plan.proxy.after.values, plan.mail_after
+
+
+APPLY = {
+    "ad_sync_scope": _apply_scope,
+    "adsync_cycle": _apply_cycle,
+    "entra_user_purge": _apply_removal,
+    "entra_immutable_id": _apply_immutable_id,
+    "ad_source_anchor": _apply_source_anchor,
+    "ad_proxy_addresses": _apply_proxy_addresses,
+}
+
 
 def apply_action(made, ad_user, world):
-    """What one action does to (AD user, world); the cycle is the sync prediction applied."""
-    module, item = made["module"].split(".")[-1], made["item"]
-    if module == "ad_sync_scope":
-        ad_user.in_scope_ou = item["state"] == INCLUDED
-    elif module == "adsync_cycle":
-        sync.apply_prediction(ad_user, world, sync.predict(ad_user, world))
-    elif module == "entra_user_purge":
-        _apply_purge(item, world)
-    elif module == "entra_immutable_id":
-        cloud = world.get(item["user"]).copy()
-        cloud.immutable_id = None if item.get("state") == "absent" else item["immutable_id"]
-        world.put(cloud)
-    elif module == "ad_source_anchor":
-        ad_user.consistency_guid = str(SourceAnchor.from_immutable_id(item["immutable_id"]).guid)
-    elif module == "ad_proxy_addresses":
-        ad_user.proxy_addresses = with_primary(ad_user.proxy_addresses, item["primary"])
-        ad_user.mail = item["primary"]  # update_mail defaults to true
+    """What one action does to (AD user, world): what its module would write."""
+    APPLY[made["module"].split(".")[-1]](made["item"], ad_user, world)
     return ad_user, world
 
 
-def _apply_purge(item, world):
-    if item["state"] == "purged":
-        world.remove(item["user"])
-        return
-    cloud = world.get(item["user"]).copy()
-    cloud.deleted = item["state"] == "deleted"
-    cloud.deleted_at = world.tenant.now if cloud.deleted else None
-    world.put(cloud)
-
-
 def with_primary(proxies, address):
-    """The old primary stays as a secondary ``smtp:`` address; ``address`` becomes ``SMTP:``."""
-    kept = [("smtp:" + p[5:]) if p.startswith("SMTP:") else p for p in proxies
-            if not (p.lower() == "smtp:" + address.lower())]
-    return ["SMTP:" + address] + kept
+    """What ad_proxy_addresses makes of ``proxies`` asked for ``primary: address``
+    (``proxy_address.plan_proxy_addresses``): the old primary stays as a secondary address."""
+    return plan_proxy_addresses(proxies, primary=address).after.values
 
 
 def simulate(actions, ad_user, world):
@@ -277,7 +364,7 @@ def _values(ad_user, prediction=None):
     """The AD user's primary SMTP address and UPN, and the values the prediction quarantines."""
     values = [ad_user.primary_smtp, ad_user.upn]
     for dummy, value in (prediction.quarantined if prediction is not None else ()):
-        values.append(value.split(":", 1)[1] if value.lower().startswith("smtp:") else value)
+        values.append(smtp_address(value) or value)
     return list(dict.fromkeys(v.lower() for v in values if v))
 
 
@@ -410,10 +497,7 @@ def soft_method(link, ad_user, cloud, world):
 
 
 def _address_case(cloud):
-    for proxy in cloud.proxy_addresses:
-        if proxy.startswith("SMTP:"):
-            return proxy[5:]
-    return cloud.mail
+    return primary_smtp(cloud.proxy_addresses) or cloud.mail
 
 
 ROLE_SOURCE = "Microsoft Entra built-in roles; MC1262584 (issue 26: any role holder is a person's decision)"
@@ -436,13 +520,8 @@ def _hard_refusals(facts, ad_user, world, holders, link):
 
 
 def user_facts(cloud, world):
-    """hard_match.UserFacts from a CloudObject (an unknown onPremisesObjectIdentifier stays absent)."""
-    graph = {"id": cloud.id, "userPrincipalName": cloud.upn, "onPremisesImmutableId": cloud.immutable_id,
-             "onPremisesSyncEnabled": cloud.sync_enabled}
-    if cloud.object_identifier is not sync.UNKNOWN:
-        graph["onPremisesObjectIdentifier"] = cloud.object_identifier
-    return UserFacts(graph, cloud.role_ids(), federated_domains=world.tenant.federated_domains,
-                     role_names=dict((r.get("template_id"), r.get("name")) for r in cloud.roles))
+    """The hard-match rules' facts of a cloud user in ``world`` (``_sync.prediction.user_facts``)."""
+    return sync.user_facts(cloud, world.tenant.federated_domains)
 
 
 def loss_reasons(cloud, link, as_soft_deleted=False, addresses_from_ad=False, allow_data_loss=None):
@@ -455,13 +534,8 @@ def loss_reasons(cloud, link, as_soft_deleted=False, addresses_from_ad=False, al
     Online gives a user mailbox only to a licensed user, so only a license counts then.
     ``allow_data_loss``: None, the link's own opt-in."""
     allowed = link.allow_data_loss if allow_data_loss is None else allow_data_loss
-    mailbox = cloud.mailbox and not (addresses_from_ad and not cloud.licenses)
-    record = {"onPremisesSyncEnabled": cloud.sync_enabled and not as_soft_deleted,
-              "onPremisesImmutableId": cloud.immutable_id, "mail": cloud.mail if mailbox else None,
-              "proxyAddresses": cloud.proxy_addresses if mailbox else []}
-    roles = {"active": [r.get("name") for r in cloud.roles if r.get("assignment", "active") == "active"],
-             "eligible": [r.get("name") for r in cloud.roles if r.get("assignment") == "eligible"]}
-    return ([] if allowed else data_loss_reasons(record, cloud.licenses)) + role_reasons(roles)
+    reasons, roles = removal_reasons(cloud, addresses_from_ad, as_soft_deleted)
+    return ([] if allowed else reasons) + roles
 
 
 def needs_data_loss(cloud, link, **how):
@@ -594,7 +668,7 @@ def order(actions):
 def parked_by_us(ad_user):
     """Taken out of scope by ad_sync_scope (``User_syncfix:<previous value>``): a remediation
     that stopped half-way (after scope_out), not a person's decision."""
-    return (ad_user.admin_description or "").startswith(PARKED_MARKER)
+    return sync_scope.is_ours(ad_user.admin_description)
 
 
 def resume_parked(link, world):
@@ -602,7 +676,7 @@ def resume_parked(link, world):
     after an interrupted remediation finishes it instead of calling the user out of scope."""
     unparked = copy.copy(link)
     unparked.ad_user = link.ad_user.copy()
-    unparked.ad_user.admin_description = link.ad_user.admin_description[len(PARKED_MARKER):] or None
+    unparked.ad_user.admin_description = sync_scope.previous_value(link.ad_user.admin_description)
     plan = plan_link(unparked, world)
     plan.link = link
     if plan.state == BLOCKED or plan.state == UNLINKED and not plan.actions:
@@ -619,7 +693,9 @@ def resume_parked(link, world):
 def plan_link(link, world):
     """The plan for one link against ``world`` (which is not changed)."""
     ad_user = link.ad_user
-    if parked_by_us(ad_user):
+    # An unlinked link's user parked by us is where its plan leaves it (out of the scope), not a
+    # remediation stopped half-way: bringing it back would undo the unlink.
+    if link.state == LINKED and parked_by_us(ad_user):
         return resume_parked(link, world)
     current = sync.predict(ad_user, world)
     if link.declared:
@@ -735,7 +811,7 @@ def address_object_blocker(ad_user, world):
 def _quarantine_text(prediction, world):
     parts = []
     for attribute, value in prediction.quarantined:
-        address = value.split(":", 1)[1] if attribute == "ProxyAddress" else value
+        address = smtp_address(value) if attribute == "ProxyAddress" else value
         holder = (world.active_user_by_upn(address) if attribute == "UserPrincipalName" else
                   sync.address_holder(world, address, prediction.target))
         parts.append("%s %s%s" % (attribute, value, " (held by %s %s)" % (holder.kind, holder.name) if holder else ""))

@@ -144,16 +144,35 @@ REMAP_FEATURE = "allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled"
 
 
 class UserFacts:
-    """What the rules need to know about one cloud user, already read from Graph."""
+    """What the rules need to know about one cloud user, already read.
+
+    Built from a Graph user (a dict as read, here), or with ``of`` from the engine model's fields
+    (``_sync.prediction.user_facts`` of a CloudObject): one set of facts, whoever read them."""
 
     def __init__(self, user, role_ids=(), federated_domains=(), role_names=None):
-        self.id = user.get("id")
-        self.upn = user.get("userPrincipalName") or self.id
-        self.immutable_id = user.get("onPremisesImmutableId")
-        self.synced = bool(user.get("onPremisesSyncEnabled"))
-        self.object_identifier = user.get("onPremisesObjectIdentifier")
         # Absent (not null) when this Graph's schema does not offer the property: unknown.
-        self.object_identifier_known = "onPremisesObjectIdentifier" in user
+        self._fill(user.get("id"), user.get("userPrincipalName"), user.get("onPremisesImmutableId"),
+                   user.get("onPremisesSyncEnabled"), user.get("onPremisesObjectIdentifier"),
+                   "onPremisesObjectIdentifier" in user, role_ids, federated_domains, role_names)
+
+    @classmethod
+    def of(cls, user_id, upn, immutable_id, synced, object_identifier, object_identifier_known, role_ids=(),
+           federated_domains=(), role_names=None):
+        """The facts from their values (no wire shape): ``object_identifier_known`` False where this
+        Graph does not offer onPremisesObjectIdentifier."""
+        facts = cls.__new__(cls)
+        facts._fill(user_id, upn, immutable_id, synced, object_identifier, object_identifier_known, role_ids,
+                    federated_domains, role_names)
+        return facts
+
+    def _fill(self, user_id, upn, immutable_id, synced, object_identifier, object_identifier_known, role_ids,
+              federated_domains, role_names):
+        self.id = user_id
+        self.upn = upn or self.id
+        self.immutable_id = immutable_id
+        self.synced = bool(synced)
+        self.object_identifier = object_identifier
+        self.object_identifier_known = bool(object_identifier_known)
         self.role_ids = sorted(set(role_ids))
         # {role definition id (lower case): displayName}, for messages people can read.
         self.role_names = dict((k.lower(), v) for k, v in (role_names or {}).items() if v)

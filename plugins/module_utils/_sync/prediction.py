@@ -25,13 +25,22 @@ The cycle, in order ("Microsoft Entra Connect: When you have an existing tenant"
 import calendar
 import copy
 import re
+import time
 
+from ansible_collections.syncfix.entra.plugins.module_utils._rules import sync_scope
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.dn import DnError, dn_key
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import SourceAnchor
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import (
+    primary_smtp,
+    smtp_address,
+    smtp_addresses,
+)
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.user_removal import has_mailbox
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.hard_match import (
     PRIVILEGED_ROLE_TEMPLATE_IDS,
     REMAP_BLOCKED,
     REMAP_FEATURE,
+    UserFacts,
 )
 
 
@@ -65,8 +74,6 @@ ROLE_HARDENING_FROM = calendar.timegm((2026, 6, 1, 0, 0, 0))
 OBJECT_IDENTIFIER_HARDENING_FROM = calendar.timegm((2026, 7, 1, 0, 0, 0))
 # "Restore or remove a recently deleted user": kept 30 days, then purged.
 RECYCLE_BIN_SECONDS = 30 * 86400
-# Connect's out-of-box user rules skip this adminDescription prefix (lab's assumption, see below).
-EXCLUDED_ADMIN_DESCRIPTION_PREFIX = "user_"
 
 JOINED, OUT_OF_SCOPE, HARD, SOFT_SMTP, SOFT_UPN, PROVISION, ERROR = (
     "joined", "out-of-scope", "hard", "soft-smtp", "soft-upn", "provision", "error")
@@ -95,11 +102,6 @@ def _dn_key(value):
         return dn_key(value)
     except DnError:
         return value.strip().lower()
-
-
-def _smtp_part(proxy):
-    prefix, dummy, address = proxy.partition(":")
-    return address if prefix.lower() == "smtp" and address else None
 
 
 _DELETED_PREFIX = re.compile(r"^[0-9a-f]{32}(?=.*@)")
@@ -141,10 +143,7 @@ class AdUser(object):
     def primary_smtp(self):
         """The ``SMTP:`` value; soft match looks at nothing else ("When you have an existing tenant":
         "only the value with SMTP:, that is the primary email address, is used")."""
-        for proxy in self.proxy_addresses:
-            if proxy.startswith("SMTP:"):
-                return proxy[5:]
-        return None
+        return primary_smtp(self.proxy_addresses)
 
     def copy(self):
         return copy.deepcopy(self)
@@ -189,15 +188,12 @@ class CloudObject(object):
     @property
     def primary_smtp(self):
         """Lower-cased ``SMTP:`` proxy address, else ``mail``."""
-        for proxy in self.proxy_addresses:
-            if proxy.startswith("SMTP:"):
-                return proxy[5:].lower()
-        return _lower(self.mail) or None
+        return _lower(primary_smtp(self.proxy_addresses)) or _lower(self.mail) or None
 
     @property
     def smtp_addresses(self):
         """Every SMTP address it holds (``smtp:`` values and ``mail``), lower-cased."""
-        found = set(a.lower() for a in (_smtp_part(p) for p in self.proxy_addresses) if a)
+        found = set(a.lower() for a in smtp_addresses(self.proxy_addresses))
         if self.mail:
             found.add(self.mail.lower())
         return found
@@ -211,6 +207,40 @@ class CloudObject(object):
 
     def __repr__(self):
         return "CloudObject(%r, %r%s)" % (self.kind, self.name, ", deleted" if self.deleted else "")
+
+
+def cloud_object_of(user, kind=USER, deleted=False, roles=None):
+    """A Graph user (or group, contact) as a CloudObject: the one reading of Graph's shape into
+    the model, for the planner's reader (``_graph.cloud_users``) and the scan alike.  A property this Graph did not return
+    (``onPremisesObjectIdentifier`` on some clouds) is UNKNOWN, not absent.  Whether a user has a
+    mailbox is read from what Exchange Online stamps on it (``mail``, SMTP proxy addresses):
+    Graph v1.0 has no property that says so."""
+    identifier = user.get("onPremisesObjectIdentifier") if "onPremisesObjectIdentifier" in user else UNKNOWN
+    deleted_at = user.get("deletedDateTime")
+    return CloudObject(
+        user["id"], kind=kind, upn=user.get("userPrincipalName"), mail=user.get("mail"),
+        proxy_addresses=[p for p in user.get("proxyAddresses") or [] if isinstance(p, str)], immutable_id=user.get("onPremisesImmutableId"),
+        sync_enabled=bool(user.get("onPremisesSyncEnabled")), object_identifier=identifier if kind == USER
+        else None, deleted=deleted, deleted_at=_epoch(deleted_at) if deleted_at else None,
+        mailbox=kind == USER and has_mailbox(user), roles=roles or [],
+        sam=user.get("onPremisesSamAccountName"), dn=user.get("onPremisesDistinguishedName"),
+        provisioning_errors=user.get("onPremisesProvisioningErrors") or [], display_name=user.get("displayName"),
+        licenses=[a.get("skuId") for a in user.get("assignedLicenses") or [] if a.get("skuId")])
+
+
+def _epoch(text):
+    return calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S"))
+
+
+def user_facts(cloud, federated_domains=()):
+    """The hard-match rules' facts (``_rules.hard_match.UserFacts``) of a cloud user: the one
+    cloud-user model serves the planner and entra_immutable_id alike.  A role held or eligible
+    for counts the same; an unknown onPremisesObjectIdentifier stays unknown."""
+    known = cloud.object_identifier is not UNKNOWN
+    return UserFacts.of(cloud.id, cloud.upn, cloud.immutable_id, cloud.sync_enabled,
+                        cloud.object_identifier if known else None, known, cloud.role_ids(), federated_domains,
+                        role_names=dict((r.get("template_id"), r.get("name")) for r in cloud.roles
+                                        if r.get("template_id")))
 
 
 class TenantFacts(object):
@@ -409,8 +439,8 @@ def outside_ou_filter(ad_user):
 def excluded_by_admin_description(ad_user):
     """Lab's assumption: Connect's out-of-box user rules skip a user whose adminDescription starts
     with ``User_`` (the Synchronization Rules Editor's scoping filter; no Microsoft Learn page we
-    found states it).  Compared without case."""
-    return (ad_user.admin_description or "").lower().startswith(EXCLUDED_ADMIN_DESCRIPTION_PREFIX)
+    found states it).  ``_rules.sync_scope`` owns the rule and its case handling."""
+    return sync_scope.excluded_by_admin_description(ad_user.admin_description)
 
 
 def out_of_scope(ad_user, world):
@@ -671,8 +701,7 @@ def address_holder(world, address, exclude_id):
 def group_primary_known_issue(holder, proxy):
     """Resiliency's documented known issue: a user's ``smtp:`` value against a group's primary
     ``SMTP:`` value still fails the export ("Duplicate attribute resiliency", known issues)."""
-    prefix, dummy, address = proxy.partition(":")
-    return prefix == "smtp" and holder.kind == GROUP and holder.primary_smtp == address.lower()
+    return proxy.startswith("smtp:") and holder.kind == GROUP and holder.primary_smtp == smtp_address(proxy).lower()
 
 
 def address_must_fail(holder, proxy, world):
@@ -688,12 +717,12 @@ def resolve_addresses(ad_user, world, exclude_id):
     ``mail`` is an address the object holds too."""
     resilient = world.tenant.feature("quarantineUponProxyAddressesConflictEnabled")
     values = list(ad_user.proxy_addresses)
-    if ad_user.mail and not any(p.lower() == "smtp:" + ad_user.mail.lower() for p in values):
+    if ad_user.mail and ad_user.mail.lower() not in set(a.lower() for a in smtp_addresses(values)):
         values.append("smtp:" + ad_user.mail)
     kept, quarantined = [], []
     for proxy in values:
-        address = _smtp_part(proxy)
-        if address is None:
+        address = smtp_address(proxy)
+        if not address:
             kept.append(proxy)
             continue
         holder = address_holder(world, address, exclude_id)
@@ -711,7 +740,7 @@ def resolve_addresses(ad_user, world, exclude_id):
                                     if holder.deleted else ""))
         quarantined.append(("ProxyAddress", proxy))
     mail = ad_user.mail
-    if mail and any(v.lower() == "smtp:" + mail.lower() for dummy, v in quarantined):
+    if mail and mail.lower() in set(a.lower() for a in smtp_addresses(v for dummy, v in quarantined)):
         mail = None
     return kept, mail, quarantined
 
@@ -819,7 +848,7 @@ def apply_prediction(ad_user, world, prediction):
 
 def tenant_routing_address(proxy, tenant):
     """Exchange Online keeps its routing address on the initial onmicrosoft.com domain."""
-    address = _smtp_part(proxy)
+    address = smtp_address(proxy)
     return bool(address and tenant.initial_domain and address.lower().endswith("@" + tenant.initial_domain.lower()))
 
 
