@@ -22,8 +22,13 @@ description:
     Duplicate Attribute Resiliency placeholders and the user they collided with, cloud-only
     users an AD object will collide with because soft match will not join them (a soft match
     the first sync makes is not a conflict and is not reported), soft-deleted users holding an address
-    or an anchor, directory role holders a match would hit, object type mismatches, synced
-    users whose anchor no AD object holds, and the tenant's sync features that change the outcome.
+    or an anchor, directory role holders a match would hit, object type mismatches (an AD user's
+    primary address held by a cloud group or contact), any other address of an AD user held by a
+    cloud group or contact (V(duplicate_address) - quarantined, or the export fails), synced
+    users whose anchor no AD object holds, users whose hard match the C(onPremisesObjectIdentifier)
+    hardening refuses (synced or cloud-only), and the tenant's sync features that change the outcome.
+  - What the next sync does with an AD user and the cloud object it meets is what the engine model
+    of M(syncfix.entra.link_plan) predicts, so the scan and the plan agree.
   - Each finding names its severity, the object, the attribute and value, the rule, the object
     in the way, the action in IdFix's terms (V(EDIT), V(REMOVE), V(COMPLETE)), and for a link
     problem, when the evidence carries one, a B(proposed)

@@ -11,6 +11,8 @@ and no run holds every object.  ``Tally`` keeps what the result needs: counts an
 findings.  It knows nothing of Ansible options.
 """
 
+import time
+
 from ansible_collections.syncfix.entra.plugins.module_utils._scan import ad as _scan_ad
 from ansible_collections.syncfix.entra.plugins.module_utils._scan import cloud as _scan_cloud
 from ansible_collections.syncfix.entra.plugins.module_utils._graph import scan_reads as _scan_graph_reads
@@ -57,7 +59,8 @@ def scan(ldap, graph, options, facts):
         facts.ad_counts = dict(ad_scan.counts)
     if tenant is not None:
         cloud_scan = _scan_cloud.CloudScan(ad_index=ad_scan.index() if ad_scan else None, domains=tenant.domains,
-                                           features=tenant.features, error_filter=options.error_filter)
+                                           features=tenant.features, error_filter=options.error_filter,
+                                           now=time.time())
         yield from tenant.feed(cloud_scan)
         yield from cloud_scan.finish()
         facts.cloud_counts = dict(cloud_scan.counts)

@@ -3,7 +3,9 @@
 
 """IdFix's per-value rules, so a bad address is refused before it reaches AD or the cloud.
 
-Source: "Errors supported by the IdFix tool" (microsoft.github.io/idfix).  For proxyAddresses:
+Source: "Errors supported by the IdFix tool" (microsoft.github.io/idfix) and, for
+userPrincipalName, mailNickname and displayName, "Prepare for directory synchronization to
+Microsoft 365" (its attribute table).  For proxyAddresses:
 invalid characters whitespace < > ( ) ; , [ ] ", RFC 2822 and a routable namespace (SMTP only),
 no duplicates, at most 256 characters a value.  IdFix 2.2 also flagged parentheses in X500
 values, which its maintainers called a false error and fixed (microsoft/idfix issue 16), so
@@ -112,6 +114,111 @@ def _domain_findings(domain):
     if not _TOP_LEVEL_DOMAIN.match(tld) or tld.lower() in NON_ROUTABLE_TOP_LEVEL_DOMAINS:
         return [Finding(TOP_LEVEL_DOMAIN, "has top-level domain %r, which is not routable on the internet" % tld)]
     return []
+
+
+# -- userPrincipalName, mailNickname and displayName ("Prepare for directory synchronization to
+#    Microsoft 365", attribute table) ---------------------------------------------------------
+
+UPN_MAX_LENGTH = 113
+UPN_DOMAIN_MAX_LENGTH = 48
+MAIL_NICKNAME_MAX_LENGTH = 64
+DISPLAY_NAME_MAX_LENGTH = 255
+# userPrincipalName "can't contain": space \ % & * + / = ? { } | < > ( ) ; : , [ ] " and umlauts.
+UPN_INVALID_CHARACTERS = frozenset('\\%&*+/=?{}|<>();:,[]"' + "\u00e4\u00eb\u00ef\u00f6\u00fc\u00ff\u00c4\u00cb\u00cf\u00d6\u00dc\u0178")
+# mailNickname (the Exchange alias): RFC 2822 atext and inner dots.
+_MAIL_NICKNAME_CHARACTER = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
+
+
+def upn_findings(upn):
+    """Rules for a userPrincipalName: at most 113 characters, 64 before the @ and 48 after; no
+    space \\ % & * + / = ? { } | < > ( ) ; : , [ ] " or umlaut; RFC 2822 otherwise."""
+    if not upn or not upn.strip():
+        return [Finding(BLANK, "is blank")]
+    findings = []
+    bad = sorted(set(c for c in upn if c.isspace() or c in UPN_INVALID_CHARACTERS))
+    if bad:
+        findings.append(Finding(CHARACTER, "contains characters a UPN can't hold: %s" % _show(bad)))
+    if len(upn) > UPN_MAX_LENGTH:
+        findings.append(Finding(LENGTH, "is %d characters long, at most %d are allowed" % (len(upn), UPN_MAX_LENGTH)))
+    domain = upn.rpartition("@")[2]
+    if "@" in upn and len(domain) > UPN_DOMAIN_MAX_LENGTH:
+        findings.append(Finding(LENGTH, "has %d characters after '@', at most %d are allowed"
+                                % (len(domain), UPN_DOMAIN_MAX_LENGTH)))
+    findings += [f for f in smtp_address_findings(upn, max_length=None) if f.flag != CHARACTER]
+    return findings
+
+
+def mail_nickname_findings(nickname):
+    """Rules for mailNickname: not blank, at most 64 characters, atext and inner dots only."""
+    if not nickname.strip():
+        return [Finding(BLANK, "is blank")]
+    findings = []
+    if len(nickname) > MAIL_NICKNAME_MAX_LENGTH:
+        findings.append(Finding(LENGTH, "is %d characters long, at most %d are allowed"
+                                % (len(nickname), MAIL_NICKNAME_MAX_LENGTH)))
+    bad = sorted(set(c for c in nickname if not _MAIL_NICKNAME_CHARACTER.match(c)))
+    if bad:
+        findings.append(Finding(CHARACTER, "contains characters an alias can't hold: %s" % _show(bad)))
+    if nickname.startswith(".") or nickname.endswith(".") or ".." in nickname:
+        findings.append(Finding(FORMAT, "starts or ends with a dot, or has two dots in a row"))
+    return findings
+
+
+def display_name_findings(display_name):
+    """Rules for a displayName that is set: not blank, no leading or trailing white space, at most
+    255 characters.  ``[(Finding, proposed value or None)]``."""
+    if not display_name.strip():
+        return [(Finding(BLANK, "is blank"), None)]
+    findings = []
+    trimmed = display_name.strip()[:DISPLAY_NAME_MAX_LENGTH]
+    if display_name != display_name.strip():
+        findings.append((Finding(CHARACTER, "starts or ends with white space"), trimmed))
+    if len(display_name) > DISPLAY_NAME_MAX_LENGTH:
+        findings.append((Finding(LENGTH, "is %d characters long, at most %d are allowed"
+                                 % (len(display_name), DISPLAY_NAME_MAX_LENGTH)), trimmed))
+    return findings
+
+
+# -- proposed fixes (IdFix's UPDATE column): the cleaned value, only when it passes every rule ----
+
+def smtp_address_fix(address, finding):
+    candidate = _cleaned(address, finding, PROXY_ADDRESS_INVALID_CHARACTERS)
+    if candidate and not smtp_address_findings(candidate):
+        return candidate
+    return None
+
+
+def proxy_address_fix(prefix, address, finding):
+    """The fixed value of an ``SMTP``/``smtp`` proxy address (``PREFIX:address``); None for other types."""
+    if prefix.upper() != "SMTP":
+        return None
+    candidate = _cleaned(address, finding, PROXY_ADDRESS_INVALID_CHARACTERS)
+    if candidate and not proxy_address_findings(prefix, candidate):
+        return "%s:%s" % (prefix, candidate)
+    return None
+
+
+def upn_fix(upn, finding):
+    candidate = _cleaned(upn, finding, UPN_INVALID_CHARACTERS)
+    return candidate if candidate and not upn_findings(candidate) else None
+
+
+def mail_nickname_fix(nickname, finding):
+    if finding.flag == FORMAT:
+        candidate = re.sub(r"\.{2,}", ".", nickname.strip()).strip(".")
+    elif finding.flag == CHARACTER:
+        candidate = "".join(c for c in nickname if _MAIL_NICKNAME_CHARACTER.match(c))
+    else:
+        return None
+    return candidate if candidate and not mail_nickname_findings(candidate) else None
+
+
+def _cleaned(value, finding, invalid):
+    """Surrounding white space trimmed; for a character finding, the offending characters removed."""
+    candidate = value.strip()
+    if finding.flag == CHARACTER:
+        candidate = "".join(c for c in candidate if not c.isspace() and c not in invalid)
+    return candidate if candidate != value else None
 
 
 def _show(characters):

@@ -29,7 +29,12 @@ from ansible_collections.syncfix.entra.plugins.module_utils._rules import dn as 
 
 STATES = ("excluded", "included")
 METHODS = ("admin_description", "ou")
-# Connect's default scoping filter compares without case, as the rule editor's string operators do.
+# The one owner of Connect's scoping rule and of our marker: the planner (``_plan.planner``), the
+# engine model (``_sync.prediction``) and the scan (``_scan.ad``) ask the functions below.
+# One case rule for both: the rule's NOTSTARTSWITH compares without case (the rule editor's string
+# operators on AD's case-insensitive strings; no Microsoft Learn page we found states otherwise),
+# and our own marker is recognised the same way, so a value an admin retyped as ``user_syncfix:``
+# is still ours and still out of scope.
 EXCLUDE_PREFIX = "User_"
 MARKER = "User_syncfix:"
 # adminDescription, schema "Admin-Description": Range-Upper 1024.
@@ -43,14 +48,21 @@ class ScopeError(ValueError):
 
 # -- adminDescription values ------------------------------------------------------------------
 
-def excluded_by_admin_description(value):
-    """Whether Connect's default user rule skips a user with this adminDescription."""
-    return (value or "").lower().startswith(EXCLUDE_PREFIX.lower())
+def _starts_with(value, prefix):
+    """The scoping rule's comparison: a prefix, without case."""
+    return (value or "").lower().startswith(prefix.lower())
+
+
+def excluded_by_admin_description(value, prefixes=(EXCLUDE_PREFIX,)):
+    """Whether Connect's default user rule ("In from AD - User Join": adminDescription
+    NOTSTARTSWITH ``User_``) skips a user with this adminDescription.  ``prefixes``: an admin's
+    own edit of that filter (``_scan.ad``'s exclusions), compared the same way."""
+    return any(_starts_with(value, prefix) for prefix in prefixes)
 
 
 def is_ours(value):
     """Whether this module wrote the value (``User_syncfix:<previous value>``)."""
-    return (value or "").lower().startswith(MARKER.lower())
+    return _starts_with(value, MARKER)
 
 
 def previous_value(value):

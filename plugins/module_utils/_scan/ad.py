@@ -15,7 +15,8 @@ The rules, and the Microsoft documents they come from (cited by title next to ea
 * IdFix's per-value rules (character, format, length, top-level domain, domain part, local
   part, blank, duplicate within one object) on mail, SMTP proxyAddresses, userPrincipalName,
   mailNickname and displayName ("Errors supported by the IdFix tool"; "Prepare for directory
-  synchronization to Microsoft 365").
+  synchronization to Microsoft 365"): the rules and the fixes they propose are
+  ``_rules.idfix``'s; this file turns them into findings.
 * What IdFix misses: one address held by two objects across UPN, mail and proxyAddresses
   (IdFix compares within one attribute only), zero or several primary ``SMTP:`` addresses,
   ``mail`` not the primary, ``*.onmicrosoft.com`` values, UPN suffixes that are not verified
@@ -28,10 +29,10 @@ any part of them.  Pure code: no I/O, no Ansible, no LDAP.
 
 import base64
 import collections
-import re
 
 from ansible_collections.syncfix.entra.plugins.module_utils._scan import findings as scan
 from ansible_collections.syncfix.entra.plugins.module_utils._rules import idfix as idfix_rules
+from ansible_collections.syncfix.entra.plugins.module_utils._rules import sync_scope
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import AnchorError, SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import (
     RESERVED_DOMAIN_SUFFIX, SMTP, ProxyAddress, ProxyAddressError)
@@ -59,7 +60,7 @@ IDFIX_DOMAIN_PART = "idfix_" + idfix_rules.DOMAIN_PART
 IDFIX_LOCAL_PART = "idfix_" + idfix_rules.LOCAL_PART
 IDFIX_BLANK = "idfix_" + idfix_rules.BLANK
 IDFIX_DUPLICATE = "idfix_" + idfix_rules.DUPLICATE
-DUPLICATE_ADDRESS = "duplicate_address"
+DUPLICATE_ADDRESS = scan.DUPLICATE_ADDRESS
 PRIMARY_SMTP_MISSING = "primary_smtp_missing"
 PRIMARY_SMTP_SEVERAL = "primary_smtp_several"
 MAIL_NOT_PRIMARY = "mail_not_primary"
@@ -81,16 +82,6 @@ DOC_PROXY = "How the proxyAddresses attribute is populated in Microsoft Entra ID
 DOC_NON_ROUTABLE = "Prepare a non-routable domain for directory synchronization"
 DOC_DESIGN = "Microsoft Entra Connect: Design concepts"
 
-# -- limits ("Prepare for directory synchronization to Microsoft 365", attribute table) -------
-
-UPN_MAX_LENGTH = 113
-UPN_DOMAIN_MAX_LENGTH = 48
-MAIL_NICKNAME_MAX_LENGTH = 64
-DISPLAY_NAME_MAX_LENGTH = 255
-# userPrincipalName "can't contain": space \ % & * + / = ? { } | < > ( ) ; : , [ ] " and umlauts.
-UPN_INVALID_CHARACTERS = frozenset('\\%&*+/=?{}|<>();:,[]"' + "\u00e4\u00eb\u00ef\u00f6\u00fc\u00ff\u00c4\u00cb\u00cf\u00d6\u00dc\u0178")
-# mailNickname (the Exchange alias): RFC 2822 atext and inner dots.
-_MAIL_NICKNAME_CHARACTER = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
 # Exchange hybrid stamps the remote routing address smtp:alias@<tenant>.mail.onmicrosoft.com on
 # premises; it is needed there (targetAddress), and Entra discards it anyway.
 HYBRID_ROUTING_SUFFIX = ".mail" + RESERVED_DOMAIN_SUFFIX
@@ -102,7 +93,8 @@ HYBRID_ROUTING_SUFFIX = ".mail" + RESERVED_DOMAIN_SUFFIX
 # (\0ACNF:), it is a critical system object; a user also when its sAMAccountName or mailNickname
 # starts with a system prefix, it is a hidden MSOL account, or msExchRecipientTypeDetails names a
 # system recipient.  Entra Connect's "In from AD - User Join" skips users whose adminDescription
-# starts with User_ (see _sync_scope).  Keys the caller leaves out keep these defaults.
+# starts with User_ (``_rules.sync_scope.excluded_by_admin_description``, its one owner).  Keys
+# the caller leaves out keep these defaults.
 DEFAULT_EXCLUSIONS = {
     "cn_prefixes": ("Admini", "CAS_{", "DiscoverySearchMailbox", "FederatedEmail", "Guest", "HTTPConnector", "krbtgt",
                     "iusr_", "iwam", "msol", "support_", "SystemMailbox", "WWIOadmini", "HealthMailbox",
@@ -116,7 +108,7 @@ DEFAULT_EXCLUSIONS = {
     # PublicFolder, SystemAttendantMailbox, SystemMailbox, MicrosoftExchange, ArbitrationMailbox,
     # MailboxPlan, DiscoveryMailbox (IdFix compared hex text, which AD never returns; we compare numbers).
     "recipient_type_details": (0x1000, 0x2000, 0x4000, 0x400000, 0x800000, 0x1000000, 0x20000000),
-    "user_admin_description_prefixes": ("User_",),
+    "user_admin_description_prefixes": (sync_scope.EXCLUDE_PREFIX,),
 }
 
 Subject = collections.namedtuple("Subject", ["dn", "object_class", "common_name"])
@@ -352,7 +344,8 @@ def _user_exclusion_reason(attributes, exclusions):
         return "hidden_display_name_prefixes"
     if _number(_first(attributes, "msExchRecipientTypeDetails")) in exclusions["recipient_type_details"]:
         return "recipient_type_details"
-    if _starts_with_any(_first(attributes, "adminDescription"), exclusions["user_admin_description_prefixes"]):
+    if sync_scope.excluded_by_admin_description(_first(attributes, "adminDescription"),
+                                                exclusions["user_admin_description_prefixes"]):
         return "user_admin_description_prefixes"
     return None
 
@@ -362,7 +355,7 @@ def _user_exclusion_reason(attributes, exclusions):
 def mail_findings(subject, mail):
     """IdFix on ``mail`` (256 characters, RFC 2822, routable domain)."""
     problems = idfix_rules.smtp_address_findings(mail, max_length=idfix_rules.MAIL_MAX_LENGTH)
-    return [_idfix_finding(subject, "mail", mail, problem, _smtp_fix(mail, problem)) for problem in problems]
+    return [_idfix_finding(subject, "mail", mail, problem, idfix_rules.smtp_address_fix(mail, problem)) for problem in problems]
 
 
 def proxy_value_findings(subject, proxies):
@@ -376,7 +369,8 @@ def proxy_value_findings(subject, proxies):
                 idfix_rules.FORMAT, "is not PREFIX:address (such as SMTP:ann@contoso.com)"), None))
             continue
         for problem in proxy.findings():
-            findings.append(_idfix_finding(subject, "proxyAddresses", value, problem, _proxy_fix(proxy, problem)))
+            update = idfix_rules.proxy_address_fix(proxy.prefix, proxy.address, problem)
+            findings.append(_idfix_finding(subject, "proxyAddresses", value, problem, update))
         if proxy.key in seen:
             findings.append(_within_object_duplicate(subject, value, seen[proxy.key]))
         else:
@@ -386,8 +380,8 @@ def proxy_value_findings(subject, proxies):
 
 def upn_findings(subject, upn, verified_domains):
     """IdFix's UPN rules, the onmicrosoft.com case and the verified-domain rule."""
-    problems = upn_problems(upn)
-    findings = [_idfix_finding(subject, "userPrincipalName", upn, problem, _upn_fix(upn, problem)) for problem in problems]
+    problems = idfix_rules.upn_findings(upn)
+    findings = [_idfix_finding(subject, "userPrincipalName", upn, problem, idfix_rules.upn_fix(upn, problem)) for problem in problems]
     domain = upn.rpartition("@")[2].strip().rstrip(".").lower()
     if "@" not in upn or any(p.flag in (idfix_rules.DOMAIN_PART, idfix_rules.TOP_LEVEL_DOMAIN, idfix_rules.BLANK) for p in problems):
         return findings  # the suffix is already reported; Entra treats it as unverified too
@@ -398,45 +392,11 @@ def upn_findings(subject, upn, verified_domains):
     return findings
 
 
-def upn_problems(upn):
-    """``_rules.idfix.Finding`` list for a userPrincipalName ("Prepare for directory synchronization
-    to Microsoft 365": at most 113 characters, 64 before the @ and 48 after; no space \\ % & * + / = ?
-    { } | < > ( ) ; : , [ ] " or umlaut; RFC 2822 otherwise)."""
-    if not upn or not upn.strip():
-        return [idfix_rules.Finding(idfix_rules.BLANK, "is blank")]
-    problems = []
-    bad = sorted(set(c for c in upn if c.isspace() or c in UPN_INVALID_CHARACTERS))
-    if bad:
-        problems.append(idfix_rules.Finding(idfix_rules.CHARACTER, "contains characters a UPN can't hold: %s" % _show(bad)))
-    if len(upn) > UPN_MAX_LENGTH:
-        problems.append(idfix_rules.Finding(idfix_rules.LENGTH, "is %d characters long, at most %d are allowed" % (len(upn), UPN_MAX_LENGTH)))
-    domain = upn.rpartition("@")[2]
-    if "@" in upn and len(domain) > UPN_DOMAIN_MAX_LENGTH:
-        problems.append(idfix_rules.Finding(idfix_rules.LENGTH, "has %d characters after '@', at most %d are allowed"
-                                            % (len(domain), UPN_DOMAIN_MAX_LENGTH)))
-    problems += [p for p in idfix_rules.smtp_address_findings(upn, max_length=None) if p.flag != idfix_rules.CHARACTER]
-    return problems
-
-
 def mail_nickname_findings(subject, nickname):
     """IdFix on ``mailNickname``: not blank, at most 64 characters, atext and inner dots only."""
-    return [_idfix_finding(subject, "mailNickname", nickname, problem, _nickname_fix(nickname, problem), severity=scan.WARNING)
-            for problem in mail_nickname_problems(nickname)]
-
-
-def mail_nickname_problems(nickname):
-    if not nickname.strip():
-        return [idfix_rules.Finding(idfix_rules.BLANK, "is blank")]
-    problems = []
-    if len(nickname) > MAIL_NICKNAME_MAX_LENGTH:
-        problems.append(idfix_rules.Finding(idfix_rules.LENGTH, "is %d characters long, at most %d are allowed"
-                                            % (len(nickname), MAIL_NICKNAME_MAX_LENGTH)))
-    bad = sorted(set(c for c in nickname if not _MAIL_NICKNAME_CHARACTER.match(c)))
-    if bad:
-        problems.append(idfix_rules.Finding(idfix_rules.CHARACTER, "contains characters an alias can't hold: %s" % _show(bad)))
-    if nickname.startswith(".") or nickname.endswith(".") or ".." in nickname:
-        problems.append(idfix_rules.Finding(idfix_rules.FORMAT, "starts or ends with a dot, or has two dots in a row"))
-    return problems
+    return [_idfix_finding(subject, "mailNickname", nickname, problem, idfix_rules.mail_nickname_fix(nickname, problem),
+                           severity=scan.WARNING)
+            for problem in idfix_rules.mail_nickname_findings(nickname)]
 
 
 def display_name_findings(subject, display_name, mail_enabled):
@@ -448,19 +408,8 @@ def display_name_findings(subject, display_name, mail_enabled):
                 idfix_rules.BLANK, "is missing on a mail-enabled group, which Entra Connect does not synchronise"),
                 None, severity=scan.WARNING)]
         return []
-    findings = []
-    if not display_name.strip():
-        return [_idfix_finding(subject, "displayName", display_name, idfix_rules.Finding(idfix_rules.BLANK, "is blank"),
-                               None, severity=scan.WARNING)]
-    if display_name != display_name.strip():
-        findings.append(_idfix_finding(subject, "displayName", display_name, idfix_rules.Finding(
-            idfix_rules.CHARACTER, "starts or ends with white space"), display_name.strip()[:DISPLAY_NAME_MAX_LENGTH],
-            severity=scan.WARNING))
-    if len(display_name) > DISPLAY_NAME_MAX_LENGTH:
-        findings.append(_idfix_finding(subject, "displayName", display_name, idfix_rules.Finding(
-            idfix_rules.LENGTH, "is %d characters long, at most %d are allowed" % (len(display_name), DISPLAY_NAME_MAX_LENGTH)),
-            display_name.strip()[:DISPLAY_NAME_MAX_LENGTH], severity=scan.WARNING))
-    return findings
+    return [_idfix_finding(subject, "displayName", display_name, problem, update, severity=scan.WARNING)
+            for problem, update in idfix_rules.display_name_findings(display_name)]
 
 
 # -- primary SMTP, mail and onmicrosoft.com ("How the proxyAddresses attribute is populated in
@@ -652,47 +601,6 @@ _IDFIX_WHY = {
 }
 
 
-# -- proposed fixes: the cleaned value, only when it passes every rule ------------------------------
-
-def _smtp_fix(address, problem):
-    candidate = _cleaned(address, problem, idfix_rules.PROXY_ADDRESS_INVALID_CHARACTERS)
-    if candidate and not idfix_rules.smtp_address_findings(candidate):
-        return candidate
-    return None
-
-
-def _proxy_fix(proxy, problem):
-    if not proxy.is_smtp:
-        return None
-    candidate = _cleaned(proxy.address, problem, idfix_rules.PROXY_ADDRESS_INVALID_CHARACTERS)
-    if candidate and not idfix_rules.proxy_address_findings(proxy.prefix, candidate):
-        return "%s:%s" % (proxy.prefix, candidate)
-    return None
-
-
-def _upn_fix(upn, problem):
-    candidate = _cleaned(upn, problem, UPN_INVALID_CHARACTERS)
-    return candidate if candidate and not upn_problems(candidate) else None
-
-
-def _nickname_fix(nickname, problem):
-    if problem.flag == idfix_rules.FORMAT:
-        candidate = re.sub(r"\.{2,}", ".", nickname.strip()).strip(".")
-    elif problem.flag == idfix_rules.CHARACTER:
-        candidate = "".join(c for c in nickname if _MAIL_NICKNAME_CHARACTER.match(c))
-    else:
-        return None
-    return candidate if candidate and not mail_nickname_problems(candidate) else None
-
-
-def _cleaned(value, problem, invalid):
-    """Surrounding white space trimmed; for a character problem, the offending characters removed."""
-    candidate = value.strip()
-    if problem.flag == idfix_rules.CHARACTER:
-        candidate = "".join(c for c in candidate if not c.isspace() and c not in invalid)
-    return candidate if candidate != value else None
-
-
 # -- reading an entry --------------------------------------------------------------------------
 
 def object_class_of(attributes):
@@ -795,7 +703,3 @@ def _is_onmicrosoft(address):
 
 def _is_hybrid_routing(address):
     return ("." + address.rpartition("@")[2].strip().rstrip(".").lower()).endswith(HYBRID_ROUTING_SUFFIX)
-
-
-def _show(characters):
-    return " ".join("space" if c == " " else repr(c) for c in characters)

@@ -20,7 +20,14 @@ user is never proposed.
 
 The matching rules themselves live in ``_sync.prediction`` (the placeholder's shape, the admin
 role refusal) and ``_rules.hard_match`` (the PRIVILEGED roles of the 2026 hardening); they are reused
-here, not restated.
+here, not restated.  Where the scan says what the next sync does with an AD user and the cloud
+object it meets (the hard match onto a user carrying its anchor; a cloud group or contact holding
+its address), it asks the engine model as the planner does: ``_sync.prediction.predict`` over a
+``World`` of that one cloud object and the AD user as the AD index keeps it (``CloudScan._ad_user``),
+built for the question and dropped after it, so nothing more is held.
+
+``RULES`` are the cloud side's own rules; it reports the shared ``duplicate_address``
+(``_scan.findings``) too.
 """
 
 import re
@@ -28,10 +35,11 @@ import re
 from ansible_collections.syncfix.entra.plugins.module_utils._scan import proposals
 from ansible_collections.syncfix.entra.plugins.module_utils._sync import prediction as sync
 from ansible_collections.syncfix.entra.plugins.module_utils._scan.findings import (
-    CLOUD, ERROR, INFO, WARNING, finding,
+    CLOUD, DUPLICATE_ADDRESS, ERROR, INFO, WARNING, finding,
 )
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import AnchorError, SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.hard_match import UserFacts, privileged_role_refusal
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import primary_smtp, smtp_address
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.user_removal import deleted_upn_matches
 
 PROVISIONING_ERROR = "provisioning_error"
@@ -47,6 +55,12 @@ RULES = (PROVISIONING_ERROR, RESILIENCY_PLACEHOLDER, PREPROVISIONED_CLOUD_USER, 
          OBJECT_TYPE_MISMATCH, ORPHANED_ANCHOR, SYNC_FEATURE)
 
 USER, GROUP, CONTACT = sync.USER, sync.GROUP, sync.CONTACT
+# Without a clock (``CloudScan(now=None)``) the rules with an enforcement date are taken as in
+# force: MC1262584 (June 2026) and MC1263280 (2026-07-01) apply to every sync run from then on.
+RULES_IN_FORCE = max(sync.ROLE_HARDENING_FROM, sync.OBJECT_IDENTIFIER_HARDENING_FROM)
+# An AD user the index keeps no objectGUID of: a GUID no cloud object carries, for questions the
+# GUID does not decide (a group or contact can't be joined or hard-matched by a user).
+_NO_GUID = "00000000-0000-0000-0000-000000000000"
 # The object a tenant-wide finding (a sync feature) is about: the Graph resource that holds it.
 TENANT_OBJECT = "directory/onPremisesSynchronization"
 UPN_PROPERTY, PROXY_PROPERTY = "UserPrincipalName", "ProxyAddress"
@@ -90,8 +104,15 @@ def provisioning_errors(obj):
 
 def _bare_address(value):
     """``SMTP:a@b`` -> ``a@b``; a UPN stays as it is; lower-cased."""
-    prefix, colon, rest = (value or "").partition(":")
-    return (rest if colon and prefix.lower() == "smtp" else value or "").lower()
+    address = smtp_address(value)
+    return (value or "" if address is None else address).lower()
+
+
+def cloud_object(obj, kind=USER):
+    """A Graph user, group or contact (plain dict) as the engine model's ``CloudObject``
+    (``_sync.prediction.cloud_object_of``, the one reading).  Roles are not known while the
+    objects stream (``finish`` asks them)."""
+    return sync.cloud_object_of(obj, kind=kind)
 
 
 class AdSide(object):
@@ -366,6 +387,27 @@ def object_type_mismatch_finding(obj, kind, attribute, address, dn, ad_kind, ad_
         conflicts_with=dn, object_class=kind, common_name=display_name(obj))
 
 
+def address_conflict_finding(obj, kind, attribute, address, dn, ad_name, prediction):
+    """A cloud group or contact holding an address an AD user brings, not as the user's primary
+    (soft match looks at nothing else), so no soft match is tried on it: the export meets the
+    duplicate (``_sync.prediction.resolve_addresses``).  Resiliency quarantines it on the AD user's
+    cloud user, except a user's secondary address against a group's primary, which fails the
+    export with AttributeValueMustBeUnique (the known issue of "Identity synchronization and
+    duplicate attribute resiliency")."""
+    if prediction.outcome == sync.ERROR:
+        what = "the sync fails with %s: %s (%s)" % (prediction.error, prediction.reason, prediction.source)
+    else:
+        what = ("the sync creates or joins %s's cloud user without it: the address is quarantined (PropertyConflict on "
+                "ProxyAddress) until one of them lets go (Identity synchronization and duplicate attribute resiliency)"
+                % ad_name)
+    return finding(
+        DUPLICATE_ADDRESS, ERROR, CLOUD, obj.get("id"), attribute, address,
+        "cloud %s %s holds %s, which on-premises user %s brings as a secondary address: UPN and SMTP addresses are "
+        "unique tenant-wide across users, groups and contacts, and %s; remove the address from one of them" % (
+            kind, display_name(obj), address, ad_name, what),
+        conflicts_with=dn, object_class=kind, common_name=display_name(obj))
+
+
 # -- rule 7: orphaned anchors --------------------------------------------------------------------
 
 def orphaned_anchor_finding(user, soft_match_dn=None, ad_name=None, link=None, why_not=None):
@@ -405,29 +447,22 @@ def orphaned_anchor_finding(user, soft_match_dn=None, ad_name=None, link=None, w
 
 # -- rule 9: the on-premises object identifier -----------------------------------------------------
 
-def object_identifier_remap_refused(user, holder_guid, features):
-    """MC1263280 (from 2026-07-01; "How to use Microsoft Entra Connect Sync service features"): a
-    synced user whose onPremisesObjectIdentifier names another on-premises object than the one
-    now holding its anchor can't be remapped (AttributeUpdateNotAllowed), unless
-    allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled.  The planner's rule is
-    ``_sync.prediction.object_identifier_hardening``; a Graph without the property says nothing."""
-    mapped = user.get("onPremisesObjectIdentifier")
-    if not mapped or not holder_guid or (features or {}).get(sync.REMAP_FEATURE):
-        return False
-    try:
-        return SourceAnchor.from_guid(mapped).guid != SourceAnchor.from_guid(holder_guid).guid
-    except AnchorError:
-        return False
-
-
 def object_identifier_mismatch_finding(user, dn, holder_guid, ad_name):
+    """MC1263280 (from 2026-07-01; "How to use Microsoft Entra Connect Sync service features"): the
+    hard match of the AD user holding this user's anchor onto it is refused (AttributeUpdateNotAllowed)
+    because its onPremisesObjectIdentifier names another on-premises object, unless
+    allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled; what ``_sync.prediction.predict`` says
+    (``object_identifier_hardening``), for synced and cloud-only users alike."""
+    upn = user.get("userPrincipalName")
+    who = ("synced user %s is mapped" % upn if user.get("onPremisesSyncEnabled")
+           else "cloud-only user %s carries the anchor for a hard match but is mapped" % upn)
     return finding(
         OBJECT_IDENTIFIER_MISMATCH, ERROR, CLOUD, user.get("id"), "onPremisesObjectIdentifier",
         user.get("onPremisesObjectIdentifier"),
-        "synced user %s is mapped to on-premises object %s, but its anchor is now held by %s (objectGUID %s): %s; a "
-        "person clears onPremisesObjectIdentifier or enables %s first (MC1263280; How to use Microsoft Entra Connect "
-        "Sync service features)" % (user.get("userPrincipalName"), user.get("onPremisesObjectIdentifier"), ad_name,
-                                    holder_guid, sync.REMAP_BLOCKED, sync.REMAP_FEATURE),
+        "%s to on-premises object %s, but its anchor is now held by %s (objectGUID %s): %s; a person clears "
+        "onPremisesObjectIdentifier or enables %s first (MC1263280; How to use Microsoft Entra Connect Sync service "
+        "features)" % (who, user.get("onPremisesObjectIdentifier"), ad_name, holder_guid, sync.REMAP_BLOCKED,
+                       sync.REMAP_FEATURE),
         conflicts_with=dn, object_class=USER, common_name=display_name(user))
 
 
@@ -477,14 +512,20 @@ class CloudScan(object):
 
     ``domains``: an object with ``initial`` (``_graph.directory.Domains``) or None; ``features``:
     the ``features`` dict (``_graph.directory.sync_features``), None when unreadable;
-    ``error_filter``: ``dict(property, value, search, max_results)`` for ``provisioning_error``.
+    ``error_filter``: ``dict(property, value, search, max_results)`` for ``provisioning_error``;
+    ``now``: the clock (seconds since the epoch) for the rules with an enforcement date, None:
+    those rules are in force (``RULES_IN_FORCE``).
     """
 
-    def __init__(self, ad_index=None, domains=None, features=None, error_filter=None):
+    def __init__(self, ad_index=None, domains=None, features=None, error_filter=None, now=None):
         self.ad = AdSide(ad_index)
         initial = domains.get("initial") if isinstance(domains, dict) else getattr(domains, "initial", None)
         self.initial_domain = _lower(initial)
         self.features = features
+        # What the engine model is told of the tenant; unreadable features are the defaults there
+        # (the sync_feature finding says they are unknown).
+        self.tenant = sync.TenantFacts(features, initial_domain=self.initial_domain,
+                                       now=RULES_IN_FORCE if now is None else now)
         self.error_filter = ErrorFilter(error_filter)
         # {lower-case address: (id, name, kind, synced)} for addresses AD brings (every UPN when AD
         # was not scanned), and for the values quarantined so far.
@@ -534,8 +575,8 @@ class CloudScan(object):
         elif anchor and not self.ad.by_anchor(anchor):
             found.append(orphaned_anchor_finding(user, soft_dn, self.ad.name(soft_dn) if soft_dn else None,
                                                  link, why_not))
-        holder = self.ad.by_anchor(anchor) if synced else None
-        if holder and object_identifier_remap_refused(user, self.ad.object_guids.get(holder), self.features):
+        holder = self.ad.by_anchor(anchor)
+        if holder and self._remap_refused(user, holder, anchor):
             found.append(object_identifier_mismatch_finding(user, holder, self.ad.object_guids[holder],
                                                             self.ad.name(holder)))
         return found
@@ -555,9 +596,15 @@ class CloudScan(object):
         found = []
         for attribute, address in held:
             dn = self.ad.by_address(address)
-            if dn is not None and self.ad.kind(dn) != kind:
+            if dn is None or self.ad.kind(dn) == kind:
+                continue
+            if self.ad.kind(dn) != USER:
                 found.append(object_type_mismatch_finding(obj, kind, attribute, address, dn, self.ad.kind(dn),
                                                           self.ad.name(dn)))
+                continue
+            conflict = self._address_conflict(obj, kind, attribute, address, dn)
+            if conflict is not None:
+                found.append(conflict)
         return found
 
     def add_deleted_user(self, user):
@@ -646,6 +693,60 @@ class CloudScan(object):
         link = proposals.proposed_link(dn, identity, cloud)
         return link, (None if link else proposals.no_proposal_reason(identity, cloud))
 
+    # -- the engine model, asked about one AD user and one cloud object -------------------------
+
+    def _ad_user(self, dn, anchor=None, address=None):
+        """AD user ``dn`` as the engine model has it, from what the index keeps: objectGUID, the
+        soft keys (primary SMTP address, UPN), sAMAccountName; ``anchor`` the ImmutableId it is
+        found by (its mS-DS-ConsistencyGuid, or objectGUID), ``address`` another address it brings,
+        as a secondary SMTP address (the index holds UPN, mail and proxy addresses in one
+        namespace).  None when the question needs what the index lacks: the objectGUID, or a
+        GUID anchor, for a hard match."""
+        guid = self.ad.object_guids.get(dn)
+        consistency = None
+        if anchor:
+            try:
+                consistency = SourceAnchor.from_immutable_id(anchor, allow_opaque=False).guid
+            except AnchorError:
+                return None
+            if not guid:
+                return None
+        primary, upn = self.ad.soft_keys.get(dn) or (None, None)
+        proxies = ["SMTP:" + primary] if primary else []
+        if address and address != primary:
+            proxies.append("smtp:" + address)
+        return sync.AdUser(dn, guid or _NO_GUID, consistency, sam=self.ad.names.get(dn), upn=upn,
+                           proxy_addresses=proxies)
+
+    def _predict(self, ad_user, cloud):
+        return sync.predict(ad_user, sync.World([cloud], self.tenant))
+
+    def _remap_refused(self, user, dn, anchor):
+        """Whether the hard match of AD user ``dn`` (holding ``anchor``) onto ``user`` is refused
+        because of onPremisesObjectIdentifier (MC1263280), as ``predict`` says."""
+        ad_user = self._ad_user(dn, anchor=anchor)
+        if ad_user is None:
+            return False
+        return self._predict(ad_user, cloud_object(user)).error == "AttributeUpdateNotAllowed"
+
+    def _address_conflict(self, obj, kind, attribute, address, dn):
+        """What the sync does when AD user ``dn`` meets cloud group or contact ``obj`` holding
+        ``address``, as ``predict`` says: ObjectTypeMismatch when the soft match on the user's
+        primary address finds it, a uniqueness conflict (quarantined, or AttributeValueMustBeUnique)
+        for any other address it brings.  The user's primary held by a group or contact stays
+        object_type_mismatch when the tenant blocks soft match too (the model then quarantines it):
+        the scan has always named it so, the way out is the same."""
+        ad_user = self._ad_user(dn, address=address)
+        prediction = self._predict(ad_user, cloud_object(obj, kind))
+        primary = (self.ad.soft_keys.get(dn) or (None, None))[0]
+        conflicted = prediction.error == "AttributeValueMustBeUnique" or any(
+            (smtp_address(value) or "").lower() == address for dummy, value in prediction.quarantined)
+        if prediction.error == "ObjectTypeMismatch" or (address == primary and conflicted):
+            return object_type_mismatch_finding(obj, kind, attribute, address, dn, USER, self.ad.name(dn))
+        if conflicted:
+            return address_conflict_finding(obj, kind, attribute, address, dn, self.ad.name(dn), prediction)
+        return None
+
     def _placeholder_ad(self, user, quarantined):
         """(AD name, AD object for a link, AD DN or None, AD identity or None) of the AD user joined
         to the placeholder: by its anchor, else by the quarantined UPN; without it, what Graph says
@@ -658,7 +759,7 @@ class CloudScan(object):
         errors = provisioning_errors(user)
         proxies = [e["value"] for e in errors if isinstance(e.get("value"), str)
                    and _property_key(e.get("propertyCausingError")) == PROXY_PROPERTY.lower()]
-        primary = next((p[5:] for p in proxies if p.startswith("SMTP:")), None)
+        primary = primary_smtp(proxies)
         own = proposals.cloud_identity(user)
         identity = proposals.ad_identity(primary or own.primary, quarantined, own.nickname, own.sam, own.display,
                                          [_bare_address(p) for p in proxies] + sorted(own.addresses))

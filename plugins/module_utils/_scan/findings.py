@@ -19,6 +19,13 @@ ACTIONS = (EDIT, REMOVE, COMPLETE)
 
 AD, CLOUD = "ad", "cloud"
 
+# A rule both sides report: one UPN or SMTP address held by two objects, which Entra keeps unique
+# tenant-wide across users, groups and contacts ("Identity synchronization and duplicate
+# attribute resiliency").  The AD side finds two AD objects (``_scan.ad``); the cloud side a cloud
+# group or contact holding an AD user's address where the engine model says the export meets the
+# duplicate (``_scan.cloud``).
+DUPLICATE_ADDRESS = "duplicate_address"
+
 # The keys of every finding, in report column order.
 FIELDS = ("severity", "rule", "side", "object", "object_class", "common_name", "attribute", "value",
           "conflicts_with", "action", "update", "message", "link")

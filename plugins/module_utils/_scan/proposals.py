@@ -33,6 +33,8 @@ secondary address they share as not counted.
 
 import collections
 
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import primary_smtp, smtp_address
+
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 CONFIDENCES = (HIGH, MEDIUM, LOW)
 
@@ -51,8 +53,7 @@ def _key(value):
 
 
 def _bare(proxy):
-    prefix, colon, rest = proxy.partition(":")
-    return _key(rest) if colon and prefix.lower() == "smtp" else None
+    return _key(smtp_address(proxy))
 
 
 def ad_identity(primary=None, upn=None, nickname=None, sam=None, display=None, addresses=()):
@@ -64,11 +65,7 @@ def ad_identity(primary=None, upn=None, nickname=None, sam=None, display=None, a
 def cloud_identity(user):
     """A cloud user (a Graph user dict) as a ``CloudIdentity``."""
     proxies = [p for p in user.get("proxyAddresses") or [] if isinstance(p, str)]
-    primary = None
-    for proxy in proxies:
-        if proxy.startswith("SMTP:"):
-            primary = _bare(proxy)
-            break
+    primary = _key(primary_smtp(proxies))
     if primary is None:
         primary = _key(user.get("mail"))
     addresses = set(a for a in (_bare(p) for p in proxies) if a)

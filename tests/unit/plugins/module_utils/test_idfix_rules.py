@@ -77,3 +77,57 @@ def test_duplicates_are_found_by_key():
     found = rules.duplicate_findings([("SMTP", "a@x.com"), ("SMTP", "b@x.com"), ("SMTP", "a@x.com")])
     assert list(found) == [("SMTP", "a@x.com")]
     assert found[("SMTP", "a@x.com")].flag == rules.DUPLICATE
+
+
+# -- userPrincipalName, mailNickname, displayName and the fixes (moved here from _scan.ad, issue 27) --
+
+def character(findings):
+    return next(f for f in findings if f.flag == rules.CHARACTER)
+
+
+@pytest.mark.parametrize("upn,expected", [
+    ("ann@contoso.com", []),
+    ("", [rules.BLANK]),
+    ("ann lee@contoso.com", [rules.CHARACTER, rules.LOCAL_PART]),
+    ("a" * 110 + "@contoso.com", [rules.LENGTH, rules.LOCAL_PART]),
+    ("ann@" + "d" * 45 + ".com", [rules.LENGTH]),
+    ("ann@contoso.local", [rules.TOP_LEVEL_DOMAIN]),
+])
+def test_upn_rules(upn, expected):
+    assert flags(rules.upn_findings(upn)) == sorted(expected)
+
+
+def test_upn_fix_removes_what_a_upn_cant_hold_and_only_when_the_result_passes():
+    problem = character(rules.upn_findings("ann lee@contoso.com"))
+    assert rules.upn_fix("ann lee@contoso.com", problem) == "annlee@contoso.com"
+    (problem,) = rules.upn_findings("ann@contoso.local")
+    assert rules.upn_fix("ann@contoso.local", problem) is None
+
+
+@pytest.mark.parametrize("nickname,expected,fixed", [
+    ("ann.lee", [], None),
+    (" ", [rules.BLANK], None),
+    ("ann..lee", [rules.FORMAT], "ann.lee"),
+    ("ann lee", [rules.CHARACTER], "annlee"),
+])
+def test_mail_nickname_rules_and_fixes(nickname, expected, fixed):
+    problems = rules.mail_nickname_findings(nickname)
+    assert flags(problems) == expected
+    if problems:
+        assert rules.mail_nickname_fix(nickname, problems[0]) == fixed
+
+
+def test_display_name_rules_propose_the_trimmed_name():
+    assert rules.display_name_findings("Ann Lee") == []
+    assert [(f.flag, fix) for f, fix in rules.display_name_findings("  ")] == [(rules.BLANK, None)]
+    assert [(f.flag, fix) for f, fix in rules.display_name_findings(" Ann ")] == [(rules.CHARACTER, "Ann")]
+    long_name = "x" * 300
+    assert [(f.flag, fix) for f, fix in rules.display_name_findings(long_name)] == [(rules.LENGTH, "x" * 255)]
+
+
+def test_smtp_and_proxy_fixes():
+    problem = character(rules.smtp_address_findings(" ann@contoso.com"))
+    assert rules.smtp_address_fix(" ann@contoso.com", problem) == "ann@contoso.com"
+    problem = character(rules.proxy_address_findings("smtp", "ann (x)@contoso.com"))
+    assert rules.proxy_address_fix("smtp", "ann (x)@contoso.com", problem) == "smtp:annx@contoso.com"
+    assert rules.proxy_address_fix("X500", "/o=Org", problem) is None, "only SMTP values get a fix"

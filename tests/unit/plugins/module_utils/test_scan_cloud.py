@@ -400,3 +400,53 @@ def test_only_addresses_that_cross_rules_need_are_kept():
         cloud.add_user(user("u%d@contoso.com" % n, proxyAddresses=["SMTP:u%d@contoso.com" % n, "smtp:a%d@contoso.com" % n]))
     cloud.add_user(user("vp@contoso.com", id="intended"))
     assert list(cloud._holders) == ["vp@contoso.com"]
+
+
+# -- the scan asks the engine model, as the planner does (issue 27) ---------------------------------
+
+OLD_GUID, NEW_GUID = "3ab39606-c642-489b-84b6-58c038d3ef39", "0b1c3ec4-2d2a-4b5f-9e0e-5ad2e1c3d4f5"
+
+
+def test_a_cloud_only_user_with_an_ad_users_anchor_mapped_to_another_object_is_refused_as_the_planner_says():
+    stamped = user("stamped@contoso.com", id="stamped", onPremisesImmutableId=ANCHOR, onPremisesObjectIdentifier=OLD_GUID)
+    index = ad_index(object_guids={VP_DN: NEW_GUID})
+    found = run([("user", stamped)], ad=index)
+    (hit,) = found
+    assert (hit["rule"], hit["severity"], hit["object"], hit["value"], hit["conflicts_with"]) == (
+        "object_identifier_mismatch", "error", "stamped", OLD_GUID, VP_DN)
+    assert "cloud-only user stamped@contoso.com" in hit["message"] and "MC1263280" in hit["message"]
+    # The engine model says the same for the AD user: AttributeUpdateNotAllowed.
+    ad_user = scan.sync.AdUser(VP_DN, NEW_GUID, "3ab39606-c642-489b-84b6-58c038d3ef39", sam="vp", upn="vp@contoso.com")
+    assert ad_user.anchor == ANCHOR
+    world = scan.sync.World([scan.cloud_object(stamped)], scan.sync.TenantFacts(now=scan.RULES_IN_FORCE))
+    assert scan.sync.predict(ad_user, world).error == "AttributeUpdateNotAllowed"
+    # The same user mapped to the AD user itself, or without any mapping: a hard match, no finding.
+    for identifier in (NEW_GUID, None):
+        assert run([("user", dict(stamped, onPremisesObjectIdentifier=identifier))], ad=index) == []
+    allowed = {"allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled": True}
+    assert run([("user", stamped)], ad=index, features=allowed) == []
+    # Before MC1263280 was enforced (a clock before 2026-07-01) the remap was allowed.
+    early = scan.CloudScan(index, DOMAINS, {}, now=scan.sync.OBJECT_IDENTIFIER_HARDENING_FROM - 1)
+    assert early.add_user(stamped) == []
+
+
+def test_a_users_secondary_address_held_by_a_groups_primary_is_a_uniqueness_conflict_not_a_type_mismatch():
+    index = ad_index(addresses={"vp@contoso.com": VP_DN, "vera.alias@contoso.com": VP_DN}, soft_keys=SOFT_KEYS)
+    group = {"id": "g", "displayName": "Aliases", "mail": "vera.alias@contoso.com",
+             "proxyAddresses": ["SMTP:vera.alias@contoso.com"]}
+    (hit,) = run([("group", group)], ad=index)
+    assert (hit["rule"], hit["side"], hit["severity"], hit["object"], hit["value"], hit["conflicts_with"]) == (
+        "duplicate_address", "cloud", "error", "g", "vera.alias@contoso.com", VP_DN)
+    assert "AttributeValueMustBeUnique" in hit["message"] and "ObjectTypeMismatch" not in hit["message"]
+
+
+def test_a_users_secondary_address_held_by_a_contact_is_quarantined_by_resiliency():
+    index = ad_index(addresses={"vp@contoso.com": VP_DN, "vera.alias@contoso.com": VP_DN}, soft_keys=SOFT_KEYS)
+    contact = {"id": "c", "displayName": "Vera", "proxyAddresses": ["SMTP:vera.alias@contoso.com"]}
+    (hit,) = run([("contact", contact)], ad=index)
+    assert (hit["rule"], hit["object"], hit["conflicts_with"]) == ("duplicate_address", "c", VP_DN)
+    assert "quarantined" in hit["message"]
+    # The user's primary held by a contact is still the soft match across types.
+    primary = {"id": "c2", "displayName": "Vera", "proxyAddresses": ["SMTP:vp@contoso.com"]}
+    (hit,) = run([("contact", primary)], ad=index)
+    assert hit["rule"] == "object_type_mismatch"

@@ -267,3 +267,12 @@ def test_a_record_file_that_fails_mid_write_keeps_the_old_one(tmp_path, monkeypa
     with pytest.raises(OSError, match="No space left"):
         _sync_scope_writes.write_records(str(record_path), {GUID: {"dn": "CN=VP," + OU, "parent": OU, "time": NOW}})
     assert record_path.read_text() == "the old record" and os.listdir(tmp_path) == ["records.json"]
+
+
+def test_one_case_rule_for_the_scoping_filter_and_the_marker():
+    # Connect's NOTSTARTSWITH User_ and our marker compare without case; an admin's own prefixes likewise.
+    assert excluded_by_admin_description("USER_parked") and excluded_by_admin_description(MARKER + "x")
+    assert not excluded_by_admin_description("Users of sales") and not excluded_by_admin_description(None)
+    assert excluded_by_admin_description("noSync: left", ("NOSYNC:",))
+    assert not excluded_by_admin_description("User_parked", ("nosync:",)), "an admin's prefixes replace the default"
+    assert is_ours(MARKER.upper() + "old") and not is_ours("User_")
