@@ -192,53 +192,17 @@ ldap_operations:
   sample: {"searches": 1, "modifies": 1}
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
-from ansible_collections.syncfix.entra.plugins.module_utils._ldap import objects as ad_objects
-from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan, converge
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.dn import dn_key
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._backends.ad_source_anchor import plan_objects
+from ansible_collections.syncfix.entra.plugins.module_utils._module.ad_module import ADModule
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import converge
 from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import (
     AD_ANCHOR_ITEM, item_opt_in, item_spec, single_item,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils._module.ad_module import ADModule
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.reverse_hard_match import (
-    ATTRIBUTE, clear_refusal, current_anchor, describe, held_anchor_refusal, parse_anchor_requests, replace_refusal,
+    ATTRIBUTE, parse_anchor_requests,
 )
-
-
-def plan_item(ad, identity, entry, desired, holders, force=False):
-    """One user's ItemPlan: the force and uniqueness rules, or the replace to send.  ``force``
-    is this item's own (issue 26: an opt-in unlocks its own item only)."""
-    try:
-        before = current_anchor(entry["dn"], entry["raw"].get(ATTRIBUTE))
-    except InputError as e:
-        return ItemPlan(identity, describe(None), refusal=str(e), fields=dict(dn=entry["dn"]))
-
-    def write(plan):
-        ad.connection.modify(entry["dn"], {ATTRIBUTE: [("replace", [desired.raw] if desired else [])]})
-
-    return ItemPlan(identity, describe(before), describe(desired), changed=before != desired, apply=write,
-                    action="%s %s" % ("clear" if desired is None else "set", ATTRIBUTE),
-                    refusal=(replace_refusal(entry["dn"], before, desired, force)
-                             or (clear_refusal(entry["dn"], before, force) if desired is None else None)
-                             or (held_anchor_refusal(entry["dn"], desired, holders.get(desired.immutable_id, []))
-                                 if desired is not None and before != desired else None)),
-                    fields=dict(dn=entry["dn"]))
-
-
-def holders_after_run(ad, requests, found):
-    """``{immutable_id: [dn]}`` of the AD objects that will hold each requested anchor once this
-    run is done: an object of the run holds what it asks for, whatever it holds now."""
-    writing = dict((desired.immutable_id, desired) for identity, desired in requests if desired is not None)
-    if not writing:
-        return {}
-    asked = dict((dn_key(found[identity]["dn"]), desired) for identity, desired in requests)
-    holders = ad_objects.anchor_holders(ad.connection, list(writing.values()))
-    result = dict((value, [dn for dn in dns if dn_key(dn) not in asked]) for value, dns in holders.items())
-    for dn, desired in ((found[identity]["dn"], desired) for identity, desired in requests):
-        if desired is not None:
-            result[desired.immutable_id].append(dn)
-    return result
 
 
 def diff_entry(plan, side):
@@ -273,10 +237,7 @@ def main():
     forces = dict(((e.get("object") or "").strip().lower(), item_opt_in(e, ad.params, "force")) for e in entries)
     found = ad.find_objects([identity for identity, anchor in requests], [ATTRIBUTE], classes=("user",))
     requests = [(identity, desired) for identity, desired in requests if identity in found]
-    holders = holders_after_run(ad, requests, found)
-    plans = [plan_item(ad, identity, found[identity], desired, holders, forces[identity.lower()])
-             for identity, desired in requests]
-    converge(ad, plans, diff_entry)
+    converge(ad, plan_objects(ad.connection, requests, found, forces), diff_entry)
 
 
 if __name__ == "__main__":

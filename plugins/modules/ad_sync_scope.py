@@ -270,7 +270,7 @@ ldap_operations:
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
 from ansible_collections.syncfix.entra.plugins.module_utils._rules import sync_scope as scope
 from ansible_collections.syncfix.entra.plugins.module_utils._backends import ad_sync_scope as writes
-from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan, converge
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import converge
 from ansible_collections.syncfix.entra.plugins.module_utils._module.ad_module import ADModule
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import AnchorError
 from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import LdapError
@@ -279,32 +279,6 @@ ITEM_SPEC = dict(
     object=dict(type="str", required=True),
     state=dict(type="str", choices=list(scope.STATES)),
 )
-
-
-def item_plan(directory, plan, refusal, record_file):
-    """One user's ItemPlan from its scope plan; its write goes through the adapter."""
-    fields = dict(dn=plan.facts.dn)
-    if plan.record is not None and not refusal:
-        fields["record"] = dict(plan.record, guid=plan.facts.guid)
-
-    def write(item):
-        try:
-            applied = writes.apply(directory, plan)
-        except LdapError as e:
-            applied_anyway, msg = writes.outcome_after_failure(directory, plan, e)
-            record_file.after(plan, applied_anyway)
-            if not applied_anyway:
-                item.fields.pop("record", None)
-                raise LdapError(msg, e.code)
-            item.msg = msg
-            return
-        record_file.after(plan, True)
-        item.changed, item.after, item.msg = applied.changed, applied.after(), applied.msg
-
-    item = ItemPlan(plan.item, plan.before(), plan.after(), changed=plan.changed, action=plan.action, apply=write,
-                    refusal=refusal, note=plan.msg, fields=fields)
-    item.scope_plan = plan
-    return item
 
 
 def diff_entry(item, side):
@@ -354,7 +328,7 @@ def main():
             record_file.write_ahead()
         except (IOError, OSError) as e:
             ad.fail("record_path %s can't be written (%s); nothing was changed" % (params["record_path"], e), **extra)
-    converge(ad, [item_plan(ad.connection, p, refusals.get(p.item), record_file) for p in plans], diff_entry, **extra)
+    converge(ad, [writes.item_plan(ad.connection, p, refusals.get(p.item), record_file) for p in plans], diff_entry, **extra)
 
 
 if __name__ == "__main__":

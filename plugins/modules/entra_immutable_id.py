@@ -337,7 +337,7 @@ graph_requests:
 from ansible_collections.syncfix.entra.plugins.module_utils._backends.entra_immutable_id import (
     plan_items, read_requests,
 )
-from ansible_collections.syncfix.entra.plugins.module_utils._module.converge_per_item import converge_per_item
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import converge
 from ansible_collections.syncfix.entra.plugins.module_utils._module.entra_module import EntraModule
 from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import IMMUTABLE_ID_ITEM, item_spec
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.lookup_failure import lookup_failure_spec
@@ -378,7 +378,7 @@ def main():
         supports_check_mode=True,
     )
     items, facts = read_requests(entra)
-    converge_per_item(entra, plan_items(entra, items, facts), diff_entry(facts))
+    converge(entra, plan_items(entra, items, facts), diff_entry(facts), refused_fail_alone=True)
 
 
 if __name__ == "__main__":

@@ -272,7 +272,6 @@ graph_requests:
 
 from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory
 from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import converge
-from ansible_collections.syncfix.entra.plugins.module_utils._module.converge_per_item import converge_per_item
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError, SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils._module.item_specs import (
     USER_REMOVAL_ITEM, item_opt_in, item_spec, single_item,
@@ -353,7 +352,7 @@ def main():
             prepare_backup_dir(options.backup_dir)
         except InputError as e:
             entra.fail_error(e)
-    (converge if stopped else converge_per_item)(entra, plans, diff_entry)
+    converge(entra, plans, diff_entry, refused_fail_alone=not stopped)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import os
 
 from ansible_collections.syncfix.entra.plugins.module_utils._rules import sync_scope as scope
 from ansible_collections.syncfix.entra.plugins.module_utils._ldap import objects as ad_objects
+from ansible_collections.syncfix.entra.plugins.module_utils._module.converge import ItemPlan
 from ansible_collections.syncfix.entra.plugins.module_utils._report.private_file import file_problem, write_private
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import SourceAnchor
 from ansible_collections.syncfix.entra.plugins.module_utils._ldap.client import (
@@ -125,6 +126,33 @@ def outcome_after_failure(directory, plan, error):
         if done:
             return True, "done (confirmed by re-reading after: %s)" % error
     return False, "%s; re-read: not applied" % error
+
+
+def item_plan(directory, plan, refusal, record_file):
+    """One user's ``_module.converge.ItemPlan`` from its scope plan (``refusal``: why it may not be
+    written, or None); its write is ``apply``, and ``record_file`` learns what landed."""
+    fields = dict(dn=plan.facts.dn)
+    if plan.record is not None and not refusal:
+        fields["record"] = dict(plan.record, guid=plan.facts.guid)
+
+    def write(item):
+        try:
+            applied = apply(directory, plan)
+        except LdapError as e:
+            applied_anyway, msg = outcome_after_failure(directory, plan, e)
+            record_file.after(plan, applied_anyway)
+            if not applied_anyway:
+                item.fields.pop("record", None)
+                raise LdapError(msg, e.code)
+            item.msg = msg
+            return
+        record_file.after(plan, True)
+        item.changed, item.after, item.msg = applied.changed, applied.after(), applied.msg
+
+    item = ItemPlan(plan.item, plan.before(), plan.after(), changed=plan.changed, action=plan.action, apply=write,
+                    refusal=refusal, note=plan.msg, fields=fields)
+    item.scope_plan = plan
+    return item
 
 
 # -- the record file ------------------------------------------------------------------------------

@@ -28,9 +28,7 @@ import time
 from ansible_collections.syncfix.entra.plugins.module_utils._graph import directory
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import SyncfixError
 from ansible_collections.syncfix.entra.plugins.module_utils._report.private_file import checked_guid, write_private
-from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import (
-    BATCH_LIMIT, GraphError, NotWritten, OutcomeUnknown,
-)
+from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import GraphError, NotWritten, OutcomeUnknown
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.user_removal import ACTIVE, GONE
 
 OPERATION = {"soft_delete": "soft-delete user", "purge": "purge user", "restore": "restore user"}
@@ -152,16 +150,10 @@ class RemovalBatch:
                 why, "" if removal is failed else ", so nothing was sent for %s" % removal.label))
 
     def _send_settled(self, removals):
-        """Send each removal's next step once; a step read back as not carried out goes again."""
-        pending = removals
-        for attempt in range(self.resends + 1):
-            for start in range(0, len(pending), BATCH_LIMIT):
-                self._send_envelope(pending[start:start + BATCH_LIMIT])
-            pending = [r for r in pending if isinstance(r.error, NotWritten)]
-            if not pending or attempt == self.resends:
-                return
-            for removal in pending:
-                removal.error = None
+        """Send each removal's next step once; a step read back as not carried out goes again
+        (``_graph.directory.send_settled``)."""
+        directory.send_settled(self.client, removals, Removal.request, _answered, self._settle_lost, lost=GraphError,
+                               on_resend=_resending, resends=self.resends)
 
     def _wait_for_the_recycle_bin(self, late):
         for wait in self.waits:
@@ -179,28 +171,33 @@ class RemovalBatch:
                                        % (error.message, sum(self.waits)), error.request_id, error.operation,
                                        error.target)
 
-    def _send_envelope(self, removals):
-        steps = [r.waiting_for for r in removals]
-        try:
-            answers = self.client.batch([r.request() for r in removals])
-        except GraphError as lost:
-            for removal, step in zip(removals, steps):
-                self._settle(removal, step, lost)
-            return
-        for removal, step, answer in zip(removals, steps, answers):
-            if answer is not None and answer["status"] < 400:
+    def _settle_lost(self, removals, lost):
+        """The removals of an envelope whose answer was lost, each read back (``settle``)."""
+        outcomes = []
+        for removal in removals:
+            step = removal.waiting_for
+            try:
+                settle(self.client, step, removal.user_id, removal.label, lost)
                 removal.landed.append(step)
-            else:
-                removal.error = GraphError.from_response(answer["status"] if answer else "no answer",
-                                                         (answer or {}).get("body"), (answer or {}).get("headers"),
-                                                         OPERATION[step], removal.label)
+                outcomes.append(None)
+            except OutcomeUnknown as error:
+                removal.error = error
+                outcomes.append(error)
+        return outcomes
 
-    def _settle(self, removal, step, lost):
-        try:
-            settle(self.client, step, removal.user_id, removal.label, lost)
-            removal.landed.append(step)
-        except OutcomeUnknown as error:
-            removal.error = error
+
+def _answered(removal, answer):
+    """One removal's step answered: landed, or stopped with the answer's error."""
+    step = removal.waiting_for
+    removal.error = directory.answer_error(answer, OPERATION[step], removal.label)
+    if removal.error is None:
+        removal.landed.append(step)
+    return removal.error
+
+
+def _resending(removal):
+    """Its step read back as not carried out goes again: no error until it is answered."""
+    removal.error = None
 
 
 def settle(client, step, user_id, label, lost):

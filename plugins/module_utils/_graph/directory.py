@@ -14,6 +14,7 @@ import re
 from urllib.parse import urlencode
 
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import SyncfixError
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import smtp_addresses
 from ansible_collections.syncfix.entra.plugins.module_utils._graph.client import (
     BATCH_LIMIT, GraphError, NotWritten, OutcomeUnknown,
 )
@@ -100,7 +101,7 @@ def _smtp_reads(path, addresses, select, operation):
 def _smtp_addresses(obj):
     """The SMTP addresses in an object's proxyAddresses, primary or not, lower-cased: what the
     filter matched, compared the way the directory compares them (case-insensitively)."""
-    return set(p.split(":", 1)[1].lower() for p in obj.get("proxyAddresses") or [] if p.lower().startswith("smtp:"))
+    return set(address.lower() for address in smtp_addresses(obj.get("proxyAddresses")))
 
 
 # Graph refuses a whole $select that names a property its schema lacks ("Could not find a
@@ -251,27 +252,36 @@ ROLE_SOURCES = (
 ROLE_GRANT_SELECT = "principalId,roleDefinitionId"
 
 
-def role_grants(client):
+def role_grants(client, paged=False):
     """``{principal id: {"active": set, "eligible": set}}`` of role definition ids: every
     directory role assignment and eligibility of the tenant ("List unifiedRoleAssignments",
-    "List roleEligibilityScheduleInstances"), each list read once, both in one $batch call.
-    Eligibility is PIM, which needs Entra ID P2 or Governance: a tenant without it answers 400
-    AadPremiumLicenseRequired, and nobody there can be eligible for a role."""
-    reads = [("read %s directory roles" % kind, _get(path, {"$select": ROLE_GRANT_SELECT})) for kind, path in ROLE_SOURCES]
-    answers = client.batch([request for operation, request in reads])
+    "List roleEligibilityScheduleInstances"), each list read once: both in one $batch call, or
+    with ``paged`` in plain paged GETs one after the other (the scan's way, as it reads every
+    other list).  Eligibility is PIM, which needs Entra ID P2 or Governance: a tenant without it
+    answers 400 AadPremiumLicenseRequired, and nobody there can be eligible for a role."""
     grants = {}
-    for (kind, path), (operation, request), answer in zip(ROLE_SOURCES, reads, answers):
+    for kind, listed in _role_grant_lists(client, paged):
         try:
-            listed = _answer_items(client, request, answer, operation)
+            for grant in listed():
+                if grant.get("principalId") and grant.get("roleDefinitionId"):
+                    held = grants.setdefault(grant["principalId"], {"active": set(), "eligible": set()})
+                    held[kind].add(grant["roleDefinitionId"])
         except GraphError as error:
             if kind == "eligible" and error.code == "AadPremiumLicenseRequired":
                 continue
             raise
-        for grant in listed:
-            if grant.get("principalId") and grant.get("roleDefinitionId"):
-                held = grants.setdefault(grant["principalId"], {"active": set(), "eligible": set()})
-                held[kind].add(grant["roleDefinitionId"])
     return grants
+
+
+def _role_grant_lists(client, paged):
+    """``[(kind, read)]`` per ROLE_SOURCES: ``read()`` gives that list's grants (or its GraphError)."""
+    if paged:
+        return [(kind, lambda path=path, kind=kind: client.iterate(path, operation="list %s directory roles" % kind))
+                for kind, path in ROLE_SOURCES]
+    reads = [("read %s directory roles" % kind, _get(path, {"$select": ROLE_GRANT_SELECT})) for kind, path in ROLE_SOURCES]
+    answers = client.batch([request for operation, request in reads])
+    return [(kind, lambda read=read, answer=answer: _answer_items(client, read[1], answer, read[0]))
+            for (kind, path), read, answer in zip(ROLE_SOURCES, reads, answers)]
 
 
 def group_members(client, principals):
@@ -422,15 +432,21 @@ def patch_users(client, patches, operation):
 
     Returns ``[(label, None or GraphError)]`` in order, so the caller can say which were done.
     """
-    requests = [{"method": "PATCH", "url": "/users/%s" % user_id, "body": body} for user_id, body, label in patches]
-    outcome = []
-    for (user_id, body, label), answer in zip(patches, client.batch(requests)):
-        error = None
-        if answer is None or answer["status"] >= 400:
-            error = GraphError.from_response(answer["status"] if answer else "no answer", (answer or {}).get("body"),
-                                             (answer or {}).get("headers"), operation, label)
-        outcome.append((label, error))
-    return outcome
+    requests = [_patch_request(user_id, body) for user_id, body, label in patches]
+    return [(label, answer_error(answer, operation, label))
+            for (user_id, body, label), answer in zip(patches, client.batch(requests))]
+
+
+def _patch_request(user_id, body):
+    return {"method": "PATCH", "url": "/users/%s" % user_id, "body": body}
+
+
+def answer_error(answer, operation, target):
+    """The GraphError of one $batch answer (None, the item missing, or 4xx/5xx), None for 2xx."""
+    if answer is not None and answer["status"] < 400:
+        return None
+    return GraphError.from_response(answer["status"] if answer else "no answer", (answer or {}).get("body"),
+                                    (answer or {}).get("headers"), operation, target)
 
 
 # How many times a write read back as not carried out is sent again: it did not land, so
@@ -438,27 +454,49 @@ def patch_users(client, patches, operation):
 RESENDS = 3
 
 
-def patch_users_settled(client, patches, operation, resends=RESENDS):
-    """``patch_users`` one ``$batch`` envelope at a time; when an envelope fails (its answer
-    lost, the connection dropped), its users are read back: a patch whose values are there
-    landed (its outcome None); one whose values are not was not carried out, so it is sent
-    again, up to ``resends`` times, and then gets the error.  One lost envelope holds back
-    only its own patches, and nothing lands twice."""
-    outcome, pending = {}, list(patches)
-    for dummy in range(resends + 1):
+def send_settled(client, items, request, answered, settle, lost=SyncfixError, on_resend=None, resends=RESENDS):
+    """Send one write per item through ``$batch``, one envelope (BATCH_LIMIT) at a time, and
+    settle the envelopes whose answer is lost; returns each item's outcome, in order.
+
+    ``request(item)`` is the item's write; ``answered(item, answer)`` its outcome from its answer:
+    None when it landed, else the error.  When sending an envelope raises ``lost`` (its answer
+    lost, the connection dropped), ``settle(items, error)`` reads its items back and gives each
+    one's outcome: None for a write that landed, NotWritten for one that was not carried out,
+    another error when that can't be told.  The NotWritten are sent again (``on_resend(item)``
+    first), up to ``resends`` times, and then keep that outcome.  One lost envelope holds back
+    only its own writes, and nothing lands twice: a write goes again only once reading back has
+    shown that it did not land."""
+    outcomes, pending = [None] * len(items), list(range(len(items)))
+    for attempt in range(resends + 1):
         for start in range(0, len(pending), BATCH_LIMIT):
-            outcome.update(_patch_or_settle(client, pending[start:start + BATCH_LIMIT], operation))
-        pending = [patch for patch in pending if isinstance(outcome[patch[2]], NotWritten)]
-        if not pending:
-            break
-    return [(label, outcome[label]) for user_id, body, label in patches]
+            chunk = pending[start:start + BATCH_LIMIT]
+            envelope = [items[i] for i in chunk]
+            try:
+                answers = client.batch([request(item) for item in envelope])
+                settled = [answered(item, answer) for item, answer in zip(envelope, answers)]
+            except lost as error:
+                settled = settle(envelope, error)
+            for index, outcome in zip(chunk, settled):
+                outcomes[index] = outcome
+        pending = [i for i in pending if isinstance(outcomes[i], NotWritten)]
+        if not pending or attempt == resends:
+            return outcomes
+        for index in pending if on_resend is not None else ():
+            on_resend(items[index])
+    return outcomes
 
 
-def _patch_or_settle(client, patches, operation):
-    try:
-        return patch_users(client, patches, operation)
-    except SyncfixError as error:
-        return settle_patches(client, patches, error, operation)
+def patch_users_settled(client, patches, operation, resends=RESENDS):
+    """``patch_users`` through ``send_settled``: a patch whose envelope was lost and whose values
+    are there when its users are read back landed (its outcome None); one whose values are not
+    was not carried out, so it is sent again, up to ``resends`` times, and then gets the error.
+    Returns ``[(label, None or GraphError)]`` in order."""
+    outcomes = send_settled(
+        client, list(patches), lambda patch: _patch_request(patch[0], patch[1]),
+        lambda patch, answer: answer_error(answer, operation, patch[2]),
+        lambda envelope, error: [outcome for label, outcome in settle_patches(client, envelope, error, operation)],
+        resends=resends)
+    return [(label, outcome) for (user_id, body, label), outcome in zip(patches, outcomes)]
 
 
 def settle_patches(client, patches, error, operation):

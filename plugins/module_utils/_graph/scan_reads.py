@@ -123,18 +123,7 @@ class TenantReader(object):
         """``{principal id: {"active": set, "eligible": set}}`` of role definition ids: every
         assignment and eligibility in two paged reads (``_graph.directory.ROLE_SOURCES``).  A tenant
         without Entra ID P2 answers AadPremiumLicenseRequired for eligibilities: nobody is eligible."""
-        grants = {}
-        for kind, path in directory.ROLE_SOURCES:
-            try:
-                for grant in self.client.iterate(path, operation="list %s directory roles" % kind):
-                    if grant.get("principalId") and grant.get("roleDefinitionId"):
-                        held = grants.setdefault(grant["principalId"], {"active": set(), "eligible": set()})
-                        held[kind].add(grant["roleDefinitionId"])
-            except GraphError as error:
-                if kind == "eligible" and error.code == "AadPremiumLicenseRequired":
-                    continue
-                raise
-        return grants
+        return directory.role_grants(self.client, paged=True)
 
     def role_holders(self, user_ids):
         """Roles each of ``user_ids`` holds or is eligible for, directly or through a role-assignable

@@ -301,36 +301,30 @@ class DirectoryConnection:
         operations = {"delete": ldap3.MODIFY_DELETE, "add": ldap3.MODIFY_ADD, "replace": ldap3.MODIFY_REPLACE}
         payload = dict((attribute, [(operations[op], list(values)) for op, values in steps])
                        for attribute, steps in changes.items())
-        self.stats["modifies"] += 1
-        try:
-            ok = self.connection.modify(dn, payload)
-        except ldap3_exceptions.LDAPException as e:
-            # The modify may or may not have been applied; the caller re-reads before retrying.
-            problem = _exception_text(e, self.receive_timeout)
-            raise LdapError("modify of %s on %s failed: %s" % (dn, self.server_used, problem))
-        if not ok:
-            result = self.connection.result or {}
-            if result.get("result") == RESULT_REFERRAL:
-                self.stats["modifies"] -= 1  # counted again where it is sent
-                return self._referred_connection(result, "modify of %s on %s" % (dn, self.server_used))[0].modify(
-                    dn, changes)
-            raise LdapError("modify of %s on %s failed: %s" % (dn, self.server_used, _describe(result)),
-                            result.get("result"))
+        return self._write("modifies", "modify of %s on %s" % (dn, self.server_used),
+                           lambda: self.connection.modify(dn, payload), lambda referred: referred.modify(dn, changes))
 
     def move(self, dn, new_parent):
         """Move ``dn`` under ``new_parent``, keeping its RDN (LDAP modify DN)."""
-        self.stats["moves"] += 1
-        step = "move of %s to %s on %s" % (dn, new_parent, self.server_used)
+        return self._write("moves", "move of %s to %s on %s" % (dn, new_parent, self.server_used),
+                           lambda: self.connection.modify_dn(dn, safe_rdn(dn)[0], delete_old_dn=True,
+                                                             new_superior=new_parent),
+                           lambda referred: referred.move(dn, new_parent))
+
+    def _write(self, counter, step, send, send_referred):
+        """Send one write (``send()``: modify, modify DN), counted in ``stats[counter]``; a referral
+        answer sends it on with ``send_referred(connection)`` to where it points (counted there)."""
+        self.stats[counter] += 1
         try:
-            ok = self.connection.modify_dn(dn, safe_rdn(dn)[0], delete_old_dn=True, new_superior=new_parent)
+            ok = send()
         except ldap3_exceptions.LDAPException as e:
-            # The move may or may not have been applied; the caller re-reads.
+            # The write may or may not have been applied; the caller re-reads before retrying.
             raise LdapError("%s failed: %s" % (step, _exception_text(e, self.receive_timeout)))
         if not ok:
             result = self.connection.result or {}
             if result.get("result") == RESULT_REFERRAL:
-                self.stats["moves"] -= 1  # counted again where it is sent
-                return self._referred_connection(result, step)[0].move(dn, new_parent)
+                self.stats[counter] -= 1  # counted again where it is sent
+                return send_referred(self._referred_connection(result, step)[0])
             raise LdapError("%s failed: %s" % (step, _describe(result)), result.get("result"))
 
 

@@ -10,6 +10,7 @@ hundred per search, so a list of 10,000 objects costs twenty searches, not ten t
 
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.dn import DnError, dn_key, same_dn
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import AnchorError, SourceAnchor
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import smtp_address, smtp_addresses
 
 OBJECT_CLASSES = ("user", "contact", "group")
 # Identities per OR-filtered search.  Samba and AD answer a 500-way OR on indexed attributes
@@ -87,10 +88,9 @@ def entry_keys(entry):
         except AnchorError:
             pass
     for proxy in attributes.get("proxyAddresses") or []:
-        proxy = proxy.lower()
-        keys.append(("text", proxy))
-        if proxy.startswith("smtp:"):
-            keys.append(("text", proxy[len("smtp:"):]))
+        keys.append(("text", proxy.lower()))
+        if smtp_address(proxy) is not None:
+            keys.append(("text", smtp_address(proxy).lower()))
     for name in ("userPrincipalName", "mail", "sAMAccountName"):
         value = attributes.get(name)
         if isinstance(value, list):
@@ -169,14 +169,13 @@ def holders_of(connection, values, exclude_dns=()):
         chunk = values[start:start + LOOKUP_CHUNK]
         clauses, by_address = [], {}
         for value in chunk:
-            address = value.split(":", 1)[1] if ":" in value else value
+            address = value if smtp_address(value) is None else smtp_address(value)
             by_address.setdefault(address.lower(), []).append(value)
             clauses.append("(proxyAddresses=smtp:%s)(mail=%s)" % (escape_filter_value(address), escape_filter_value(address)))
         for entry in connection.search("(|%s)" % "".join(clauses), ["proxyAddresses", "mail"]):
             if dn_key(entry["dn"]) in excluded:
                 continue
-            held = set(p.split(":", 1)[1].lower() for p in entry["attributes"].get("proxyAddresses") or []
-                       if p.lower().startswith("smtp:"))
+            held = set(address.lower() for address in smtp_addresses(entry["attributes"].get("proxyAddresses")))
             mail = entry["attributes"].get("mail")
             mail = (mail[0] if isinstance(mail, list) and mail else mail) or ""
             held.add(mail.lower())

@@ -16,6 +16,9 @@ the same way in every module:
    others go on, and the summary names what was done, what failed and what was untouched; the
    diff shows the writes that landed.
 
+With ``refused_fail_alone`` (the write modules whose items carry their own opt-ins, issue 26)
+step 1 is different: the refused items fail alone and the others go on to step 2 or 3.
+
 ``link_plan`` runs the same plans through ``plan_results`` without ever applying them, so the
 plan it shows is exactly what the write modules would do.
 """
@@ -125,30 +128,48 @@ def apply_plan(plan):
         return error
 
 
-def converge(base, plans, describe=None, **extra):
+def converge(base, plans, describe=None, refused_fail_alone=False, **extra):
     """Refuse, report (check mode) or apply ``plans``, then exit the module (see module doc).
-    ``describe(plan, side)`` shapes the diff (see ``diff_of``)."""
+    ``describe(plan, side)`` shapes the diff (see ``diff_of``).
+
+    With ``refused_fail_alone`` a refused item fails with its reason and the others are applied
+    (or, in check mode, reported) as if it were not there.  The write modules whose items carry
+    their own opt-ins (issue 26) take a chunk of a plan whose links were decided one by one: a
+    link whose cloud user changed between the plan and the run is refused (it lacks the opt-in
+    the new state needs), and the other links of the chunk, each checked on its own, still go
+    ahead.  Every refusal is still found before the first write, check mode still writes
+    nothing, the task still fails when an item was refused, and two items that name one object
+    are still refused both."""
     refuse_same_target(plans)
-    diff = diff_of(plans, describe) if describe else None
-    if any(plan.refusal for plan in plans):
+    if any(plan.refusal for plan in plans) and not refused_fail_alone:
         # Nothing is written; check mode still shows what the others would change once the
         # refusals are resolved.
+        diff = diff_of(plans, describe) if describe else None
         if diff is not None and not base.check_mode:
             diff = dict(before={}, after={})
-        base.exit_bulk(_refused(plans), diff=diff, **extra)
+        return base.exit_bulk(_refused(plans), diff=diff, **extra)
+    going = [plan for plan in plans if not plan.refusal]
     if base.check_mode:
-        base.exit_bulk(plan_results(plans, check_mode=True), diff=diff, **extra)
-    results = []
-    for plan in plans:
-        error = apply_plan(plan) if plan.changed else None
-        result = plan.result(check_mode=False)
-        if error is not None:
-            text = getattr(error, "describe", lambda: str(error))()
-            result.update(failed=True, changed=plan.partial, msg=text, error=error_details(error))
-            if not plan.partial:
-                result["after"] = plan.before
-        results.append(result)
-    base.exit_bulk(results, diff=diff_of(_landed(plans, results), describe) if describe else None, **extra)
+        results, shown = [plan.result(check_mode=True) for plan in going], going
+    else:
+        results = [_applied(plan) for plan in going]
+        # The diff shows the writes that landed.
+        shown = _landed(going, results)
+    done = iter(results)
+    results = [plan.result(base.check_mode) if plan.refusal else next(done) for plan in plans]
+    return base.exit_bulk(results, diff=diff_of(shown, describe) if describe else None, **extra)
+
+
+def _applied(plan):
+    """One plan's result once its write (if any) ran; a failed write fails the item."""
+    error = apply_plan(plan) if plan.changed else None
+    result = plan.result(check_mode=False)
+    if error is not None:
+        text = getattr(error, "describe", lambda: str(error))()
+        result.update(failed=True, changed=plan.partial, msg=text, error=error_details(error))
+        if not plan.partial:
+            result["after"] = plan.before
+    return result
 
 
 def _landed(plans, results):

@@ -10,7 +10,7 @@ a cloud user's ``onPremisesImmutableId`` hard-matches that cloud user when it is
 engine.  The attribute holds 16 bytes: an opaque (non-GUID) ImmutableId can't be written.
 """
 
-from ansible_collections.syncfix.entra.plugins.module_utils._rules.dn import same_dn
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.dn import dn_key, same_dn
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.anchor import AnchorError, SourceAnchor
 
@@ -100,3 +100,26 @@ def held_anchor_refusal(dn, desired, holders):
     return ("%s (immutable id %s) is already the sourceAnchor of %s; two AD objects with one anchor both "
             "claim one cloud user. Clear or change it there first"
             % (desired.guid, desired.immutable_id, ", ".join(others)))
+
+
+def holders_after_run(requests, dns, holders):
+    """``{immutable_id: [dn]}`` of the AD objects that will hold each requested anchor once this
+    run is done: an object of the run holds what it asks for, whatever it holds now.
+
+    ``requests`` are the run's ``(identity, SourceAnchor or None)``, ``dns`` each identity's DN and
+    ``holders`` what AD holds now (``_ldap.objects.anchor_holders`` of the anchors written)."""
+    asked = set(dn_key(dns[identity]) for identity, desired in requests)
+    result = dict((value, [dn for dn in found if dn_key(dn) not in asked]) for value, found in holders.items())
+    for identity, desired in requests:
+        if desired is not None:
+            result[desired.immutable_id].append(dns[identity])
+    return result
+
+
+def item_refusal(dn, before, desired, force, holders):
+    """Why one item may not go from ``before`` to ``desired`` (None when it may): the force rules
+    (replace, clear) and the uniqueness of the anchor among ``holders`` (``holders_after_run``)."""
+    return (replace_refusal(dn, before, desired, force)
+            or (clear_refusal(dn, before, force) if desired is None else None)
+            or (held_anchor_refusal(dn, desired, holders.get(desired.immutable_id, []))
+                if desired is not None and before != desired else None))

@@ -15,6 +15,7 @@ cannot be deleted in the cloud.  Pure code: the callers read and write Graph.
 import re
 
 from ansible_collections.syncfix.entra.plugins.module_utils._rules.errors import InputError
+from ansible_collections.syncfix.entra.plugins.module_utils._rules.proxy_address import smtp_address, smtp_addresses
 
 STATES = ("deleted", "purged", "restored")
 ACTIVE, IN_RECYCLE_BIN, GONE = "active", "deleted", "gone"
@@ -66,7 +67,7 @@ def data_loss_reasons(user, licenses=(), mail_from_sync=False):
         reasons.append("it has licenses %s" % ", ".join(licenses))
     if has_mailbox(user) and not (mail_from_sync and not licenses):
         reasons.append("it has a mailbox (mail %s); purging destroys the mailbox" % (
-            user.get("mail") or next(p for p in user.get("proxyAddresses") if p.lower().startswith("smtp:"))))
+            user.get("mail") or next(p for p in user.get("proxyAddresses") if smtp_address(p) is not None)))
     return reasons
 
 
@@ -91,7 +92,7 @@ def role_reasons(roles=None):
 
 def has_mailbox(user):
     """A mail-enabled cloud user: Exchange Online stamps mail and SMTP proxy addresses."""
-    return bool(user.get("mail")) or any(p.lower().startswith("smtp:") for p in user.get("proxyAddresses") or [])
+    return bool(user.get("mail")) or any(smtp_address(p) is not None for p in user.get("proxyAddresses") or [])
 
 
 def deleted_upn_matches(deleted_upn, upn):
@@ -108,7 +109,7 @@ def names_user(user, selector):
     return ((user.get("id") or "").lower() == wanted
             or deleted_upn_matches(user.get("userPrincipalName"), selector)
             or (user.get("mail") or "").lower() == wanted
-            or "smtp:" + wanted in [p.lower() for p in user.get("proxyAddresses") or []])
+            or wanted in [a.lower() for a in smtp_addresses(user.get("proxyAddresses"))])
 
 
 def record_summary(record):

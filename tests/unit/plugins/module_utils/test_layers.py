@@ -68,3 +68,25 @@ def test_the_pure_layers_do_no_io():
             if module.split(".")[0] in IO_MODULES and module not in PURE_PARTS:
                 found.append("%s imports %s" % (path.relative_to(MODULE_UTILS), module))
     assert found == []
+
+
+def tree_sections():
+    """docs/development.md's tree: ``{package: the text of its entry}`` (an entry starts at a
+    line naming one or more packages, ``_graph/ _ldap/ _winrm/``, and runs to the next one)."""
+    text = (MODULE_UTILS.parents[1] / "docs" / "development.md").read_text(encoding="utf-8")
+    tree = text[text.index("## Layers"):text.index("### Adding a module")]
+    sections, current = {}, []
+    for line in tree.splitlines():
+        if line.startswith("_"):
+            current = [word.rstrip("/") for word in line.split() if word.startswith("_") and word.endswith("/")]
+        for package in current:
+            sections[package] = sections.get(package, "") + line + "\n"
+    return sections
+
+
+def test_docs_development_places_every_file():
+    """The tree names every file under its layer, so the map stays true."""
+    sections = tree_sections()
+    missing = [str(path.relative_to(MODULE_UTILS)) for path in sources()
+               if path.stem not in sections.get(path.relative_to(MODULE_UTILS).parts[0], "")]
+    assert missing == []
