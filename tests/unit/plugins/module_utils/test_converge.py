@@ -113,3 +113,34 @@ def test_the_target_defaults_to_the_id_or_the_dn_field():
     assert ItemPlan("x", fields=dict(id="u1")).target == "u1"
     assert ItemPlan("x", fields=dict(dn="CN=A,DC=x")).target == "cn=a,dc=x"
     assert ItemPlan("x", fields=dict(id=None)).target is None
+
+
+# refused_fail_alone=True (issue 26): a refused item fails alone, the others go on.
+
+def test_a_refused_item_fails_alone_and_the_others_are_written_in_their_places():
+    writes = []
+    out = run(Base(), [plan("a", writes=writes), plan("b", refusal="b is an admin", writes=writes),
+                       plan("c", writes=writes)], refused_fail_alone=True)
+    assert writes == ["a", "c"]
+    assert [(r["item"], r["changed"], bool(r.get("failed"))) for r in out["results"]] == [
+        ("a", True, False), ("b", False, True), ("c", True, False)]
+    assert out["diff"] == {"before": {"a": {"x": "old"}, "c": {"x": "old"}},
+                           "after": {"a": {"x": "new"}, "c": {"x": "new"}}}
+
+
+def test_refused_alone_check_mode_shows_the_others_and_writes_nothing():
+    writes = []
+    out = run(Base(check_mode=True), [plan("a", writes=writes), plan("b", refusal="no", writes=writes)],
+              refused_fail_alone=True)
+    assert writes == []
+    assert [r["msg"] for r in out["results"]] == ["would set x", "no"]
+    assert out["diff"] == {"before": {"a": {"x": "old"}}, "after": {"a": {"x": "new"}}}
+
+
+def test_refused_alone_two_items_naming_one_object_are_still_refused_both():
+    writes = []
+    plans = [ItemPlan(i, "old", "new", changed=True, action="set x", apply=lambda p: writes.append(p.item),
+                      fields=dict(id="same")) for i in ("a", "b")] + [plan("c", writes=writes)]
+    out = run(Base(), plans, refused_fail_alone=True)
+    assert writes == ["c"]
+    assert [bool(r.get("failed")) for r in out["results"]] == [True, True, False]
