@@ -212,13 +212,15 @@ def privileged_role_ids(user):
     return sorted(r for r in user.role_ids if r.lower() in PRIVILEGED_ROLE_TEMPLATE_IDS)
 
 
+def role_label(user, role_id):
+    """A role as people read it: "Global Administrator (62e90394-...)", its id when unnamed."""
+    name = user.role_names.get(role_id.lower())
+    return "%s (%s)" % (name, role_id) if name and name.lower() != role_id.lower() else role_id
+
+
 def privileged_role_labels(user):
-    """The PRIVILEGED roles as people read them: "Global Administrator (62e90394-...)"."""
-    labels = []
-    for role_id in privileged_role_ids(user):
-        name = user.role_names.get(role_id.lower())
-        labels.append("%s (%s)" % (name, role_id) if name and name.lower() != role_id.lower() else role_id)
-    return labels
+    """The PRIVILEGED roles as people read them."""
+    return [role_label(user, role_id) for role_id in privileged_role_ids(user)]
 
 
 def privileged_role_refusal(user):
@@ -238,11 +240,7 @@ def privileged_role_refusal(user):
 
 def role_labels(user):
     """Every directory role the user holds or is eligible for, as people read them."""
-    labels = []
-    for role_id in user.role_ids:
-        name = user.role_names.get(role_id.lower())
-        labels.append("%s (%s)" % (name, role_id) if name and name.lower() != role_id.lower() else role_id)
-    return labels
+    return [role_label(user, role_id) for role_id in user.role_ids]
 
 
 def role_holder_refusal(user, allow_role_holder, clearing=False):
